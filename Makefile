@@ -1,0 +1,85 @@
+# Hard Cost Sync — one target per habit. Everything runs from a fresh clone:
+# `make demo` and `make test` create the virtual environments they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON312 ?= $(shell PYENV_VERSION=3.12.1 pyenv which python3.12 2>/dev/null || command -v python3.12)
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+SCENARIO ?=
+
+.PHONY: help venv sam-venv demo test test-unit test-integration test-scenarios scenario lint format typecheck check validate build clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found (pyenv 3.12.1 or python3.12 on PATH)" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@# The shared layer and the repo root on the venv's path, as /opt/python is in Lambda.
+	@printf '%s\n%s\n' "$(CURDIR)/layers/shared" "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/hard-cost-sync.pth"
+	@touch $@
+
+venv: $(VENV)/.installed ## create the dev virtual environment (.venv)
+
+$(SAM_VENV)/.installed:
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON312) -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/python -m pip install -q --disable-pip-version-check aws-sam-cli==1.170.0
+	@touch $@
+
+sam-venv: $(SAM_VENV)/.installed ## create the SAM CLI virtual environment (.venv-sam; it pins boto3 and pydantic)
+
+demo: venv ## seed a demo firm on the local stack, run a sync, print the summary
+	@$(PY) -m devstack.demo
+
+scenario: venv ## run one scenario file: make -s scenario SCENARIO=path/to/file.json
+	@test -n "$(SCENARIO)" || { echo "usage: make -s scenario SCENARIO=path/to/file.json" >&2; exit 2; }
+	@$(PY) -m devstack.scenario "$(SCENARIO)"
+
+test: venv ## run every test (unit, integration, scenarios)
+	@$(PY) -m pytest -q
+
+test-unit: venv
+	@$(PY) -m pytest -q tests/unit
+
+test-integration: venv
+	@$(PY) -m pytest -q tests/integration
+
+test-scenarios: venv
+	@$(PY) -m pytest -q tests/scenarios
+
+lint: venv ## ruff lint and format check
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: venv ## ruff format and autofix
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+typecheck: venv ## mypy on the shared package and the functions
+	@$(VENV)/bin/mypy layers/shared/hardcost functions devstack
+
+validate: venv sam-venv ## sam validate --lint and cfn-lint on template.yaml
+	@$(SAM) validate --lint --region us-east-1
+	@$(VENV)/bin/cfn-lint template.yaml
+
+# SAM's python3.12 workflow looks for a real python3.12 on PATH (pyenv shims do not count),
+# so the interpreter's own directory goes first. Flags (cached, parallel) live in samconfig.toml;
+# the full log is kept in .aws-sam/build.log and shown only on failure.
+build: sam-venv ## sam build into .aws-sam/ (cached)
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found (pyenv 3.12.1 or python3.12 on PATH)" >&2; exit 1; }
+	@mkdir -p .aws-sam
+	@PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build > .aws-sam/build.log 2>&1 \
+		|| { cat .aws-sam/build.log >&2; echo "sam build failed" >&2; exit 1; }
+	@echo "sam build: ok (.aws-sam/build)"
+
+check: lint typecheck validate build ## every static check: lint, typecheck, template validation, sam build
+
+clean: ## remove virtual environments and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache

@@ -1,0 +1,309 @@
+"""The local stack: AWS on moto, QBO and Clio simulators on loopback, the real Lambda handlers in-process.
+
+Tables, queues and secrets come from ``template.yaml`` (``devstack.aws_resources``); each function's
+environment is the one the template gives it, with the simulators' URLs as the only overrides, which is
+all that differs from production. Events have the shapes Lambda delivers (the same as ``events/``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from devstack.aws_resources import LocalResources, create_resources
+from devstack.clio_sim import ClioSimulator
+from devstack.clock import SimClock
+from devstack.qbo_sim import QboSimulator, WebhookDelivery
+
+VERIFIER_TOKEN = "local-webhook-verifier"
+QBO_CLIENT = ("local-qbo-client", "local-qbo-secret")
+CLIO_CLIENT = ("local-clio-client", "local-clio-secret")
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+class LambdaContext:
+    """What Lambda hands a handler (the attributes Powertools reads)."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 256
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class DrainReport:
+    invocations: int = 0
+    processed: int = 0
+    failed_attempts: int = 0
+    dead_lettered: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def _fake_aws_environment() -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        os.environ[name] = value
+
+
+class LocalStack:
+    """Start with ``with LocalStack(clock) as stack:``; everything stops on exit, nothing is left running."""
+
+    def __init__(self, clock: SimClock, *, webhook_format: str = "legacy", max_receive: int = 5) -> None:
+        self.clock = clock
+        self.webhook_format = webhook_format
+        self.qbo = QboSimulator(
+            clock, client_id=QBO_CLIENT[0], client_secret=QBO_CLIENT[1], verifier_token=VERIFIER_TOKEN
+        )
+        self.clio = ClioSimulator(clock, client_id=CLIO_CLIENT[0], client_secret=CLIO_CLIENT[1])
+        self._exit = contextlib.ExitStack()
+        self.resources: LocalResources | None = None
+        self.session: boto3.session.Session | None = None
+        self.runtime: Any = None
+        self._handlers: dict[str, ModuleType] = {}
+        self.max_receive = max_receive
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        from moto import mock_aws
+
+        _fake_aws_environment()
+        self._exit.enter_context(mock_aws())
+        self.session = boto3.session.Session(region_name=REGION)
+        self.resources = create_resources(self.session, region=REGION)
+        self.session.client("secretsmanager").put_secret_value(
+            SecretId=self.resources.app_secret_name,
+            SecretString=json.dumps(
+                {
+                    "qbo_client_id": QBO_CLIENT[0],
+                    "qbo_client_secret": QBO_CLIENT[1],
+                    "clio_client_id": CLIO_CLIENT[0],
+                    "clio_client_secret": CLIO_CLIENT[1],
+                    "qbo_webhook_verifier_token": VERIFIER_TOKEN,
+                }
+            ),
+        )
+        qbo_url = self.qbo.start()
+        self._exit.callback(self.qbo.stop)
+        clio_url = self.clio.start()
+        self._exit.callback(self.clio.stop)
+        self._install_runtime(qbo_url, clio_url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from hardcost.runtime import install_runtime
+
+        install_runtime(None)
+        if self.runtime is not None:
+            self.runtime.http.close()
+        self._exit.close()
+
+    def _install_runtime(self, qbo_url: str, clio_url: str) -> None:
+        from hardcost.config import parse_settings
+        from hardcost.runtime import build_runtime, install_runtime
+
+        assert self.resources is not None
+        environment = dict(self.resources.function_environment("MapperFunction"))
+        environment.update(
+            {
+                "QBO_API_BASE_URL": qbo_url,
+                "QBO_OAUTH_BASE_URL": qbo_url,
+                "CLIO_REGION_URLS": json.dumps({region: clio_url for region in ("app", "eu", "ca", "au")}),
+            }
+        )
+        self.environment = environment
+        settings = parse_settings(environment)
+        self.runtime = build_runtime(settings, clock=self.clock, session=self.session)
+        install_runtime(self.runtime)
+
+    # --- tenants ---------------------------------------------------------------------------
+
+    def connect_tenant(
+        self, tenant_id: str, realm_id: str, settings: dict[str, Any], *, clio_region: str = "app"
+    ) -> None:
+        """What onboarding leaves behind: a tenant record and its tokens from both consent flows."""
+        from hardcost.clients.oauth import TokenResponse
+        from hardcost.models.records import TenantRecord, TenantSettings
+
+        now = self.clock.now()
+        tenant = TenantRecord(
+            tenant_id=tenant_id,
+            realm_id=realm_id,
+            clio_region=clio_region,
+            settings=TenantSettings.model_validate(settings),
+            created_at=now,
+            updated_at=now,
+        )
+        self.runtime.stores.tenants.put(tenant)
+        tokens = self.runtime.tokens
+        tokens.store_tokens(tenant_id, "qbo", TokenResponse.model_validate(self.qbo.issue_tokens(realm_id)))
+        tokens.store_tokens(tenant_id, "clio", TokenResponse.model_validate(self.clio.issue_tokens(tenant_id)))
+
+    # --- invoking the functions ------------------------------------------------------------
+
+    def _handler(self, name: str) -> ModuleType:
+        if name not in self._handlers:
+            # Imported with stdout pointed at stderr: Powertools binds its log stream at import time,
+            # and stdout belongs to the scenario's result.
+            with contextlib.redirect_stdout(sys.stderr):
+                module = __import__(f"functions.{name}.app", fromlist=["lambda_handler"])
+            self._handlers[name] = module
+        return self._handlers[name]
+
+    def tick_poller(self) -> dict[str, Any]:
+        event = scheduled_event(self.clock.now())
+        result: dict[str, Any] = self._handler("poller").lambda_handler(event, LambdaContext("PollerFunction"))
+        return result
+
+    def deliver_webhook(self, delivery: WebhookDelivery) -> dict[str, Any]:
+        event = http_api_event(delivery.body, dict(delivery.headers), self.clock.now())
+        result: dict[str, Any] = self._handler("webhook").lambda_handler(event, LambdaContext("WebhookFunction"))
+        return result
+
+    def drain(self, *, max_invocations: int = 10_000) -> DrainReport:
+        """Deliver the queue to the mapper until it is empty, as Lambda's SQS poller would."""
+        assert self.resources is not None and self.session is not None
+        sqs = self.session.client("sqs")
+        report = DrainReport()
+        mapper = self._handler("mapper")
+        while report.invocations < max_invocations:
+            received = sqs.receive_message(
+                QueueUrl=self.resources.queue_url,
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=30,
+            ).get("Messages", [])
+            if not received:
+                break
+            event = sqs_event(received, self.resources.queue_url)
+            report.invocations += 1
+            response = mapper.lambda_handler(event, LambdaContext("MapperFunction"))
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            for message in received:
+                if message["MessageId"] in failed:
+                    report.failed_attempts += 1
+                    # Visible again at once: simulated time, not wall time, paces the local stack.
+                    sqs.change_message_visibility(
+                        QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                else:
+                    report.processed += 1
+                    sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=self.resources.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        report.dead_lettered = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return report
+
+    def sync(self) -> DrainReport:
+        self.tick_poller()
+        return self.drain()
+
+    def deliver_pending_webhooks(self) -> DrainReport | None:
+        delivery = self.qbo.take_webhook_delivery(fmt=self.webhook_format)  # type: ignore[arg-type]
+        if delivery is None:
+            return None
+        self.deliver_webhook(delivery)
+        return self.drain()
+
+
+# --- event shapes (the same as events/*.json) -----------------------------------------------------
+
+
+def scheduled_event(now: datetime) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/hard-cost-sync-PollerSchedule"],
+        "detail": {},
+    }
+
+
+def sqs_event(messages: Sequence[Mapping[str, Any]], queue_url: str) -> dict[str, Any]:
+    queue_name = queue_url.rsplit("/", 1)[-1]
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": dict(m.get("Attributes", {})),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}",
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def http_api_event(body: bytes, headers: dict[str, str], now: datetime) -> dict[str, Any]:
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    return {
+        "version": "2.0",
+        "routeKey": "POST /webhooks/qbo",
+        "rawPath": "/webhooks/qbo",
+        "rawQueryString": "",
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": "local.execute-api.localhost",
+            "http": {
+                "method": "POST",
+                "path": "/webhooks/qbo",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "Intuit-Webhooks",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "POST /webhooks/qbo",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+@contextlib.contextmanager
+def local_stack(now: datetime, **kwargs: Any) -> Iterator[LocalStack]:
+    with LocalStack(SimClock(now), **kwargs) as stack:
+        yield stack

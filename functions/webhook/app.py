@@ -1,0 +1,40 @@
+"""Webhook Lambda (HTTP API, payload 2.0): verify Intuit's signature, enqueue, answer within 3 s."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from hardcost.logic.webhook import receive_webhook
+from hardcost.runtime import Runtime, get_runtime
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, context, get_runtime())
+
+
+def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    answer = receive_webhook(body, headers, runtime.webhook_context())
+    logger.info(
+        "webhook answered",
+        extra={
+            "status": answer.status,
+            "enqueued": answer.enqueued,
+            "duplicates": answer.duplicates,
+            "detail": answer.detail,
+        },
+    )
+    return {
+        "statusCode": answer.status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"enqueued": answer.enqueued} if answer.status == 200 else {"error": answer.detail}),
+    }

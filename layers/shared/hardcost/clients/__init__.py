@@ -1,0 +1,1 @@
+"""HTTP clients for QuickBooks Online and Clio Manage, and the OAuth token endpoints."""

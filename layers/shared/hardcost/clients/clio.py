@@ -1,0 +1,244 @@
+"""Clio Manage API v4 client on httpx.
+
+Every request names its ``fields`` (without them Clio returns only ``id`` and ``etag``); lists use cursor
+paging (``order=id(asc)``, follow ``meta.paging.next`` until it is absent); pacing follows the
+``X-RateLimit-*`` headers and 429s honour ``Retry-After`` (reference/clio-api.md §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from hardcost.clients.resilience import RateLimitPacer, RetryPolicy, retry_after_seconds, transport_error
+from hardcost.errors import (
+    AccessTokenRejectedError,
+    AuthError,
+    ClioRejectedError,
+    ConflictError,
+    EntryBilledError,
+    HardCostsDisabledError,
+    NotFoundError,
+    PermanentError,
+    ThrottledError,
+    UpstreamUnavailableError,
+)
+from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, Matter, User
+
+TokenProvider = Callable[[bool], str]
+PAGE_LIMIT = 200
+ACTIVITY_FIELDS = "id,etag,type,date,price,note,reference,billed,matter{id},user{id}"
+CONTACT_FIELDS = "id,name,first_name,last_name,type,primary_email_address"
+MATTER_FIELDS = "id,display_number,description,status,client{id}"
+USER_FIELDS = "id,name,account_owner,enabled"
+
+
+class ClioClient:
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        base_url: str,
+        token: TokenProvider,
+        api_version: str = "4.0.13",
+        retry: RetryPolicy | None = None,
+        pacer: RateLimitPacer | None = None,
+    ) -> None:
+        self._http = http
+        self._api = f"{base_url.rstrip('/')}/api/v4"
+        self._token = token
+        self._api_version = api_version
+        self._retry = retry or RetryPolicy()
+        self.pacer = pacer or RateLimitPacer()
+        self.calls = 0
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def users(self) -> list[User]:
+        return [User.model_validate(u) for u in self._list("users.json", {"fields": USER_FIELDS})]
+
+    def account_owner(self) -> User | None:
+        owners = [u for u in self.users() if u.account_owner]
+        return owners[0] if owners else None
+
+    def all_contacts(self) -> list[Contact]:
+        return [Contact.model_validate(c) for c in self._list("contacts.json", {"fields": CONTACT_FIELDS})]
+
+    def search_contacts(self, query: str) -> list[Contact]:
+        params = {"fields": CONTACT_FIELDS, "query": query}
+        return [Contact.model_validate(c) for c in self._list("contacts.json", params)]
+
+    def contact(self, contact_id: int) -> Contact | None:
+        try:
+            body = self._request("GET", f"contacts/{contact_id}.json", params={"fields": CONTACT_FIELDS})
+        except NotFoundError:
+            return None
+        return Contact.model_validate(body["data"])
+
+    def matters_of(self, contact_id: int) -> list[Matter]:
+        params = {"fields": MATTER_FIELDS, "client_id": str(contact_id)}
+        return [Matter.model_validate(m) for m in self._list("matters.json", params)]
+
+    def get_activity(self, activity_id: int) -> Activity | None:
+        try:
+            body = self._request("GET", f"activities/{activity_id}.json", params={"fields": ACTIVITY_FIELDS})
+        except NotFoundError:
+            return None
+        return Activity.model_validate(body["data"])
+
+    def find_activities_by_note(self, text: str) -> list[Activity]:
+        """Clio's activity ``query`` searches the note only; our marker lives there (R15)."""
+        params = {"fields": ACTIVITY_FIELDS, "query": text, "type": "HardCostEntry"}
+        return [Activity.model_validate(a) for a in self._list("activities.json", params)]
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def create_hard_cost(self, entry: HardCostEntryWrite) -> Activity:
+        payload = {"data": entry.model_dump(mode="json", exclude_none=True)}
+        try:
+            body = self._request("POST", "activities.json", params={"fields": ACTIVITY_FIELDS}, json=payload)
+        except ClioRejectedError as exc:
+            if exc.status == 422 and _mentions_cost_setting(str(exc)):
+                raise HardCostsDisabledError(str(exc), status=exc.status, error_type=exc.error_type) from None
+            raise
+        return Activity.model_validate(body["data"])
+
+    def update_activity(self, activity_id: int, patch: ActivityPatch, etag: str | None) -> Activity:
+        headers = {"If-Match": etag} if etag else {}
+        payload = {"data": patch.model_dump(mode="json", exclude_none=False)}
+        try:
+            body = self._request(
+                "PATCH",
+                f"activities/{activity_id}.json",
+                params={"fields": ACTIVITY_FIELDS},
+                json=payload,
+                headers=headers,
+            )
+        except ClioRejectedError as exc:
+            if exc.status == 422 and "bill" in str(exc).lower():
+                raise EntryBilledError(str(exc)) from None
+            raise
+        return Activity.model_validate(body["data"])
+
+    def delete_activity(self, activity_id: int) -> bool:
+        """True when deleted now, False when it was already gone. A billed entry raises EntryBilledError."""
+        try:
+            self._request("DELETE", f"activities/{activity_id}.json")
+        except NotFoundError:
+            return False
+        except ClioRejectedError as exc:
+            if exc.status == 403:
+                current = self.get_activity(activity_id)
+                if current is not None and current.billed:
+                    raise EntryBilledError(f"Clio refused to delete billed activity {activity_id}") from None
+            raise
+        return True
+
+    # --- transport -------------------------------------------------------------------------
+
+    def _list(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        url: str | None = f"{self._api}/{path}"
+        query: dict[str, str] | None = {**params, "order": "id(asc)", "limit": str(PAGE_LIMIT)}
+        while url is not None:
+            body = self._request("GET", url, params=query)
+            data = body.get("data") or []
+            yield from data
+            next_url = ((body.get("meta") or {}).get("paging") or {}).get("next")
+            # The next URL carries every parameter, page_token included.
+            url, query = (str(next_url), None) if next_url else (None, None)
+
+    def _request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        url = path_or_url if path_or_url.startswith("http") else f"{self._api}/{path_or_url}"
+
+        def attempt() -> dict[str, Any]:
+            try:
+                return self._send(method, url, params, json, headers, force_refresh=False)
+            except AccessTokenRejectedError:
+                try:
+                    return self._send(method, url, params, json, headers, force_refresh=True)
+                except AccessTokenRejectedError as again:
+                    raise AuthError(f"Clio refused a freshly refreshed token: {again}") from None
+
+        return self._retry.run(attempt)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        json: Any,
+        headers: dict[str, str] | None,
+        *,
+        force_refresh: bool,
+    ) -> dict[str, Any]:
+        token = self._token(force_refresh)
+        self.pacer.before_request()
+        self.calls += 1
+        request_headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "X-API-VERSION": self._api_version,
+            **(headers or {}),
+        }
+        try:
+            response = self._http.request(method, url, params=params, json=json, headers=request_headers)
+        except httpx.TransportError as exc:
+            raise transport_error(exc, "Clio") from None
+        self.pacer.after_response(response.headers)
+        return self._interpret(response)
+
+    def _interpret(self, response: httpx.Response) -> dict[str, Any]:
+        status = response.status_code
+        if status == 204:
+            return {}
+        body: Any
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = {}
+        if 200 <= status < 300:
+            if not isinstance(body, dict):
+                raise PermanentError("Clio answered with JSON that is not an object")
+            return body
+        error_type, message = _error_of(body)
+        if status == 429:
+            wait = retry_after_seconds(response.headers)
+            self.pacer.on_throttled(wait)
+            raise ThrottledError(f"Clio rate limit: {message}", retry_after_seconds=wait)
+        if status >= 500:
+            raise UpstreamUnavailableError(f"Clio {status}: {message}")
+        if status == 401:
+            raise AccessTokenRejectedError(f"Clio 401: {message}")
+        if status == 404:
+            raise NotFoundError(f"Clio 404: {message}")
+        if status == 412:
+            raise ConflictError(f"Clio 412 (the entry changed in Clio): {message}")
+        raise ClioRejectedError(
+            f"Clio {status} {error_type or ''}: {message}".strip(), status=status, error_type=error_type
+        )
+
+
+def _error_of(body: Any) -> tuple[str | None, str]:
+    if not isinstance(body, dict):
+        return None, "no error body"
+    error = body.get("error")
+    if isinstance(error, dict):
+        return (str(error.get("type")) if error.get("type") else None), str(error.get("message") or "")
+    if isinstance(error, str):
+        return error, str(body.get("error_description") or error)
+    return None, str(body)[:200]
+
+
+def _mentions_cost_setting(message: str) -> bool:
+    text = message.lower()
+    return "hard" in text and "cost" in text

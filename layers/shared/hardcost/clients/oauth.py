@@ -1,0 +1,135 @@
+"""OAuth 2.0 token endpoints of QuickBooks Online and Clio (refresh and code exchange).
+
+Written on httpx rather than Authlib: we must persist QBO's rotated refresh token *before* using the new
+access token and serialise refreshes per tenant, which Authlib's session hooks do not guarantee; and
+Authlib would add ``cryptography`` to every Lambda's cold start for two form POSTs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from hardcost.clients.resilience import transport_error
+from hardcost.errors import AuthError, ReconnectRequiredError, ThrottledError, UpstreamUnavailableError
+
+
+class TokenResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    access_token: str
+    refresh_token: str | None = None
+    expires_in: int = 3600
+    x_refresh_token_expires_in: int | None = None
+    token_type: str = "bearer"
+
+    def __repr__(self) -> str:  # never print tokens
+        return f"TokenResponse(expires_in={self.expires_in})"
+
+    __str__ = __repr__
+
+
+class StoredToken(BaseModel):
+    """One provider's tokens as kept in the tenant's secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"StoredToken(access_expires_at={self.access_expires_at.isoformat()})"
+
+    __str__ = __repr__
+
+    def updated(self, response: TokenResponse, now: datetime) -> StoredToken:
+        refresh_expiry = (
+            now + timedelta(seconds=response.x_refresh_token_expires_in)
+            if response.x_refresh_token_expires_in
+            else self.refresh_expires_at
+        )
+        return StoredToken(
+            access_token=response.access_token,
+            # Clio keeps the refresh token; QBO rotates it on every refresh.
+            refresh_token=response.refresh_token or self.refresh_token,
+            access_expires_at=now + timedelta(seconds=response.expires_in),
+            refresh_expires_at=refresh_expiry,
+        )
+
+    @classmethod
+    def from_response(cls, response: TokenResponse, now: datetime) -> StoredToken:
+        if not response.refresh_token:
+            raise AuthError("the token endpoint returned no refresh token")
+        refresh_expiry = (
+            now + timedelta(seconds=response.x_refresh_token_expires_in)
+            if response.x_refresh_token_expires_in
+            else None
+        )
+        return cls(
+            access_token=response.access_token,
+            refresh_token=response.refresh_token,
+            access_expires_at=now + timedelta(seconds=response.expires_in),
+            refresh_expires_at=refresh_expiry,
+        )
+
+
+def refresh_qbo(
+    http: httpx.Client, token_url: str, client_id: str, client_secret: str, refresh_token: str
+) -> TokenResponse:
+    return _token_call(
+        http,
+        "qbo",
+        token_url,
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=(client_id, client_secret),
+    )
+
+
+def refresh_clio(
+    http: httpx.Client, token_url: str, client_id: str, client_secret: str, refresh_token: str
+) -> TokenResponse:
+    return _token_call(
+        http,
+        "clio",
+        token_url,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        },
+        auth=None,
+    )
+
+
+def _token_call(
+    http: httpx.Client, provider: str, url: str, *, data: dict[str, str], auth: tuple[str, str] | None
+) -> TokenResponse:
+    try:
+        headers = {"Accept": "application/json"}
+        if auth is not None:
+            response = http.post(url, data=data, auth=httpx.BasicAuth(*auth), headers=headers)
+        else:
+            response = http.post(url, data=data, headers=headers)
+    except httpx.TransportError as exc:
+        raise transport_error(exc, f"{provider} token endpoint") from None
+    body: Any
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    if response.status_code == 429:
+        raise ThrottledError(f"{provider} token endpoint throttled")
+    if response.status_code >= 500:
+        raise UpstreamUnavailableError(f"{provider} token endpoint answered {response.status_code}")
+    if error == "invalid_grant":
+        raise ReconnectRequiredError(f"{provider} refused the refresh token (invalid_grant)", provider=provider)
+    if response.status_code != 200 or error:
+        raise AuthError(f"{provider} token endpoint answered {response.status_code} {error or ''}".strip())
+    return TokenResponse.model_validate(body)

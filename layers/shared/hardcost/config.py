@@ -1,0 +1,66 @@
+"""Settings parsed once from the environment into a typed model; errors name the variable."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hardcost.errors import ConfigurationError
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+DEFAULT_CLIO_REGION_URLS: dict[str, str] = {
+    "app": "https://app.clio.com",
+    "eu": "https://eu.app.clio.com",
+    "ca": "https://ca.app.clio.com",
+    "au": "https://au.app.clio.com",
+}
+
+
+class Settings(BaseModel):
+    """What every function reads from its environment (names equal the variables)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    TABLE_NAME: NonEmpty
+    EXPENSE_QUEUE_URL: NonEmpty
+    SECRET_PREFIX: NonEmpty
+    APP_SECRET_NAME: NonEmpty
+    QBO_API_BASE_URL: NonEmpty = "https://quickbooks.api.intuit.com"
+    QBO_OAUTH_BASE_URL: NonEmpty = "https://oauth.platform.intuit.com"
+    QBO_REVOKE_URL: NonEmpty = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+    QBO_MINOR_VERSION: Annotated[int, Field(ge=75)] = 75
+    CLIO_REGION_URLS: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CLIO_REGION_URLS))
+    CLIO_API_VERSION: NonEmpty = "4.0.13"
+    HTTP_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 10.0
+    POLL_OVERLAP_SECONDS: Annotated[int, Field(ge=0, le=3600)] = 300
+    PRECONDITION_TTL_SECONDS: Annotated[int, Field(ge=0)] = 900
+    LEASE_SECONDS: Annotated[int, Field(ge=10)] = 300
+    AWS_ENDPOINT_URL: str | None = None
+
+    @field_validator("CLIO_REGION_URLS", mode="before")
+    @classmethod
+    def _parse_json_mapping(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else dict(DEFAULT_CLIO_REGION_URLS)
+        return value
+
+
+def parse_settings(environ: Mapping[str, str]) -> Settings:
+    try:
+        return Settings.model_validate(dict(environ))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid environment: {problems}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"invalid environment: CLIO_REGION_URLS is not JSON ({exc.msg})") from None
+
+
+@cache
+def get_settings() -> Settings:
+    return parse_settings(os.environ)

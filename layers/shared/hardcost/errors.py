@@ -1,0 +1,80 @@
+"""One error hierarchy: retryable vs permanent vs auth. Only retryable errors are retried."""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base of every error this service raises on purpose."""
+
+
+class RetryableError(SyncError):
+    """A passing condition (429, 5xx, timeout, a busy lock): SQS redelivers the message later."""
+
+    def __init__(self, message: str, *, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ThrottledError(RetryableError):
+    """The provider said 429. Throttling is not the message's fault, so it never counts as poison."""
+
+
+class UpstreamUnavailableError(RetryableError):
+    """5xx, timeout or connection reset from a provider."""
+
+
+class LockBusyError(RetryableError):
+    """Another worker holds this transaction or tenant; try again shortly."""
+
+
+class PermanentError(SyncError):
+    """Retrying cannot help: bad data, a rule that refuses, a provider's 4xx."""
+
+
+class MalformedInputError(PermanentError):
+    """A message, purchase or webhook body we cannot understand."""
+
+
+class NotFoundError(PermanentError):
+    """The provider says the object does not exist (QBO 610, Clio 404)."""
+
+
+class ConflictError(PermanentError):
+    """The provider refused because of the object's state (stale ETag, billed entry)."""
+
+
+class ClioRejectedError(PermanentError):
+    """Clio answered 4xx (other than auth and rate limits) to a write."""
+
+    def __init__(self, message: str, *, status: int, error_type: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+
+
+class HardCostsDisabledError(ClioRejectedError):
+    """Clio refuses HardCostEntry because the firm's hard/soft cost setting is off (R3)."""
+
+
+class EntryBilledError(ConflictError):
+    """The Clio entry is on a bill and frozen (R12, R13)."""
+
+
+class AuthError(SyncError):
+    """Credentials are missing, refused or revoked."""
+
+
+class AccessTokenRejectedError(AuthError):
+    """A 401 from an API: refresh the access token once and retry once."""
+
+
+class ReconnectRequiredError(AuthError):
+    """The refresh token was refused (invalid_grant): the firm must reconnect."""
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+
+class ConfigurationError(SyncError):
+    """A setting is missing or invalid; the message names the setting."""

@@ -1,0 +1,1 @@
+"""Orchestration: poll, map, remove. Every function takes its dependencies as arguments."""

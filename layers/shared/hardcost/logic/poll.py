@@ -1,0 +1,323 @@
+"""The poller's work: for each tenant, read what changed in QBO and enqueue it (DESIGN.md §1).
+
+Per tenant, under a lease so two runs never poll one tenant at once: check the preconditions (R1-R3,
+cached), read changes since the cursor (CDC when the cursor is inside QBO's 30-day window, else the
+query API plus a reconciliation sweep for deletions), backfill when the start date moved earlier (R5),
+re-send transactions whose failures may have healed and those held while the tenant could not import,
+and advance the cursor only once every message is durably enqueued. One tenant's failure never stops
+the others.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from hardcost.clients.qbo import MAX_PAGE, QboClient, format_qbo_datetime
+from hardcost.clock import Clock
+from hardcost.codes import RECHECKED_EVERY_SYNC, ProblemCode
+from hardcost.errors import AuthError, ReconnectRequiredError, SyncError
+from hardcost.models.messages import MessageSource, PurchaseEvent, PurchaseSnapshot
+from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, is_deleted_stub
+from hardcost.models.records import CursorRecord, TenantRecord
+from hardcost.queue import ExpenseQueue
+from hardcost.rules import evaluate_preconditions, home_currency_of, transaction_type
+from hardcost.stores.dynamo import Stores
+
+logger = Logger(child=True)
+
+CDC_WINDOW = timedelta(days=29)  # QBO keeps 30 days of CDC; stay a day inside it
+TENANT_PROBLEMS_FROM_QBO = {
+    ProblemCode.PLAN_NOT_SUPPORTED,
+    ProblemCode.TRACKING_BY_CUSTOMER_OFF,
+    ProblemCode.SOURCE_ACCOUNT_NOT_SET,
+}
+
+Message = PurchaseSnapshot | PurchaseEvent
+
+
+@dataclass
+class PollerContext:
+    stores: Stores
+    clock: Clock
+    qbo_for: Callable[[TenantRecord], QboClient]
+    queue: ExpenseQueue
+    overlap: timedelta = timedelta(minutes=5)
+    precondition_ttl: timedelta = timedelta(minutes=15)
+    lease_seconds: int = 300
+    worker_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass
+class TenantPollReport:
+    tenant_id: str
+    outcome: str
+    enqueued: int = 0
+    deletions: int = 0
+    rechecks: int = 0
+    detail: str = ""
+
+
+def poll_all(ctx: PollerContext) -> list[TenantPollReport]:
+    reports: list[TenantPollReport] = []
+    for tenant in ctx.stores.tenants.all():
+        try:
+            reports.append(poll_tenant(tenant, ctx))
+        except SyncError as exc:
+            # One tenant's outage or bad data never stops the others; its cursor stays put.
+            logger.warning("tenant poll failed", extra={"tenant_id": tenant.tenant_id, "error": str(exc)})
+            reports.append(TenantPollReport(tenant.tenant_id, "error", detail=type(exc).__name__))
+    return reports
+
+
+def poll_tenant(tenant: TenantRecord, ctx: PollerContext) -> TenantPollReport:
+    if not tenant.settings.enabled:
+        return TenantPollReport(tenant.tenant_id, "disabled")
+    if tenant.status == "needs_reconnect":
+        return TenantPollReport(tenant.tenant_id, "needs_reconnect")
+    now = ctx.clock.now()
+    if not ctx.stores.leases.acquire(tenant.tenant_id, "poll", ctx.worker_id, now, ctx.lease_seconds):
+        return TenantPollReport(tenant.tenant_id, "busy", detail="another poller holds the lease")
+    try:
+        return _poll_under_lease(tenant, ctx, now)
+    except (ReconnectRequiredError, AuthError) as exc:
+        provider = exc.provider if isinstance(exc, ReconnectRequiredError) else "qbo"
+        current = ctx.stores.tenants.get(tenant.tenant_id) or tenant
+        ctx.stores.tenants.put(
+            current.model_copy(
+                update={
+                    "status": "needs_reconnect",
+                    "problem_details": {**current.problem_details, "reconnect": provider},
+                    "updated_at": now,
+                }
+            )
+        )
+        return TenantPollReport(tenant.tenant_id, "needs_reconnect", detail=str(exc))
+    finally:
+        ctx.stores.leases.release(tenant.tenant_id, "poll", ctx.worker_id)
+
+
+def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -> TenantPollReport:
+    qbo = ctx.qbo_for(tenant)
+    tenant = _check_preconditions(tenant, ctx, qbo, now)
+    if tenant.status == "blocked":
+        if set(tenant.problems) == {ProblemCode.HARD_SOFT_COSTS_OFF}:
+            return _probe_hard_costs(tenant, ctx, qbo)
+        return TenantPollReport(tenant.tenant_id, "blocked", detail=",".join(tenant.problems))
+
+    cursor = ctx.stores.cursors.get(tenant.tenant_id)
+    messages: dict[str, Message] = {}
+    report = TenantPollReport(tenant.tenant_id, "polled")
+    newest = cursor.last_updated_time
+
+    if cursor.last_updated_time is None:
+        start = tenant.settings.start_date.isoformat()
+        newest = _collect_query(qbo, f"TxnDate >= '{start}'", tenant, messages, "poll", newest)
+        applied_start = tenant.settings.start_date
+        newest = newest or now
+    else:
+        since = cursor.last_updated_time - ctx.overlap
+        if since > now - CDC_WINDOW:
+            newest = _collect_cdc(qbo, since, tenant, messages, report, newest)
+        else:
+            where = f"MetaData.LastUpdatedTime >= '{format_qbo_datetime(since)}'"
+            newest = _collect_query(qbo, where, tenant, messages, "poll", newest)
+            report.deletions += _reconcile_deletions(tenant, ctx, qbo, messages)
+        applied_start = cursor.applied_start_date or tenant.settings.start_date
+        if tenant.settings.start_date < applied_start:
+            # R5: the start date moved earlier; import what lies between the two dates.
+            where = f"TxnDate >= '{tenant.settings.start_date.isoformat()}' and TxnDate < '{applied_start.isoformat()}'"
+            _collect_query(qbo, where, tenant, messages, "backfill", None)
+        applied_start = tenant.settings.start_date
+
+    report.rechecks = _collect_rechecks(tenant, ctx, qbo, messages)
+    held = ctx.stores.held.list(tenant.tenant_id)
+    _collect_by_id(qbo, tenant, [h.txn_id for h in held if h.txn_id not in messages], messages, "retry")
+
+    ordered = sorted(messages.values(), key=lambda m: 0 if isinstance(m, PurchaseEvent) else 1)
+    report.enqueued = ctx.queue.send(ordered)
+    for record in held:
+        ctx.stores.held.delete(tenant.tenant_id, record.txn_id)
+    ctx.stores.cursors.put(
+        CursorRecord(
+            tenant_id=tenant.tenant_id,
+            last_updated_time=newest,
+            applied_start_date=applied_start,
+            last_poll_at=now,
+            last_full_reconcile_at=cursor.last_full_reconcile_at,
+        )
+    )
+    return report
+
+
+# --- R1-R3 ------------------------------------------------------------------------------------
+
+
+def _check_preconditions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, now: datetime) -> TenantRecord:
+    fresh = tenant.preconditions_checked_at is not None and now - tenant.preconditions_checked_at < ctx.precondition_ttl
+    if fresh and tenant.status == "active":
+        return tenant
+    company = CompanyInfo.model_validate(qbo.company_info())
+    preferences = Preferences.model_validate(qbo.preferences())
+    found = evaluate_preconditions(company, preferences, tenant.settings)
+    kept = [p for p in tenant.problems if p not in TENANT_PROBLEMS_FROM_QBO]  # R3 is learnt from Clio
+    problems = tuple(dict.fromkeys([*kept, *(p.code for p in found)]))
+    details = {k: v for k, v in tenant.problem_details.items() if k not in TENANT_PROBLEMS_FROM_QBO}
+    details.update({p.code: p.detail for p in found})
+    updated = tenant.model_copy(
+        update={
+            "problems": problems,
+            "problem_details": details,
+            "status": "blocked" if problems else "active",
+            "preconditions_checked_at": now,
+            "home_currency": home_currency_of(preferences),
+            "updated_at": now,
+        }
+    )
+    ctx.stores.tenants.put(updated)
+    return updated
+
+
+def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient) -> TenantPollReport:
+    """Clio has no API for its hard-cost setting: re-try one held transaction; success unblocks the tenant."""
+    held = ctx.stores.held.list(tenant.tenant_id)
+    if not held:
+        return TenantPollReport(tenant.tenant_id, "blocked", detail=ProblemCode.HARD_SOFT_COSTS_OFF)
+    messages: dict[str, Message] = {}
+    _collect_by_id(qbo, tenant, [held[0].txn_id], messages, "probe")
+    sent = ctx.queue.send(list(messages.values()))
+    return TenantPollReport(tenant.tenant_id, "probing", enqueued=sent, detail=ProblemCode.HARD_SOFT_COSTS_OFF)
+
+
+# --- reading QBO ------------------------------------------------------------------------------
+
+
+def _collect_query(
+    qbo: QboClient,
+    where: str,
+    tenant: TenantRecord,
+    messages: dict[str, Message],
+    source: MessageSource,
+    newest: datetime | None,
+) -> datetime | None:
+    for page in qbo.query_entities("Purchase", where, "MetaData.LastUpdatedTime", MAX_PAGE):
+        newest = _add_purchases(page, tenant, messages, source, newest)
+    return newest
+
+
+def _collect_cdc(
+    qbo: QboClient,
+    since: datetime,
+    tenant: TenantRecord,
+    messages: dict[str, Message],
+    report: TenantPollReport,
+    newest: datetime | None,
+) -> datetime | None:
+    changed, _ = qbo.cdc(["Purchase"], since)
+    purchases = changed.get("Purchase", [])
+    live = [p for p in purchases if not is_deleted_stub(p)]
+    for stub in (p for p in purchases if is_deleted_stub(p)):
+        txn_id = str(stub.get("Id") or "")
+        if txn_id:
+            messages[txn_id] = PurchaseEvent(
+                tenant_id=tenant.tenant_id, source="cdc", txn_id=txn_id, operation="Delete"
+            )
+            report.deletions += 1
+            newest = _later(newest, _last_updated(stub))
+    if len(purchases) >= MAX_PAGE:
+        # CDC caps a response at 1,000 objects: read the changes through the paged query instead.
+        where = f"MetaData.LastUpdatedTime >= '{format_qbo_datetime(since)}'"
+        return _collect_query(qbo, where, tenant, messages, "poll", newest)
+    return _add_purchases(live, tenant, messages, "poll", newest)
+
+
+def _add_purchases(
+    raws: Iterable[dict[str, Any]],
+    tenant: TenantRecord,
+    messages: dict[str, Message],
+    source: MessageSource,
+    newest: datetime | None,
+) -> datetime | None:
+    for raw in raws:
+        txn_id = str(raw.get("Id") or "")
+        newest = _later(newest, _last_updated(raw))
+        if not txn_id or txn_id in messages and isinstance(messages[txn_id], PurchaseEvent):
+            continue
+        if _is_expense_or_check(raw) is False:
+            continue  # R4: credit-card credits and other purchase kinds are not ours, not failures
+        messages[txn_id] = PurchaseSnapshot(tenant_id=tenant.tenant_id, source=source, purchase=raw)
+    return newest
+
+
+def _is_expense_or_check(raw: dict[str, Any]) -> bool | None:
+    """``None`` when the purchase cannot be read: the mapper turns it into a failure record."""
+    try:
+        return transaction_type(Purchase.model_validate(raw)) is not None
+    except ValidationError:
+        return None
+
+
+def _collect_by_id(
+    qbo: QboClient, tenant: TenantRecord, ids: list[str], messages: dict[str, Message], source: str
+) -> None:
+    wanted = [i for i in dict.fromkeys(ids) if i not in messages]
+    if not wanted:
+        return
+    found = {str(p.get("Id")): p for p in qbo.purchases_by_id(wanted)}
+    for txn_id in wanted:
+        if txn_id in found:
+            messages[txn_id] = PurchaseSnapshot(tenant_id=tenant.tenant_id, source=source, purchase=found[txn_id])
+        else:
+            # Not in QBO any more: deleted while we were not looking.
+            messages[txn_id] = PurchaseEvent(
+                tenant_id=tenant.tenant_id, source=source, txn_id=txn_id, operation="Delete"
+            )
+
+
+def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:
+    """Failures caused by Clio (no contact, no matter, billed) heal when Clio changes: look again."""
+    failures = ctx.stores.failures.list(tenant.tenant_id)
+    ids = [f.txn_id for f in failures if f.code in RECHECKED_EVERY_SYNC and f.txn_id not in messages]
+    before = len(messages)
+    _collect_by_id(qbo, tenant, ids, messages, "recheck")
+    return len(messages) - before
+
+
+def _reconcile_deletions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:
+    """Past CDC's window, deletions are found by comparing our mappings with what QBO still has."""
+    mapped = [m.txn_id for m in ctx.stores.mappings.all(tenant.tenant_id) if not m.removed and m.entries]
+    unknown = [txn_id for txn_id in mapped if txn_id not in messages]
+    if not unknown:
+        return 0
+    present = {str(p.get("Id")) for p in qbo.purchases_by_id(unknown)}
+    gone = [txn_id for txn_id in unknown if txn_id not in present]
+    for txn_id in gone:
+        messages[txn_id] = PurchaseEvent(
+            tenant_id=tenant.tenant_id, source="reconcile", txn_id=txn_id, operation="Delete"
+        )
+    return len(gone)
+
+
+def _last_updated(raw: dict[str, Any]) -> datetime | None:
+    meta = raw.get("MetaData") or {}
+    value = meta.get("LastUpdatedTime") if isinstance(meta, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)

@@ -1,0 +1,583 @@
+"""The mapper's work for one queue message: make Clio match one QBO transaction (R4-R15).
+
+Exactly-once effects (R15): Clio has no idempotency key, so each create is preceded by a durable
+*intent* in the transaction's mapping record, and the entry's note carries a marker
+(``[qbo:<txn>/<customer>]``). A retry that finds an intent without an activity id searches Clio for
+the marker and adopts what it finds instead of creating again. A per-transaction lock (taken with the
+read) keeps two workers off the same transaction; removals leave a tombstone so a deleted or voided
+transaction is never re-created (R13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ValidationError
+
+from hardcost.clients.clio import ClioClient
+from hardcost.clients.qbo import QboClient
+from hardcost.clock import Clock
+from hardcost.codes import FAILURE_TEXT, FailureCode, ProblemCode
+from hardcost.errors import (
+    AuthError,
+    ClioRejectedError,
+    ConflictError,
+    EntryBilledError,
+    HardCostsDisabledError,
+    NotFoundError,
+    ReconnectRequiredError,
+)
+from hardcost.logic.directory import Directory
+from hardcost.models.clio import ActivityPatch, HardCostEntryWrite, IdRef
+from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
+from hardcost.models.qbo import Purchase
+from hardcost.models.records import (
+    ActivityLogRecord,
+    EntryRecord,
+    FailureRecord,
+    HeldRecord,
+    MappingRecord,
+    NeedsMatterRecord,
+    TenantRecord,
+    TxnSummary,
+)
+from hardcost.rules import (
+    CustomerGroup,
+    PlannedFailure,
+    build_note,
+    choose_matter,
+    content_hash,
+    entry_marker,
+    plan_purchase,
+    txn_summary,
+)
+from hardcost.stores.dynamo import Stores
+
+TXN_LOCK_SECONDS = 120
+REMOVING_OPERATIONS = {"Delete", "Void"}
+
+OutcomeKind = Literal["imported", "updated", "removed", "unchanged", "ignored", "failed", "held", "skipped"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    txn_id: str
+    detail: str = ""
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+@dataclass
+class MapperContext:
+    """What the mapper needs, passed in (built once per container by ``hardcost.runtime``)."""
+
+    stores: Stores
+    clock: Clock
+    qbo_for: Callable[[TenantRecord], QboClient]
+    clio_for: Callable[[TenantRecord], ClioClient]
+    worker_id: str
+    tenants: dict[str, TenantRecord | None] = field(default_factory=dict)
+    directories: dict[str, Directory] = field(default_factory=dict)
+
+    def tenant(self, tenant_id: str) -> TenantRecord | None:
+        if tenant_id not in self.tenants:
+            self.tenants[tenant_id] = self.stores.tenants.get(tenant_id)
+        return self.tenants[tenant_id]
+
+    def directory(self, tenant: TenantRecord) -> Directory:
+        if tenant.tenant_id not in self.directories:
+            self.directories[tenant.tenant_id] = Directory(self.qbo_for(tenant), self.clio_for(tenant))
+        return self.directories[tenant.tenant_id]
+
+    def set_tenant(self, tenant: TenantRecord) -> None:
+        self.stores.tenants.put(tenant)
+        self.tenants[tenant.tenant_id] = tenant
+
+
+def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) -> Outcome:
+    tenant = ctx.tenant(message.tenant_id)
+    txn_id = message.txn_id if isinstance(message, PurchaseEvent) else str(message.purchase.get("Id") or "")
+    if tenant is None:
+        return Outcome("skipped", txn_id, "unknown or disconnected tenant")
+    if not txn_id:
+        return _record_malformed(ctx, tenant, "?", "the purchase has no Id")
+    removing = isinstance(message, PurchaseEvent) and message.operation in REMOVING_OPERATIONS
+    if _must_hold(tenant, message, removing):
+        return _hold(ctx, tenant, txn_id, f"tenant is {tenant.status}" if tenant.settings.enabled else "sync disabled")
+
+    work = _TransactionWork(ctx, tenant, txn_id)
+    work.begin()
+    try:
+        return work.run(message, removing)
+    except ReconnectRequiredError as exc:
+        work.abandon_intents_not_sent()
+        _mark_needs_reconnect(ctx, tenant, exc.provider)
+        return _hold(ctx, tenant, txn_id, f"{exc.provider} connection needs reconnecting")
+    except HardCostsDisabledError:
+        work.abandon_intents_not_sent()
+        _block(ctx, tenant, ProblemCode.HARD_SOFT_COSTS_OFF)
+        return _hold(ctx, tenant, txn_id, "Clio hard/soft costs are off")
+    except AuthError as exc:
+        work.abandon_intents_not_sent()
+        _mark_needs_reconnect(ctx, tenant, "qbo" if "QBO" in str(exc) else "clio")
+        return _hold(ctx, tenant, txn_id, "authorisation refused")
+    finally:
+        work.finish()
+
+
+def _must_hold(tenant: TenantRecord, message: PurchaseSnapshot | PurchaseEvent, removing: bool) -> bool:
+    if tenant.status == "needs_reconnect" or not tenant.settings.enabled:
+        return True
+    if tenant.status == "blocked" and not removing:
+        # A probe is the one message allowed through while Clio's hard-cost setting is in doubt.
+        probing = message.source == "probe" and set(tenant.problems) == {ProblemCode.HARD_SOFT_COSTS_OFF}
+        return not probing
+    return False
+
+
+class _TransactionWork:
+    """One transaction under its lock: reads the mapping, changes Clio, writes the mapping once at the end."""
+
+    def __init__(self, ctx: MapperContext, tenant: TenantRecord, txn_id: str) -> None:
+        self.ctx = ctx
+        self.tenant = tenant
+        self.txn_id = txn_id
+        self.now = ctx.clock.now()
+        self.record = MappingRecord(tenant_id=tenant.tenant_id, txn_id=txn_id)
+        self.entries: dict[str, EntryRecord] = {}
+        self.failures: dict[str, PlannedFailure] | None = None  # None = leave open failures as they are
+        self.summary: TxnSummary | None = None
+        self.sync_token: int | None = None
+        self.removed: str | None = None
+        self.locked = False
+        self.created = self.updated = self.deleted = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        stores = self.ctx.stores
+        found = stores.mappings.lock(self.tenant.tenant_id, self.txn_id, self.ctx.worker_id, self.now, TXN_LOCK_SECONDS)
+        self.locked = True
+        if found is not None:
+            self.record = found
+        self.entries = dict(self.record.entries)
+        self.summary = self.record.summary
+
+    def finish(self) -> None:
+        if not self.locked:
+            return
+        stores = self.ctx.stores
+        open_failures = dict(self.record.open_failures)
+        if self.failures is not None:
+            open_failures = self._write_failures(open_failures)
+        record = self.record.model_copy(
+            update={
+                "entries": self.entries,
+                "open_failures": open_failures,
+                "summary": self.summary,
+                "sync_token": self.sync_token if self.sync_token is not None else self.record.sync_token,
+                "removed": self.record.removed or self.removed is not None,
+                "removed_reason": self.removed or self.record.removed_reason,
+                "updated_at": self.now,
+            }
+        )
+        stores.mappings.save(record, self.ctx.worker_id, keep_lock=False)
+        self.locked = False
+
+    def save_intents(self) -> None:
+        record = self.record.model_copy(update={"entries": self.entries, "updated_at": self.now})
+        self.ctx.stores.mappings.save(record, self.ctx.worker_id, keep_lock=True)
+
+    def abandon_intents_not_sent(self) -> None:
+        """Clio refused before accepting anything: forget intents that never reached it."""
+        self.entries = {
+            k: e
+            for k, e in self.entries.items()
+            if not (e.state == "creating" and e.activity_id is None and e.intent_at == self.now)
+        }
+
+    # --- the work --------------------------------------------------------------------------
+
+    def run(self, message: PurchaseSnapshot | PurchaseEvent, removing: bool) -> Outcome:
+        if removing:
+            assert isinstance(message, PurchaseEvent)
+            return self.remove_all("voided in QuickBooks" if message.operation == "Void" else "deleted in QuickBooks")
+        if self.record.removed:
+            # Tombstone: finish any removal a billed entry held up, never re-create (R13).
+            return self.remove_all(self.record.removed_reason or "removed earlier", already=True)
+        if isinstance(message, PurchaseEvent):
+            try:
+                raw = self.ctx.qbo_for(self.tenant).read_purchase(self.txn_id)
+            except NotFoundError:
+                return self.remove_all("deleted in QuickBooks")
+        else:
+            raw = message.purchase
+        try:
+            purchase = Purchase.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            self.failures = {"*": PlannedFailure(FailureCode.MALFORMED_TRANSACTION, "*", f"{where}: {first['msg']}")}
+            return Outcome("failed", self.txn_id, f"malformed purchase ({where})")
+        return self.apply(purchase)
+
+    def apply(self, purchase: Purchase) -> Outcome:
+        version = purchase.sync_version
+        if version < self.record.sync_token:
+            return Outcome("ignored", self.txn_id, f"stale version {version} < {self.record.sync_token}")
+        settled = all(e.state == "live" for e in self.entries.values())
+        if version == self.record.sync_token and not self.record.open_failures and settled:
+            return Outcome("unchanged", self.txn_id, "already applied")
+        self.summary = txn_summary(purchase)
+        plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
+        if plan.action == "remove":
+            self.sync_token = version
+            return self.remove_all(plan.reason)
+        if plan.action == "ignore":
+            self.sync_token = version
+            self.failures = {}
+            return Outcome("ignored", self.txn_id, plan.reason)
+        if plan.action == "fail":
+            self.sync_token = version
+            self.failures = {f.scope: f for f in plan.failures}
+            return Outcome("failed", self.txn_id, plan.reason)
+
+        failures = {f.scope: f for f in plan.failures}
+        desired = self.resolve(purchase, plan.groups, failures)
+        self.reconcile(desired, failures, {g.customer_id for g in plan.groups})
+        self.failures = failures
+        self.sync_token = version
+        kind: OutcomeKind = (
+            "failed" if failures else ("imported" if self.created else "updated" if self.updated else "unchanged")
+        )
+        return Outcome(kind, self.txn_id, plan.reason, self.created, self.updated, self.deleted)
+
+    # --- R8, R10, R11: who and which matter --------------------------------------------------
+
+    def resolve(
+        self, purchase: Purchase, groups: tuple[CustomerGroup, ...], failures: dict[str, PlannedFailure]
+    ) -> dict[str, _DesiredEntry]:
+        directory = self.ctx.directory(self.tenant)
+        settings = self.tenant.settings
+        desired: dict[str, _DesiredEntry] = {}
+        assert purchase.TxnDate is not None  # plan_purchase refuses a purchase without a date
+        vendor = None
+        if purchase.EntityRef and (purchase.EntityRef.type or "").lower() == "vendor":
+            vendor = directory.contact_named(purchase.EntityRef.name)
+        for group in groups:
+            identity = directory.identity(group.customer_id)
+            if identity is None:
+                failures[group.customer_id] = PlannedFailure(
+                    FailureCode.NO_CUSTOMER, group.customer_id, f"customer {group.customer_id} not found in QuickBooks"
+                )
+                continue
+            contact = directory.contact_for(identity.client, settings.contact_links)
+            if contact is None:
+                name = identity.client.DisplayName or identity.client.Id
+                failures[group.customer_id] = PlannedFailure(
+                    FailureCode.NO_CLIO_CONTACT, group.customer_id, f'no Clio contact matches "{name}"'
+                )
+                continue
+            choice = choose_matter(directory.matters_of(contact.id), identity.project_name)
+            if choice.has_no_matter:
+                failures[group.customer_id] = PlannedFailure(
+                    FailureCode.CONTACT_HAS_NO_MATTER, group.customer_id, f'contact "{contact.name}" has no matter'
+                )
+                continue
+            user_id = settings.default_user_id or directory.account_owner_id()
+            currency = purchase.CurrencyRef.value if purchase.CurrencyRef else None
+            write = HardCostEntryWrite(
+                date=purchase.TxnDate,
+                price=group.amount,
+                note=build_note(purchase, group, currency),
+                reference=purchase.DocNumber,
+                non_billable=group.non_billable,
+                vendor=IdRef(id=vendor.id) if vendor else None,
+                expense_category=IdRef(id=settings.clio_expense_category_id)
+                if settings.clio_expense_category_id
+                else None,
+                matter=IdRef(id=choice.matter_id) if choice.matter_id else None,
+                user=IdRef(id=user_id) if user_id else None,
+            )
+            desired[group.customer_id] = _DesiredEntry(group, contact.id, write, choice.needs_matter)
+        return desired
+
+    # --- R9, R12, R15: make Clio match ------------------------------------------------------
+
+    def reconcile(
+        self, desired: dict[str, _DesiredEntry], failures: dict[str, PlannedFailure], planned: set[str]
+    ) -> None:
+        clio = self.ctx.clio_for(self.tenant)
+        to_create: list[str] = []
+        for key, want in desired.items():
+            entry = self.entries.get(key)
+            if entry is not None and entry.state == "creating":
+                entry = self._adopt(clio, entry)
+            if entry is None:
+                to_create.append(key)
+            elif entry.state == "gone":
+                continue  # the firm deleted it in Clio: respected, never re-created
+            elif entry.content_hash != want.hash:
+                self._update(clio, key, entry, want, failures)
+        if to_create:
+            for key in to_create:
+                want = desired[key]
+                self.entries[key] = EntryRecord(
+                    customer_id=key,
+                    state="creating",
+                    marker=entry_marker(self.txn_id, key),
+                    contact_id=want.contact_id,
+                    amount=want.group.amount,
+                    intent_at=self.now,
+                )
+            self.save_intents()  # durable before Clio sees anything
+            for key in to_create:
+                try:
+                    self._create(clio, key, desired[key])
+                except HardCostsDisabledError:
+                    raise
+                except ClioRejectedError as exc:
+                    del self.entries[key]  # refused, so nothing exists in Clio to remember
+                    failures[key] = PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
+        # Entries of customers no longer on the transaction move away (a change of customer, R12).
+        for key in [k for k in self.entries if k not in planned]:
+            self._remove_entry(clio, key, failures)
+
+    def _adopt(self, clio: ClioClient, entry: EntryRecord) -> EntryRecord | None:
+        if entry.activity_id is not None:
+            return entry.model_copy(update={"state": "live"})
+        found = [a for a in clio.find_activities_by_note(entry.marker) if entry.marker in (a.note or "")]
+        if not found:
+            return None
+        activity = min(found, key=lambda a: a.id)
+        adopted = entry.model_copy(
+            update={"state": "live", "activity_id": activity.id, "etag": activity.etag, "content_hash": None}
+        )
+        self.entries[entry.customer_id] = adopted
+        return adopted
+
+    def _create(self, clio: ClioClient, key: str, want: _DesiredEntry) -> None:
+        activity = clio.create_hard_cost(want.write)
+        self.entries[key] = EntryRecord(
+            customer_id=key,
+            state="live",
+            marker=entry_marker(self.txn_id, key),
+            contact_id=want.contact_id,
+            activity_id=activity.id,
+            etag=activity.etag,
+            content_hash=want.hash,
+            amount=want.group.amount,
+            needs_matter=want.needs_matter,
+        )
+        self.created += 1
+        self._log("created", activity.id, f"{want.group.amount}")
+        if want.needs_matter:
+            self.ctx.stores.needs_matter.put(
+                NeedsMatterRecord(
+                    tenant_id=self.tenant.tenant_id,
+                    txn_id=self.txn_id,
+                    customer_id=key,
+                    clio_activity_id=activity.id,
+                    contact_id=want.contact_id,
+                    reason="the contact has several open matters, or only closed ones",
+                    since=self.now,
+                )
+            )
+
+    def _update(
+        self, clio: ClioClient, key: str, entry: EntryRecord, want: _DesiredEntry, failures: dict[str, PlannedFailure]
+    ) -> None:
+        assert entry.activity_id is not None
+        write = want.write
+        # Matter and user are never sent on update: the firm's choices in Clio stand (R11).
+        patch = ActivityPatch(
+            date=write.date,
+            price=write.price,
+            note=write.note,
+            reference=write.reference,
+            non_billable=write.non_billable,
+            vendor=write.vendor,
+            expense_category=write.expense_category,
+        )
+        try:
+            try:
+                activity = clio.update_activity(entry.activity_id, patch, entry.etag)
+            except ConflictError as exc:
+                if isinstance(exc, EntryBilledError):
+                    raise
+                current = clio.get_activity(entry.activity_id)  # changed in Clio since: re-read, keep their edits
+                if current is None:
+                    raise NotFoundError("gone") from None
+                if current.billed:
+                    raise EntryBilledError(f"activity {entry.activity_id} is billed") from None
+                activity = clio.update_activity(entry.activity_id, patch, current.etag)
+        except NotFoundError:
+            self.entries[key] = entry.model_copy(update={"state": "gone"})
+            self._log("skipped", entry.activity_id, "deleted in Clio by the firm; not re-created")
+            return
+        except EntryBilledError:
+            failures[key] = PlannedFailure(
+                FailureCode.ENTRY_BILLED, key, f"Clio activity {entry.activity_id} is billed"
+            )
+            return
+        except ClioRejectedError as exc:
+            failures[key] = PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
+            return
+        self.entries[key] = entry.model_copy(
+            update={"etag": activity.etag, "content_hash": want.hash, "amount": want.group.amount, "state": "live"}
+        )
+        self.updated += 1
+        self._log("updated", entry.activity_id, f"{want.group.amount}")
+
+    def _remove_entry(self, clio: ClioClient, key: str, failures: dict[str, PlannedFailure]) -> bool:
+        entry = self.entries[key]
+        if entry.state == "creating":
+            adopted = self._adopt(clio, entry)
+            if adopted is None:
+                del self.entries[key]
+                return True
+            entry = adopted
+        if entry.state == "gone" or entry.activity_id is None:
+            del self.entries[key]
+            return True
+        try:
+            deleted = clio.delete_activity(entry.activity_id)
+        except EntryBilledError:
+            failures[key] = PlannedFailure(
+                FailureCode.ENTRY_BILLED, key, f"Clio activity {entry.activity_id} is billed"
+            )
+            return False
+        del self.entries[key]
+        if entry.needs_matter:
+            self.ctx.stores.needs_matter.delete(self.tenant.tenant_id, self.txn_id, key)
+        if deleted:
+            self.deleted += 1
+            self._log("deleted", entry.activity_id, "moved to Clio's Recovery Bin")
+        return True
+
+    def remove_all(self, reason: str, *, already: bool = False) -> Outcome:
+        """R13: delete every entry of the transaction and leave a tombstone."""
+        clio = self.ctx.clio_for(self.tenant) if self.entries else None
+        failures: dict[str, PlannedFailure] = {}
+        for key in list(self.entries):
+            assert clio is not None
+            self._remove_entry(clio, key, failures)
+        self.removed = reason
+        self.failures = failures
+        kind: OutcomeKind = "failed" if failures else ("removed" if self.deleted or not already else "unchanged")
+        return Outcome(kind, self.txn_id, reason, deleted=self.deleted)
+
+    # --- failures and the activity log -----------------------------------------------------
+
+    def _write_failures(self, previously: dict[str, datetime]) -> dict[str, datetime]:
+        assert self.failures is not None
+        stores = self.ctx.stores
+        summary = self.summary or TxnSummary(txn_type="Purchase")
+        open_now: dict[str, datetime] = {}
+        for scope, failure in self.failures.items():
+            key = f"{self.txn_id}#{scope}"
+            first_seen = previously.get(key, self.now)
+            text = FAILURE_TEXT[failure.code]
+            stores.failures.put(
+                FailureRecord(
+                    tenant_id=self.tenant.tenant_id,
+                    txn_id=self.txn_id,
+                    scope=scope,
+                    code=failure.code,
+                    message=text.message,
+                    fix=text.fix,
+                    detail=failure.detail,
+                    txn=summary,
+                    first_seen=first_seen,
+                    last_seen=self.now,
+                )
+            )
+            open_now[key] = first_seen
+            if key not in previously:
+                self._log("failed", None, f"{failure.code}: {failure.detail}")
+        for key in previously.keys() - open_now.keys():
+            stores.failures.delete(self.tenant.tenant_id, key)
+            self._log("resolved", None, key)
+        return open_now
+
+    def _log(
+        self,
+        action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped"],
+        activity_id: int | None,
+        detail: str,
+    ) -> None:
+        self.ctx.stores.activity.append(
+            ActivityLogRecord(
+                tenant_id=self.tenant.tenant_id,
+                at=self.now,
+                action=action,
+                txn_id=self.txn_id,
+                clio_activity_id=activity_id,
+                detail=detail,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class _DesiredEntry:
+    group: CustomerGroup
+    contact_id: int
+    write: HardCostEntryWrite
+    needs_matter: bool
+
+    @property
+    def hash(self) -> str:
+        fields = self.write.model_dump(mode="json", exclude={"matter", "user"})
+        return content_hash(fields)
+
+
+def _hold(ctx: MapperContext, tenant: TenantRecord, txn_id: str, reason: str) -> Outcome:
+    ctx.stores.held.put(HeldRecord(tenant_id=tenant.tenant_id, txn_id=txn_id, reason=reason, held_at=ctx.clock.now()))
+    return Outcome("held", txn_id, reason)
+
+
+def _record_malformed(ctx: MapperContext, tenant: TenantRecord, txn_id: str, detail: str) -> Outcome:
+    now = ctx.clock.now()
+    text = FAILURE_TEXT[FailureCode.MALFORMED_TRANSACTION]
+    ctx.stores.failures.put(
+        FailureRecord(
+            tenant_id=tenant.tenant_id,
+            txn_id=txn_id,
+            scope="*",
+            code=FailureCode.MALFORMED_TRANSACTION,
+            message=text.message,
+            fix=text.fix,
+            detail=detail,
+            txn=TxnSummary(txn_type="Purchase"),
+            first_seen=now,
+            last_seen=now,
+        )
+    )
+    return Outcome("failed", txn_id, detail)
+
+
+def _block(ctx: MapperContext, tenant: TenantRecord, code: ProblemCode) -> None:
+    current = ctx.stores.tenants.get(tenant.tenant_id) or tenant
+    if code in current.problems:
+        ctx.tenants[tenant.tenant_id] = current
+        return
+    ctx.set_tenant(
+        current.model_copy(
+            update={"problems": (*current.problems, code), "status": "blocked", "updated_at": ctx.clock.now()}
+        )
+    )
+
+
+def _mark_needs_reconnect(ctx: MapperContext, tenant: TenantRecord, provider: str) -> None:
+    current = ctx.stores.tenants.get(tenant.tenant_id) or tenant
+    details = {**current.problem_details, "reconnect": provider}
+    ctx.set_tenant(
+        current.model_copy(
+            update={"status": "needs_reconnect", "problem_details": details, "updated_at": ctx.clock.now()}
+        )
+    )

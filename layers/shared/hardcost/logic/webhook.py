@@ -1,0 +1,203 @@
+"""QBO webhooks: verify, parse both formats, map realms to tenants, enqueue, deduplicate.
+
+The signature is checked on the raw bytes before anything is parsed. Intuit retries anything but a
+timely 200, so the answer is 200 for whatever we cannot use (unknown realm, other entities, garbage
+under a valid signature) and 401 only for a bad signature; a 5xx only when the queue itself failed,
+so Intuit redelivers and nothing is lost (reference/qbo-api.md §4).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+
+from hardcost.clock import Clock
+from hardcost.errors import RetryableError
+from hardcost.models.messages import Operation, PurchaseEvent
+from hardcost.queue import ExpenseQueue
+from hardcost.stores.dynamo import Stores
+
+logger = Logger(child=True)
+
+MAX_BODY_BYTES = 1_048_576  # Intuit batches up to ~100 events (~1 MB); anything larger is not Intuit
+DEDUP_TTL = timedelta(days=3)
+CLOUDEVENT_OPERATIONS: dict[str, Operation] = {
+    "created": "Create",
+    "updated": "Update",
+    "deleted": "Delete",
+    "voided": "Void",
+    "merged": "Merge",
+    "emailed": "Emailed",
+}
+LEGACY_OPERATIONS: dict[str, Operation] = {
+    op.lower(): op for op in ("Create", "Update", "Delete", "Void", "Merge", "Emailed")
+}
+
+
+def sign(body: bytes, verifier_token: str) -> str:
+    digest = hmac.new(verifier_token.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_is_valid(body: bytes, signature: str | None, verifier_token: str) -> bool:
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(body, verifier_token).encode(), signature.strip().encode())
+
+
+@dataclass(frozen=True)
+class EntityChange:
+    realm_id: str
+    entity: str
+    entity_id: str
+    operation: Operation
+    occurred_at: str | None
+    event_id: str | None
+
+    @property
+    def dedup_key(self) -> str:
+        basis = self.event_id or f"{self.realm_id}|{self.entity}|{self.entity_id}|{self.operation}|{self.occurred_at}"
+        return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def parse_changes(body: bytes) -> list[EntityChange]:
+    """Both formats: the legacy ``eventNotifications`` object and the CloudEvents array. Garbage -> []."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    if isinstance(document, list):
+        return [c for c in (_cloudevent(e) for e in document) if c is not None]
+    if isinstance(document, dict) and document.get("specversion"):
+        change = _cloudevent(document)
+        return [change] if change else []
+    if isinstance(document, dict):
+        return _legacy(document)
+    return []
+
+
+def _cloudevent(event: Any) -> EntityChange | None:
+    if not isinstance(event, dict):
+        return None
+    parts = str(event.get("type", "")).split(".")
+    if len(parts) < 3 or parts[0] != "qbo":
+        return None
+    operation = CLOUDEVENT_OPERATIONS.get(parts[2].lower())
+    realm = event.get("intuitaccountid")
+    entity_id = event.get("intuitentityid")
+    if operation is None or not realm or not entity_id:
+        return None
+    return EntityChange(
+        realm_id=str(realm),
+        entity=parts[1].lower(),
+        entity_id=str(entity_id),
+        operation=operation,
+        occurred_at=str(event["time"]) if event.get("time") else None,
+        event_id=str(event["id"]) if event.get("id") else None,
+    )
+
+
+def _legacy(document: dict[str, Any]) -> list[EntityChange]:
+    changes: list[EntityChange] = []
+    for notification in document.get("eventNotifications") or []:
+        if not isinstance(notification, dict):
+            continue
+        realm = notification.get("realmId")
+        entities = ((notification.get("dataChangeEvent") or {}).get("entities")) or []
+        for entity in entities:
+            if not isinstance(entity, dict) or not realm:
+                continue
+            operation = LEGACY_OPERATIONS.get(str(entity.get("operation", "")).lower())
+            if operation is None or not entity.get("id"):
+                continue
+            changes.append(
+                EntityChange(
+                    realm_id=str(realm),
+                    entity=str(entity.get("name", "")).lower(),
+                    entity_id=str(entity["id"]),
+                    operation=operation,
+                    occurred_at=str(entity["lastUpdated"]) if entity.get("lastUpdated") else None,
+                    event_id=None,
+                )
+            )
+    return changes
+
+
+@dataclass
+class WebhookContext:
+    stores: Stores
+    queue: ExpenseQueue
+    clock: Clock
+    verifier_token: Callable[[], str]
+    realm_tenants: dict[str, str | None] = field(default_factory=dict)
+
+    def tenant_of(self, realm_id: str) -> str | None:
+        if realm_id not in self.realm_tenants:
+            self.realm_tenants[realm_id] = self.stores.tenants.tenant_of_realm(realm_id)
+        return self.realm_tenants[realm_id]
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    status: Literal[200, 401, 413, 503]
+    enqueued: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    detail: str = ""
+
+
+def receive_webhook(body: bytes, headers: Mapping[str, str], ctx: WebhookContext) -> WebhookAnswer:
+    if len(body) > MAX_BODY_BYTES:
+        return WebhookAnswer(413, detail="body too large")
+    signature = next((v for k, v in headers.items() if k.lower() == "intuit-signature"), None)
+    if not signature_is_valid(body, signature, ctx.verifier_token()):
+        return WebhookAnswer(401, detail="invalid signature")
+    changes = parse_changes(body)
+    events: list[tuple[EntityChange, PurchaseEvent]] = []
+    ignored = 0
+    for change in changes:
+        tenant_id = ctx.tenant_of(change.realm_id) if change.entity == "purchase" else None
+        if tenant_id is None:
+            ignored += 1
+            if change.entity == "purchase":
+                logger.info("webhook for an unknown realm acknowledged", extra={"realm_id": change.realm_id})
+            continue
+        event = PurchaseEvent(
+            tenant_id=tenant_id,
+            source="webhook",
+            txn_id=change.entity_id,
+            operation=change.operation,
+            occurred_at=_parse_time(change.occurred_at),
+        )
+        events.append((change, event))
+    fresh = [(c, e) for c, e in events if ctx.stores.webhook_seen.first_time(c.dedup_key, ctx.clock.now() + DEDUP_TTL)]
+    duplicates = len(events) - len(fresh)
+    # Deletions first: they are what the firm waits for, and they tombstone stale creates (R13).
+    fresh.sort(key=lambda pair: 0 if pair[1].operation in {"Delete", "Void"} else 1)
+    try:
+        ctx.queue.send([e for _, e in fresh])
+    except RetryableError:
+        for change, _ in fresh:
+            ctx.stores.webhook_seen.forget(change.dedup_key)
+        return WebhookAnswer(503, detail="queue unavailable; Intuit will redeliver")
+    return WebhookAnswer(200, enqueued=len(fresh), duplicates=duplicates, ignored=ignored)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"  # legacy "-0700" offsets
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Models per boundary: raw QBO, Clio requests/responses, queue messages, stored records."""

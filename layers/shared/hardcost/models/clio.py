@@ -1,0 +1,113 @@
+"""Clio Manage v4 requests and responses (only the fields this service asks for)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+
+class ClioModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class IdRef(ClioModel):
+    id: int
+
+
+class User(ClioModel):
+    id: int
+    name: str | None = None
+    account_owner: bool | None = None
+    enabled: bool | None = None
+
+
+class Contact(ClioModel):
+    id: int
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    type: str | None = None
+    primary_email_address: str | None = None
+
+
+class Matter(ClioModel):
+    id: int
+    display_number: str | None = None
+    description: str | None = None
+    status: str | None = None
+    client: IdRef | None = None
+
+    @property
+    def is_open_or_pending(self) -> bool:
+        return (self.status or "").lower() in {"open", "pending"}
+
+
+class Activity(ClioModel):
+    id: int
+    etag: str | None = None
+    type: str | None = None
+    date: dt.date | None = None
+    price: Decimal | None = None
+    note: str | None = None
+    reference: str | None = None
+    billed: bool | None = None
+    matter: IdRef | None = None
+    user: IdRef | None = None
+
+
+class HardCostEntryWrite(BaseModel):
+    """The body of POST/PATCH /activities.json. Matter and user are only ever sent on create (R11)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str = "HardCostEntry"
+    date: dt.date
+    price: Decimal
+    note: str
+    reference: str | None = None
+    non_billable: bool = False
+    vendor: IdRef | None = None
+    expense_category: IdRef | None = None
+    matter: IdRef | None = None
+    user: IdRef | None = None
+
+    @field_serializer("price")
+    def _price_as_number(self, price: Decimal) -> float:
+        # Clio's schema types price as a JSON number; two decimal places survive the float round trip.
+        return float(price)
+
+    @field_serializer("date")
+    def _date_iso(self, value: dt.date) -> str:
+        return value.isoformat()
+
+
+class ActivityPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    date: dt.date
+    price: Decimal
+    note: str
+    reference: str | None = None
+    non_billable: bool = False
+    vendor: IdRef | None = None
+    expense_category: IdRef | None = None
+
+    @field_serializer("price")
+    def _price_as_number(self, price: Decimal) -> float:
+        return float(price)
+
+    @field_serializer("date")
+    def _date_iso(self, value: dt.date) -> str:
+        return value.isoformat()
+
+
+class ClioErrorBody(ClioModel):
+    type: str | None = None
+    message: str | None = None
+
+
+class ClioErrorEnvelope(ClioModel):
+    error: ClioErrorBody | str | None = None
+    error_description: str | None = Field(default=None)

@@ -1,0 +1,48 @@
+"""Queue messages between the poller/webhook and the mapper (ours: strict and frozen)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+TenantId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")]
+QboId = Annotated[str, Field(min_length=1, max_length=64)]
+
+MessageSource = Literal["poll", "backfill", "recheck", "probe", "webhook", "cdc", "reconcile", "retry"]
+Operation = Literal["Create", "Update", "Delete", "Void", "Merge", "Emailed"]
+
+
+class MessageModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PurchaseSnapshot(MessageModel):
+    """A purchase as the poller read it. Kept raw: the mapper validates it, so bad data becomes a failure."""
+
+    kind: Literal["purchase_snapshot"] = "purchase_snapshot"
+    tenant_id: TenantId
+    source: MessageSource
+    purchase: dict[str, Any]
+
+
+class PurchaseEvent(MessageModel):
+    """Something happened to a purchase (webhook, CDC): the mapper reads it from QBO unless it was removed."""
+
+    kind: Literal["purchase_event"] = "purchase_event"
+    tenant_id: TenantId
+    source: MessageSource
+    txn_id: QboId
+    operation: Operation
+    occurred_at: datetime | None = None
+
+
+SyncMessage = Annotated[PurchaseSnapshot | PurchaseEvent, Field(discriminator="kind")]
+SYNC_MESSAGE: TypeAdapter[PurchaseSnapshot | PurchaseEvent] = TypeAdapter(SyncMessage)
+
+
+def message_txn_id(message: PurchaseSnapshot | PurchaseEvent) -> str:
+    if isinstance(message, PurchaseEvent):
+        return message.txn_id
+    return str(message.purchase.get("Id") or "")

@@ -1,0 +1,138 @@
+"""Raw QuickBooks Online objects as the API returns them (unknown fields ignored, never forbidden)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class QboModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class Ref(QboModel):
+    value: str
+    name: str | None = None
+    type: str | None = None
+
+
+class QboMetaData(QboModel):
+    CreateTime: datetime | None = None
+    LastUpdatedTime: datetime | None = None
+
+
+class AccountLineDetail(QboModel):
+    AccountRef: Ref | None = None
+    CustomerRef: Ref | None = None
+    BillableStatus: str | None = None
+    ProjectRef: Ref | None = None
+
+
+class ItemLineDetail(QboModel):
+    ItemRef: Ref | None = None
+    CustomerRef: Ref | None = None
+    BillableStatus: str | None = None
+
+
+class PurchaseLine(QboModel):
+    Id: str | None = None
+    Amount: Decimal = Decimal(0)
+    DetailType: str
+    Description: str | None = None
+    AccountBasedExpenseLineDetail: AccountLineDetail | None = None
+    ItemBasedExpenseLineDetail: ItemLineDetail | None = None
+
+
+class Purchase(QboModel):
+    Id: str = Field(min_length=1)
+    SyncToken: str = "0"
+    TxnDate: date | None = None
+    PaymentType: str | None = None
+    Credit: bool | None = None
+    AccountRef: Ref | None = None
+    EntityRef: Ref | None = None
+    TotalAmt: Decimal | None = None
+    DocNumber: str | None = None
+    PrivateNote: str | None = None
+    CurrencyRef: Ref | None = None
+    ExchangeRate: Decimal | None = None
+    Line: list[PurchaseLine] = Field(default_factory=list)
+    MetaData: QboMetaData | None = None
+    status: str | None = None
+
+    @property
+    def sync_version(self) -> int:
+        return int(self.SyncToken) if self.SyncToken.isdigit() else -1
+
+    @property
+    def last_updated(self) -> datetime | None:
+        return self.MetaData.LastUpdatedTime if self.MetaData else None
+
+
+class EmailAddress(QboModel):
+    Address: str | None = None
+
+
+class Customer(QboModel):
+    Id: str
+    DisplayName: str | None = None
+    CompanyName: str | None = None
+    GivenName: str | None = None
+    FamilyName: str | None = None
+    FullyQualifiedName: str | None = None
+    PrimaryEmailAddr: EmailAddress | None = None
+    Job: bool | None = None
+    ParentRef: Ref | None = None
+    Active: bool | None = None
+
+
+class NameValuePair(QboModel):
+    Name: str
+    Value: str | None = None
+
+
+class CompanyInfo(QboModel):
+    CompanyName: str | None = None
+    NameValue: list[NameValuePair] = Field(default_factory=list)
+
+    def name_value(self, name: str) -> str | None:
+        return next((nv.Value for nv in self.NameValue if nv.Name == name), None)
+
+
+class VendorPrefs(QboModel):
+    TrackingByCustomer: bool | None = None
+    BillableExpenseTracking: bool | None = None
+
+
+class CurrencyPreferences(QboModel):
+    MultiCurrencyEnabled: bool | None = None
+    HomeCurrency: Ref | None = None
+
+
+class Preferences(QboModel):
+    VendorAndPurchasesPrefs: VendorPrefs | None = None
+    CurrencyPrefs: CurrencyPreferences | None = None
+
+
+class Account(QboModel):
+    Id: str
+    Name: str | None = None
+    FullyQualifiedName: str | None = None
+    AccountType: str | None = None
+    Classification: str | None = None
+    Active: bool | None = None
+
+
+class DeletedStub(QboModel):
+    """What CDC returns for a deleted object: ``{"status": "Deleted", "Id": ..., "MetaData": ...}``."""
+
+    Id: str
+    status: str
+    MetaData: QboMetaData | None = None
+
+
+def is_deleted_stub(raw: dict[str, Any]) -> bool:
+    return str(raw.get("status", "")).lower() == "deleted"

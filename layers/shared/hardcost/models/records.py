@@ -1,0 +1,138 @@
+"""What the service stores in DynamoDB, one model per item kind (strict and frozen)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hardcost.codes import FailureCode, ProblemCode
+from hardcost.models.messages import QboId, TenantId
+
+ClioRegion = Literal["app", "eu", "ca", "au"]
+TenantStatus = Literal["active", "blocked", "needs_reconnect"]
+
+
+class RecordModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TenantSettings(RecordModel):
+    enabled: bool = True
+    start_date: dt.date
+    source_account_id: str | None = None
+    default_user_id: int | None = None
+    clio_expense_category_id: int | None = None
+    # Explicit QBO customer Id -> Clio contact id links; they win over name and e-mail matching (R8).
+    contact_links: dict[str, int] = Field(default_factory=dict)
+
+
+class TenantRecord(RecordModel):
+    tenant_id: TenantId
+    realm_id: str
+    clio_region: ClioRegion = "app"
+    settings: TenantSettings
+    status: TenantStatus = "active"
+    problems: tuple[ProblemCode, ...] = ()
+    problem_details: dict[str, str] = Field(default_factory=dict)
+    preconditions_checked_at: datetime | None = None
+    home_currency: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CursorRecord(RecordModel):
+    tenant_id: TenantId
+    last_updated_time: datetime | None = None
+    applied_start_date: dt.date | None = None
+    last_poll_at: datetime | None = None
+    last_full_reconcile_at: datetime | None = None
+
+
+EntryState = Literal["creating", "live", "gone"]
+
+
+class EntryRecord(RecordModel):
+    """One Clio entry of a transaction: one per QBO customer (R9, R15)."""
+
+    customer_id: str
+    state: EntryState
+    marker: str
+    contact_id: int
+    activity_id: int | None = None
+    etag: str | None = None
+    content_hash: str | None = None
+    amount: Decimal = Decimal(0)
+    needs_matter: bool = False
+    intent_at: datetime | None = None
+
+
+class TxnSummary(RecordModel):
+    """What the Sync Failures list shows of a transaction (R14)."""
+
+    txn_type: str
+    number: str | None = None
+    date: dt.date | None = None
+    amount: Decimal | None = None
+    payee: str | None = None
+
+
+class MappingRecord(RecordModel):
+    tenant_id: TenantId
+    txn_id: QboId
+    sync_token: int = -1
+    removed: bool = False
+    removed_reason: str | None = None
+    entries: dict[str, EntryRecord] = Field(default_factory=dict)
+    # Open failure key -> first seen, so a failure keeps its first-seen time across re-checks (R14).
+    open_failures: dict[str, datetime] = Field(default_factory=dict)
+    summary: TxnSummary | None = None
+    updated_at: datetime | None = None
+
+
+class FailureRecord(RecordModel):
+    tenant_id: TenantId
+    txn_id: QboId
+    scope: str
+    code: FailureCode
+    message: str
+    fix: str
+    detail: str | None = None
+    txn: TxnSummary
+    first_seen: datetime
+    last_seen: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.txn_id}#{self.scope}"
+
+
+class NeedsMatterRecord(RecordModel):
+    tenant_id: TenantId
+    txn_id: QboId
+    customer_id: str
+    clio_activity_id: int
+    contact_id: int
+    reason: str
+    since: datetime
+
+
+class HeldRecord(RecordModel):
+    """A transaction set aside while the tenant cannot import (blocked, disconnected); re-sent when it can."""
+
+    tenant_id: TenantId
+    txn_id: QboId
+    reason: str
+    held_at: datetime
+
+
+class ActivityLogRecord(RecordModel):
+    tenant_id: TenantId
+    at: datetime
+    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped"]
+    txn_id: QboId
+    clio_activity_id: int | None = None
+    detail: str = ""

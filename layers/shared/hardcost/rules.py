@@ -1,0 +1,326 @@
+"""The rules of DESIGN.md §3 as pure functions of data: no I/O, no clock, no clients.
+
+Money is ``Decimal`` end to end; amounts are rounded once, per entry, to cents (half up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from hardcost.codes import FailureCode, ProblemCode
+from hardcost.models.clio import Contact, Matter
+from hardcost.models.qbo import CompanyInfo, Customer, Preferences, Purchase, PurchaseLine, Ref
+from hardcost.models.records import TenantSettings, TxnSummary
+
+CENT = Decimal("0.01")
+CATEGORY_DETAIL = "AccountBasedExpenseLineDetail"
+ITEM_DETAIL = "ItemBasedExpenseLineDetail"
+SUPPORTED_PLANS = ("plus", "advanced")
+
+TxnType = Literal["Expense", "Check"]
+
+
+# --- R1, R2: tenant preconditions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: ProblemCode
+    detail: str
+
+
+def evaluate_preconditions(
+    company_info: CompanyInfo, preferences: Preferences, settings: TenantSettings
+) -> list[Problem]:
+    problems: list[Problem] = []
+    sku = company_info.name_value("OfferingSku")
+    if sku is None:
+        problems.append(Problem(ProblemCode.PLAN_NOT_SUPPORTED, "QuickBooks did not report the plan (no OfferingSku)."))
+    elif not any(plan in sku.lower() for plan in SUPPORTED_PLANS):
+        problems.append(Problem(ProblemCode.PLAN_NOT_SUPPORTED, f'QuickBooks reports the plan "{sku}".'))
+    prefs = preferences.VendorAndPurchasesPrefs
+    if prefs is None or prefs.TrackingByCustomer is not True:
+        found = "not reported" if prefs is None or prefs.TrackingByCustomer is None else "off"
+        problems.append(Problem(ProblemCode.TRACKING_BY_CUSTOMER_OFF, f"TrackingByCustomer is {found}."))
+    if not settings.source_account_id:
+        problems.append(Problem(ProblemCode.SOURCE_ACCOUNT_NOT_SET, "settings.source_account_id is empty."))
+    return problems
+
+
+def home_currency_of(preferences: Preferences) -> str:
+    currency = preferences.CurrencyPrefs.HomeCurrency if preferences.CurrencyPrefs else None
+    return currency.value if currency else "USD"
+
+
+# --- R4: which purchases are Expenses and Checks ------------------------------------------------
+
+
+def transaction_type(purchase: Purchase) -> TxnType | None:
+    """Check form = PaymentType Check; Expense form = Cash or CreditCard; credit-card credits are neither."""
+    if purchase.PaymentType == "Check":
+        return "Check"
+    if purchase.PaymentType in {"Cash", "CreditCard"} and purchase.Credit is not True:
+        return "Expense"
+    return None
+
+
+def describe_type(purchase: Purchase) -> str:
+    kind = transaction_type(purchase)
+    if kind is not None:
+        return kind
+    if purchase.PaymentType == "CreditCard" and purchase.Credit:
+        return "Credit card credit"
+    return f"Purchase ({purchase.PaymentType or 'unknown payment type'})"
+
+
+def is_voided(purchase: Purchase) -> bool:
+    """QBO keeps a voided purchase with zero amounts and "Voided" in the memo (R13)."""
+    if (purchase.status or "").lower() == "voided":
+        return True
+    all_zero = (purchase.TotalAmt or Decimal(0)) == 0 and all(line.Amount == 0 for line in purchase.Line)
+    return all_zero and "void" in (purchase.PrivateNote or "").lower()
+
+
+# --- R5-R9: what a purchase should become in Clio -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerGroup:
+    """The counted lines of one customer in one transaction: one Clio entry (R9)."""
+
+    customer_id: str
+    customer_name: str | None
+    amount: Decimal
+    foreign_amount: Decimal | None
+    non_billable: bool
+    descriptions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlannedFailure:
+    code: FailureCode
+    scope: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class PurchasePlan:
+    action: Literal["ignore", "remove", "fail", "import"]
+    reason: str
+    groups: tuple[CustomerGroup, ...] = ()
+    failures: tuple[PlannedFailure, ...] = ()
+
+
+def plan_purchase(purchase: Purchase, settings: TenantSettings, home_currency: str) -> PurchasePlan:
+    if transaction_type(purchase) is None:
+        return PurchasePlan("ignore", f"{describe_type(purchase)} is not an Expense or Check")
+    if is_voided(purchase):
+        return PurchasePlan("remove", "voided in QuickBooks")
+    if purchase.TxnDate is None:
+        failure = PlannedFailure(FailureCode.MALFORMED_TRANSACTION, "*", "the transaction has no TxnDate")
+        return PurchasePlan("fail", failure.detail, failures=(failure,))
+    if purchase.TxnDate < settings.start_date:
+        return PurchasePlan("ignore", f"dated {purchase.TxnDate} before the start date {settings.start_date}")
+    item_lines = [line for line in purchase.Line if line.DetailType == ITEM_DETAIL]
+    if item_lines:
+        detail = f"{len(item_lines)} Item details line(s)"
+        failure = PlannedFailure(FailureCode.ITEM_DETAILS_UNSUPPORTED, "*", detail)
+        return PurchasePlan("fail", detail, failures=(failure,))
+
+    counted = [line for line in purchase.Line if _is_counted(line, settings.source_account_id)]
+    groups: OrderedDict[str, list[PurchaseLine]] = OrderedDict()
+    names: dict[str, str | None] = {}
+    uncustomered: list[PurchaseLine] = []
+    for line in counted:
+        customer = _customer_of(line, purchase)
+        if customer is None:
+            uncustomered.append(line)
+            continue
+        groups.setdefault(customer.value, []).append(line)
+        names.setdefault(customer.value, customer.name)
+
+    failures: list[PlannedFailure] = []
+    if uncustomered:
+        line_names = ", ".join(line.Id or "?" for line in uncustomered)
+        failures.append(PlannedFailure(FailureCode.NO_CUSTOMER, "no-customer", f"line(s) {line_names}"))
+    planned = tuple(
+        group
+        for customer_id, lines in groups.items()
+        if (group := _group(customer_id, names[customer_id], lines, purchase, home_currency)).amount > 0
+    )
+    reason = f"{len(planned)} entr{'y' if len(planned) == 1 else 'ies'} from {len(counted)} counted line(s)"
+    return PurchasePlan("import", reason, groups=planned, failures=tuple(failures))
+
+
+def _is_counted(line: PurchaseLine, source_account_id: str | None) -> bool:
+    detail = line.AccountBasedExpenseLineDetail
+    return (
+        line.DetailType == CATEGORY_DETAIL
+        and detail is not None
+        and detail.AccountRef is not None
+        and source_account_id is not None
+        and detail.AccountRef.value == source_account_id
+    )
+
+
+def _customer_of(line: PurchaseLine, purchase: Purchase) -> Ref | None:
+    detail = line.AccountBasedExpenseLineDetail
+    if detail is not None and detail.CustomerRef is not None and detail.CustomerRef.value:
+        return detail.CustomerRef
+    payee = purchase.EntityRef
+    if payee is not None and (payee.type or "").lower() == "customer" and payee.value:
+        return payee
+    return None
+
+
+def _group(
+    customer_id: str, name: str | None, lines: Sequence[PurchaseLine], purchase: Purchase, home_currency: str
+) -> CustomerGroup:
+    total = sum((line.Amount for line in lines), Decimal(0))
+    currency = purchase.CurrencyRef.value if purchase.CurrencyRef else home_currency
+    foreign = currency != home_currency
+    rate = purchase.ExchangeRate if foreign and purchase.ExchangeRate else Decimal(1)
+    non_billable = all(
+        line.AccountBasedExpenseLineDetail is not None
+        and line.AccountBasedExpenseLineDetail.BillableStatus == "NotBillable"
+        for line in lines
+    )
+    return CustomerGroup(
+        customer_id=customer_id,
+        customer_name=name,
+        amount=(total * rate).quantize(CENT, rounding=ROUND_HALF_UP),
+        foreign_amount=total if foreign else None,
+        non_billable=non_billable,
+        descriptions=tuple(line.Description.strip() for line in lines if line.Description and line.Description.strip()),
+    )
+
+
+# --- R8: customer to Clio contact ---------------------------------------------------------------
+
+
+def normalize_name(name: str | None) -> str:
+    """Case- and space-insensitive: "Red  Rock diner" and "redrock Diner" both match "Red Rock Diner"."""
+    return "".join((name or "").split()).casefold()
+
+
+def customer_names(customer: Customer) -> list[str]:
+    given_family = " ".join(part for part in (customer.GivenName, customer.FamilyName) if part)
+    candidates = [customer.DisplayName, customer.CompanyName, given_family]
+    return [c for c in dict.fromkeys(candidates) if c]
+
+
+def contact_names(contact: Contact) -> list[str]:
+    first_last = " ".join(part for part in (contact.first_name, contact.last_name) if part)
+    return [n for n in (contact.name, first_last) if n]
+
+
+def pick_contact_by_name(customer: Customer, candidates: Iterable[Contact]) -> Contact | None:
+    wanted = {normalize_name(n) for n in customer_names(customer)}
+    matches = [c for c in candidates if wanted & {normalize_name(n) for n in contact_names(c)}]
+    if len(matches) > 1 and customer.PrimaryEmailAddr and customer.PrimaryEmailAddr.Address:
+        email = customer.PrimaryEmailAddr.Address.casefold()
+        by_email = [c for c in matches if (c.primary_email_address or "").casefold() == email]
+        matches = by_email or matches
+    return min(matches, key=lambda c: c.id) if matches else None
+
+
+def pick_contact_by_email(customer: Customer, candidates: Iterable[Contact]) -> Contact | None:
+    address = customer.PrimaryEmailAddr.Address if customer.PrimaryEmailAddr else None
+    if not address:
+        return None
+    matches = [c for c in candidates if (c.primary_email_address or "").casefold() == address.casefold()]
+    return min(matches, key=lambda c: c.id) if matches else None
+
+
+# --- R10 and sub-customers: which matter --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatterChoice:
+    matter_id: int | None
+    needs_matter: bool
+    has_no_matter: bool
+    reason: str
+
+
+def choose_matter(matters: Sequence[Matter], project_name: str | None = None) -> MatterChoice:
+    if not matters:
+        return MatterChoice(None, needs_matter=False, has_no_matter=True, reason="the contact has no matter")
+    live = [m for m in matters if m.is_open_or_pending]
+    if project_name:
+        wanted = normalize_name(project_name)
+        named = [m for m in (live or matters) if _matter_matches(m, wanted)]
+        if len(named) == 1:
+            return MatterChoice(named[0].id, False, False, f'matter named like project "{project_name}"')
+    if len(live) == 1:
+        return MatterChoice(live[0].id, False, False, "the only open or pending matter")
+    reason = f"{len(live)} open or pending matters" if live else "only closed matters"
+    return MatterChoice(None, needs_matter=True, has_no_matter=False, reason=reason)
+
+
+def _matter_matches(matter: Matter, wanted: str) -> bool:
+    fields = (normalize_name(matter.display_number), normalize_name(matter.description))
+    return any(value == wanted or (wanted and value.endswith(wanted)) for value in fields if value)
+
+
+# --- §5: what the entry says --------------------------------------------------------------------
+
+
+def entry_marker(txn_id: str, customer_id: str) -> str:
+    """Stamped in the note so a retry after a crash can find an entry Clio accepted but we never recorded (R15)."""
+    return f"[qbo:{txn_id}/{customer_id}]"
+
+
+def build_note(purchase: Purchase, group: CustomerGroup, currency: str | None = None) -> str:
+    parts: list[str] = []
+    if purchase.EntityRef and purchase.EntityRef.name:
+        parts.append(purchase.EntityRef.name)
+    parts.extend(group.descriptions)
+    if purchase.PrivateNote and purchase.PrivateNote.strip():
+        parts.append(purchase.PrivateNote.strip())
+    if group.foreign_amount is not None and currency:
+        rate = purchase.ExchangeRate or Decimal(1)
+        parts.append(f"{currency} {group.foreign_amount} at {rate}")
+    number = f" {purchase.DocNumber}" if purchase.DocNumber else ""
+    source = f"QuickBooks {describe_type(purchase)}{number}"
+    body = " - ".join(dict.fromkeys(parts))
+    return f"{body} ({source}) {entry_marker(purchase.Id, group.customer_id)}".strip()
+
+
+def content_hash(fields: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def txn_summary(purchase: Purchase) -> TxnSummary:
+    return TxnSummary(
+        txn_type=describe_type(purchase),
+        number=purchase.DocNumber,
+        date=purchase.TxnDate,
+        amount=purchase.TotalAmt,
+        payee=purchase.EntityRef.name if purchase.EntityRef else None,
+    )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Which entries to create, update and remove so Clio matches the plan (R12)."""
+
+    create: tuple[str, ...] = ()
+    update: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = field(default=())
+
+
+def reconcile(desired: dict[str, str], existing: dict[str, str | None]) -> Reconciliation:
+    """``desired``/``existing`` map customer id to content hash (``None`` = entry not live yet)."""
+    create = tuple(k for k in desired if k not in existing or existing[k] is None)
+    update = tuple(k for k in desired if existing.get(k) is not None and existing[k] != desired[k])
+    unchanged = tuple(k for k in desired if existing.get(k) is not None and existing[k] == desired[k])
+    remove = tuple(k for k in existing if k not in desired)
+    return Reconciliation(create=create, update=update, remove=remove, unchanged=unchanged)

@@ -1,0 +1,151 @@
+"""Builds a container's dependencies once: clients, stores, tokens, queue. The only place boto3 is called.
+
+Handlers call ``get_runtime()`` (cached per container); the local stack calls ``build_runtime`` with
+simulated time and simulator URLs, which is all that differs from production (configuration).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+import boto3
+import httpx
+
+from hardcost.clients.clio import ClioClient
+from hardcost.clients.qbo import QboClient
+from hardcost.clients.resilience import RateLimitPacer, RetryPolicy
+from hardcost.clock import Clock, SystemClock
+from hardcost.config import Settings, get_settings
+from hardcost.logic.poll import PollerContext
+from hardcost.logic.sync_purchase import MapperContext
+from hardcost.logic.webhook import WebhookContext
+from hardcost.models.records import TenantRecord
+from hardcost.queue import ExpenseQueue
+from hardcost.stores.dynamo import Stores
+from hardcost.tokens import TokenStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    stores: Stores
+    tokens: TokenStore
+    queue: ExpenseQueue
+    http: httpx.Client
+    retry: RetryPolicy
+    worker_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    _qbo: dict[str, QboClient] = field(default_factory=dict)
+    _clio: dict[str, ClioClient] = field(default_factory=dict)
+
+    def qbo_for(self, tenant: TenantRecord) -> QboClient:
+        # One client per tenant and container, so its pacer sees every call made on that realm.
+        if tenant.tenant_id not in self._qbo:
+            self._qbo[tenant.tenant_id] = QboClient(
+                self.http,
+                base_url=self.settings.QBO_API_BASE_URL,
+                realm_id=tenant.realm_id,
+                token=self.tokens.provider_for(tenant, "qbo"),
+                minor_version=self.settings.QBO_MINOR_VERSION,
+                retry=self.retry,
+                pacer=RateLimitPacer(per_minute=500),
+            )
+        return self._qbo[tenant.tenant_id]
+
+    def clio_for(self, tenant: TenantRecord) -> ClioClient:
+        if tenant.tenant_id not in self._clio:
+            self._clio[tenant.tenant_id] = ClioClient(
+                self.http,
+                base_url=self.settings.CLIO_REGION_URLS[tenant.clio_region],
+                token=self.tokens.provider_for(tenant, "clio"),
+                api_version=self.settings.CLIO_API_VERSION,
+                retry=self.retry,
+            )
+        return self._clio[tenant.tenant_id]
+
+    def mapper_context(self) -> MapperContext:
+        return MapperContext(
+            stores=self.stores,
+            clock=self.clock,
+            qbo_for=self.qbo_for,
+            clio_for=self.clio_for,
+            worker_id=self.worker_id,
+        )
+
+    def poller_context(self) -> PollerContext:
+        return PollerContext(
+            stores=self.stores,
+            clock=self.clock,
+            qbo_for=self.qbo_for,
+            queue=self.queue,
+            overlap=timedelta(seconds=self.settings.POLL_OVERLAP_SECONDS),
+            precondition_ttl=timedelta(seconds=self.settings.PRECONDITION_TTL_SECONDS),
+            lease_seconds=self.settings.LEASE_SECONDS,
+            worker_id=self.worker_id,
+        )
+
+    def webhook_context(self) -> WebhookContext:
+        return WebhookContext(
+            stores=self.stores,
+            queue=self.queue,
+            clock=self.clock,
+            verifier_token=lambda: self.tokens.app_credentials().qbo_webhook_verifier_token,
+        )
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    session: Any = None,
+    http: httpx.Client | None = None,
+    retry: RetryPolicy | None = None,
+) -> Runtime:
+    session = session or boto3.session.Session()
+    endpoint = settings.AWS_ENDPOINT_URL
+    table = session.resource("dynamodb", endpoint_url=endpoint).Table(settings.TABLE_NAME)
+    stores = Stores(table)
+    clock = clock or SystemClock()
+    http = http or httpx.Client(timeout=settings.HTTP_TIMEOUT_SECONDS)
+    tokens = TokenStore(
+        session.client("secretsmanager", endpoint_url=endpoint),
+        secret_prefix=settings.SECRET_PREFIX,
+        app_secret_name=settings.APP_SECRET_NAME,
+        clock=clock,
+        leases=stores.leases,
+        http=http,
+        qbo_token_url=f"{settings.QBO_OAUTH_BASE_URL.rstrip('/')}/oauth2/v1/tokens/bearer",
+        clio_token_urls={region: f"{url.rstrip('/')}/oauth/token" for region, url in settings.CLIO_REGION_URLS.items()},
+    )
+    queue = ExpenseQueue(session.client("sqs", endpoint_url=endpoint), settings.EXPENSE_QUEUE_URL)
+    return Runtime(
+        settings=settings,
+        clock=clock,
+        stores=stores,
+        tokens=tokens,
+        queue=queue,
+        http=http,
+        retry=retry or RetryPolicy(),
+    )
+
+
+_installed: Runtime | None = None
+
+
+def install_runtime(runtime: Runtime | None) -> None:
+    """Used by the local stack to run the real ``lambda_handler``s on simulated time and endpoints."""
+    global _installed
+    _installed = runtime
+
+
+def get_runtime() -> Runtime:
+    return _installed or _runtime_from_environment()
+
+
+@cache
+def _runtime_from_environment() -> Runtime:
+    return build_runtime(get_settings())

@@ -1,0 +1,1 @@
+"""DynamoDB stores: tenants, cursors, mappings, failures, leases (one table, see README)."""

@@ -1,0 +1,361 @@
+"""DynamoDB implementations of the stores. Each takes its ``Table`` from outside (no hidden wiring).
+
+Records are stored whole under ``data`` (their JSON form); keys, locks and TTLs are top-level attributes
+so conditions can use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from hardcost.errors import LockBusyError, RetryableError, SyncError
+from hardcost.models.records import (
+    ActivityLogRecord,
+    CursorRecord,
+    FailureRecord,
+    HeldRecord,
+    MappingRecord,
+    NeedsMatterRecord,
+    TenantRecord,
+)
+from hardcost.stores import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+else:
+    Table = Any
+
+R = TypeVar("R", bound=BaseModel)
+THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+ACTIVITY_LOG_DAYS = 90
+
+
+class StoreError(SyncError):
+    """A DynamoDB failure that is neither throttling nor a lost condition."""
+
+
+def _translate(exc: ClientError, operation: str) -> SyncError:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code in THROTTLING:
+        return RetryableError(f"DynamoDB throttled {operation}")
+    if code == "ConditionalCheckFailedException":
+        return LockBusyError(f"{operation}: held by another worker")
+    return StoreError(f"DynamoDB {operation} failed: {code}")
+
+
+class _Items:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self.operations = 0
+
+    def _get(self, pk: str, sk: str, model: type[R]) -> R | None:
+        self.operations += 1
+        try:
+            item = self._table.get_item(Key={"pk": pk, "sk": sk}).get("Item")
+        except ClientError as exc:
+            raise _translate(exc, "get") from None
+        return model.model_validate(item["data"]) if item and "data" in item else None
+
+    def _put(self, pk: str, sk: str, record: BaseModel, **extra: Any) -> None:
+        self.operations += 1
+        try:
+            self._table.put_item(Item={"pk": pk, "sk": sk, "data": record.model_dump(mode="json"), **extra})
+        except ClientError as exc:
+            raise _translate(exc, "put") from None
+
+    def _delete(self, pk: str, sk: str) -> None:
+        self.operations += 1
+        try:
+            self._table.delete_item(Key={"pk": pk, "sk": sk})
+        except ClientError as exc:
+            raise _translate(exc, "delete") from None
+
+    def _query_prefix(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": pk, ":prefix": prefix},
+        }
+        while True:
+            self.operations += 1
+            try:
+                page = self._table.query(**kwargs)
+            except ClientError as exc:
+                raise _translate(exc, "query") from None
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class TenantStore(_Items):
+    def get(self, tenant_id: str) -> TenantRecord | None:
+        return self._get(keys.tenant_pk(tenant_id), keys.PROFILE, TenantRecord)
+
+    def put(self, tenant: TenantRecord) -> None:
+        self._put(
+            keys.tenant_pk(tenant.tenant_id),
+            keys.PROFILE,
+            tenant,
+            gsi1pk=keys.TENANT_INDEX,
+            gsi1sk=tenant.tenant_id,
+        )
+        # The realm index lets the webhook find the tenant of a realmId with one read.
+        self.operations += 1
+        self._table.put_item(
+            Item={"pk": keys.realm_pk(tenant.realm_id), "sk": keys.TENANT_INDEX, "tenant_id": tenant.tenant_id}
+        )
+
+    def tenant_of_realm(self, realm_id: str) -> str | None:
+        self.operations += 1
+        item = self._table.get_item(Key={"pk": keys.realm_pk(realm_id), "sk": keys.TENANT_INDEX}).get("Item")
+        return str(item["tenant_id"]) if item else None
+
+    def all(self) -> list[TenantRecord]:
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :t",
+            "ExpressionAttributeValues": {":t": keys.TENANT_INDEX},
+        }
+        tenants: list[TenantRecord] = []
+        while True:
+            self.operations += 1
+            page = self._table.query(**kwargs)
+            tenants.extend(TenantRecord.model_validate(item["data"]) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return tenants
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete(self, tenant: TenantRecord) -> None:
+        """Everything under the tenant's key, and its realm index entry (disconnect)."""
+        for item in self._query_prefix(keys.tenant_pk(tenant.tenant_id), ""):
+            self._delete(item["pk"], item["sk"])
+        self._delete(keys.realm_pk(tenant.realm_id), keys.TENANT_INDEX)
+
+
+class CursorStore(_Items):
+    def get(self, tenant_id: str) -> CursorRecord:
+        found = self._get(keys.tenant_pk(tenant_id), keys.CURSOR, CursorRecord)
+        return found or CursorRecord(tenant_id=tenant_id)
+
+    def put(self, cursor: CursorRecord) -> None:
+        self._put(keys.tenant_pk(cursor.tenant_id), keys.CURSOR, cursor)
+
+
+class LeaseStore(_Items):
+    """Short exclusive leases (one poller per tenant, one token refresher per tenant and provider)."""
+
+    def acquire(self, tenant_id: str, name: str, owner: str, now: datetime, seconds: int) -> bool:
+        self.operations += 1
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": keys.tenant_pk(tenant_id),
+                    "sk": keys.lease_sk(name),
+                    "owner": owner,
+                    "lease_until": int((now + timedelta(seconds=seconds)).timestamp()),
+                    "expires_at": int((now + timedelta(days=1)).timestamp()),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :owner",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":now": int(now.timestamp()), ":owner": owner},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise _translate(exc, "lease") from None
+        return True
+
+    def release(self, tenant_id: str, name: str, owner: str) -> None:
+        self.operations += 1
+        try:
+            self._table.delete_item(
+                Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.lease_sk(name)},
+                ConditionExpression="#o = :owner",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _translate(exc, "release") from None
+
+
+class MappingStore(_Items):
+    """QBO transaction -> Clio entries, with a per-transaction lock taken and read in one request."""
+
+    def lock(self, tenant_id: str, txn_id: str, owner: str, now: datetime, seconds: int) -> MappingRecord | None:
+        self.operations += 1
+        try:
+            result = self._table.update_item(
+                Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.mapping_sk(txn_id)},
+                UpdateExpression="SET lock_owner = :owner, lock_until = :until",
+                ConditionExpression="attribute_not_exists(lock_until) OR lock_until < :now OR lock_owner = :owner",
+                ExpressionAttributeValues={
+                    ":owner": owner,
+                    ":until": int((now + timedelta(seconds=seconds)).timestamp()),
+                    ":now": int(now.timestamp()),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            raise _translate(exc, f"lock of transaction {txn_id}") from None
+        item = result.get("Attributes") or {}
+        return MappingRecord.model_validate(item["data"]) if "data" in item else None
+
+    def save(self, record: MappingRecord, owner: str, *, keep_lock: bool = True) -> None:
+        """Write the record while still holding the lock (the write fails if the lock was lost)."""
+        self.operations += 1
+        update = "SET #d = :data" + ("" if keep_lock else " REMOVE lock_owner, lock_until")
+        try:
+            self._table.update_item(
+                Key={"pk": keys.tenant_pk(record.tenant_id), "sk": keys.mapping_sk(record.txn_id)},
+                UpdateExpression=update,
+                ConditionExpression="lock_owner = :owner",
+                ExpressionAttributeNames={"#d": "data"},
+                ExpressionAttributeValues={":data": record.model_dump(mode="json"), ":owner": owner},
+            )
+        except ClientError as exc:
+            raise _translate(exc, f"save of transaction {record.txn_id}") from None
+
+    def unlock(self, tenant_id: str, txn_id: str, owner: str) -> None:
+        self.operations += 1
+        try:
+            self._table.update_item(
+                Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.mapping_sk(txn_id)},
+                UpdateExpression="REMOVE lock_owner, lock_until",
+                ConditionExpression="lock_owner = :owner",
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _translate(exc, "unlock") from None
+
+    def get(self, tenant_id: str, txn_id: str) -> MappingRecord | None:
+        return self._get(keys.tenant_pk(tenant_id), keys.mapping_sk(txn_id), MappingRecord)
+
+    def all(self, tenant_id: str) -> list[MappingRecord]:
+        return [
+            MappingRecord.model_validate(item["data"])
+            for item in self._query_prefix(keys.tenant_pk(tenant_id), "TXN#")
+            if "data" in item
+        ]
+
+
+class FailureStore(_Items):
+    def put(self, failure: FailureRecord) -> None:
+        self._put(keys.tenant_pk(failure.tenant_id), keys.failure_sk(failure.key), failure)
+
+    def get(self, tenant_id: str, key: str) -> FailureRecord | None:
+        return self._get(keys.tenant_pk(tenant_id), keys.failure_sk(key), FailureRecord)
+
+    def delete(self, tenant_id: str, key: str) -> None:
+        self._delete(keys.tenant_pk(tenant_id), keys.failure_sk(key))
+
+    def list(self, tenant_id: str) -> list[FailureRecord]:
+        return [
+            FailureRecord.model_validate(item["data"])
+            for item in self._query_prefix(keys.tenant_pk(tenant_id), "FAILURE#")
+        ]
+
+
+class NeedsMatterStore(_Items):
+    def put(self, record: NeedsMatterRecord) -> None:
+        self._put(keys.tenant_pk(record.tenant_id), keys.needs_matter_sk(record.txn_id, record.customer_id), record)
+
+    def delete(self, tenant_id: str, txn_id: str, customer_id: str) -> None:
+        self._delete(keys.tenant_pk(tenant_id), keys.needs_matter_sk(txn_id, customer_id))
+
+    def list(self, tenant_id: str) -> list[NeedsMatterRecord]:
+        return [
+            NeedsMatterRecord.model_validate(item["data"])
+            for item in self._query_prefix(keys.tenant_pk(tenant_id), "NEEDSMATTER#")
+        ]
+
+
+class HeldStore(_Items):
+    def put(self, record: HeldRecord) -> None:
+        self._put(keys.tenant_pk(record.tenant_id), keys.held_sk(record.txn_id), record)
+
+    def delete(self, tenant_id: str, txn_id: str) -> None:
+        self._delete(keys.tenant_pk(tenant_id), keys.held_sk(txn_id))
+
+    def list(self, tenant_id: str) -> list[HeldRecord]:
+        return [
+            HeldRecord.model_validate(item["data"]) for item in self._query_prefix(keys.tenant_pk(tenant_id), "HELD#")
+        ]
+
+
+class ActivityLog(_Items):
+    """Recent activity for the firm's view; items expire after ACTIVITY_LOG_DAYS."""
+
+    def append(self, entry: ActivityLogRecord) -> None:
+        expires = int((entry.at + timedelta(days=ACTIVITY_LOG_DAYS)).timestamp())
+        self._put(
+            keys.tenant_pk(entry.tenant_id),
+            keys.activity_sk(entry.at.isoformat(), entry.txn_id),
+            entry,
+            expires_at=expires,
+        )
+
+    def recent(self, tenant_id: str, limit: int = 100) -> list[ActivityLogRecord]:
+        self.operations += 1
+        page = self._table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": keys.tenant_pk(tenant_id), ":p": "LOG#"},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [ActivityLogRecord.model_validate(item["data"]) for item in page.get("Items", [])]
+
+
+class WebhookSeenStore(_Items):
+    """Replayed webhook deliveries (same CloudEvents id, or same realm/entity/id/operation/time)."""
+
+    def first_time(self, key: str, expires: datetime) -> bool:
+        self.operations += 1
+        try:
+            self._table.put_item(
+                Item={"pk": f"WEBHOOK#{key}", "sk": "SEEN", "expires_at": int(expires.timestamp())},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise _translate(exc, "webhook dedup") from None
+        return True
+
+    def forget(self, key: str) -> None:
+        self._delete(f"WEBHOOK#{key}", "SEEN")
+
+
+class Stores:
+    """All stores over one table, built once per container."""
+
+    def __init__(self, table: Table) -> None:
+        self.tenants = TenantStore(table)
+        self.cursors = CursorStore(table)
+        self.leases = LeaseStore(table)
+        self.mappings = MappingStore(table)
+        self.failures = FailureStore(table)
+        self.needs_matter = NeedsMatterStore(table)
+        self.held = HeldStore(table)
+        self.activity = ActivityLog(table)
+        self.webhook_seen = WebhookSeenStore(table)
+
+    @property
+    def operations(self) -> int:
+        parts = (
+            self.tenants,
+            self.cursors,
+            self.leases,
+            self.mappings,
+            self.failures,
+            self.needs_matter,
+            self.held,
+            self.activity,
+        )
+        return sum(p.operations for p in parts)

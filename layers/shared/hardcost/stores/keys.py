@@ -1,0 +1,40 @@
+"""Item keys of the single table. Every item of a tenant lives under ``TENANT#<id>``."""
+
+from __future__ import annotations
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+PROFILE = "PROFILE"
+CURSOR = "CURSOR"
+TENANT_INDEX = "TENANT"  # gsi1pk of tenant profiles, so all tenants list with one Query
+
+
+def realm_pk(realm_id: str) -> str:
+    return f"REALM#{realm_id}"
+
+
+def mapping_sk(txn_id: str) -> str:
+    return f"TXN#{txn_id}"
+
+
+def failure_sk(key: str) -> str:
+    return f"FAILURE#{key}"
+
+
+def needs_matter_sk(txn_id: str, customer_id: str) -> str:
+    return f"NEEDSMATTER#{txn_id}#{customer_id}"
+
+
+def held_sk(txn_id: str) -> str:
+    return f"HELD#{txn_id}"
+
+
+def lease_sk(name: str) -> str:
+    return f"LEASE#{name}"
+
+
+def activity_sk(at_iso: str, txn_id: str) -> str:
+    return f"LOG#{at_iso}#{txn_id}"

@@ -1,0 +1,220 @@
+"""Tenant OAuth tokens in Secrets Manager, refreshed before expiry, one refresher at a time.
+
+QBO rotates its refresh token on every refresh and the old one dies 24 h later, so the new pair is
+written to the secret *before* the new access token is used, under a per-tenant lease: two refreshers
+can never both spend the same refresh token and lose the only valid one (DESIGN.md §1, Tokens).
+Each container keeps the tokens in memory and reads the secret again only to refresh.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hardcost.clients.oauth import StoredToken, TokenResponse, refresh_clio, refresh_qbo
+from hardcost.clock import Clock
+from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError, RetryableError
+from hardcost.models.records import TenantRecord
+from hardcost.stores.dynamo import LeaseStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+else:
+    SecretsManagerClient = Any
+
+Provider = Literal["qbo", "clio"]
+REFRESH_MARGIN = timedelta(minutes=5)
+LEASE_SECONDS = 30
+
+
+class TenantCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    qbo: StoredToken | None = None
+    clio: StoredToken | None = None
+
+    def __repr__(self) -> str:
+        return "TenantCredentials(<redacted>)"
+
+    __str__ = __repr__
+
+
+class AppCredentials(BaseModel):
+    """The app's own OAuth clients and the QBO webhook verifier token (one secret per stage)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    qbo_client_id: str = Field(min_length=1)
+    qbo_client_secret: str = Field(min_length=1)
+    clio_client_id: str = Field(min_length=1)
+    clio_client_secret: str = Field(min_length=1)
+    qbo_webhook_verifier_token: str = Field(min_length=1)
+
+    def __repr__(self) -> str:
+        return "AppCredentials(<redacted>)"
+
+    __str__ = __repr__
+
+
+class TokenStore:
+    def __init__(
+        self,
+        secrets: SecretsManagerClient,
+        *,
+        secret_prefix: str,
+        app_secret_name: str,
+        clock: Clock,
+        leases: LeaseStore,
+        http: httpx.Client,
+        qbo_token_url: str,
+        clio_token_urls: dict[str, str],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._secrets = secrets
+        self._prefix = secret_prefix
+        self._app_secret_name = app_secret_name
+        self._clock = clock
+        self._leases = leases
+        self._http = http
+        self._qbo_token_url = qbo_token_url
+        self._clio_token_urls = clio_token_urls
+        self._sleep = sleep
+        self._cache: dict[str, TenantCredentials] = {}
+        self._app: AppCredentials | None = None
+        self.secret_reads = 0
+        self.secret_writes = 0
+        self.refreshes = 0
+
+    def secret_name(self, tenant_id: str) -> str:
+        return f"{self._prefix}tenants/{tenant_id}"
+
+    # --- app credentials -------------------------------------------------------------------
+
+    def app_credentials(self) -> AppCredentials:
+        if self._app is None:
+            raw = self._read_secret(self._app_secret_name)
+            try:
+                self._app = AppCredentials.model_validate_json(raw)
+            except ValidationError as exc:
+                fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"])
+                raise ConfigurationError(f"the app secret {self._app_secret_name} lacks: {fields}") from None
+        return self._app
+
+    # --- tenant tokens ---------------------------------------------------------------------
+
+    def store_tokens(self, tenant_id: str, provider: Provider, response: TokenResponse) -> None:
+        """Onboarding: keep the tokens of a fresh authorisation."""
+        current = self._read_tenant(tenant_id, missing_ok=True)
+        token = StoredToken.from_response(response, self._clock.now())
+        self._write_tenant(tenant_id, current.model_copy(update={provider: token}), create=True)
+
+    def forget(self, tenant_id: str) -> None:
+        self._cache.pop(tenant_id, None)
+        try:
+            self._secrets.delete_secret(SecretId=self.secret_name(tenant_id), ForceDeleteWithoutRecovery=True)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+
+    def provider_for(self, tenant: TenantRecord, provider: Provider) -> Callable[[bool], str]:
+        return lambda force_refresh: self.access_token(tenant, provider, force_refresh=force_refresh)
+
+    def access_token(self, tenant: TenantRecord, provider: Provider, *, force_refresh: bool = False) -> str:
+        credentials = self._cache.get(tenant.tenant_id) or self._read_tenant(tenant.tenant_id)
+        token = getattr(credentials, provider)
+        if token is None:
+            raise ReconnectRequiredError(f"no {provider} connection for this tenant", provider=provider)
+        if not force_refresh and token.access_expires_at - REFRESH_MARGIN > self._clock.now():
+            return str(token.access_token)
+        return self._refresh(tenant, provider, stale_access_token=token.access_token)
+
+    def _refresh(self, tenant: TenantRecord, provider: Provider, *, stale_access_token: str) -> str:
+        owner = uuid.uuid4().hex
+        name = f"token-{provider}"
+        for _ in range(25):
+            now = self._clock.now()
+            if self._leases.acquire(tenant.tenant_id, name, owner, now, LEASE_SECONDS):
+                try:
+                    return self._refresh_holding_lease(tenant, provider, stale_access_token)
+                finally:
+                    self._leases.release(tenant.tenant_id, name, owner)
+            # Someone else is refreshing: wait for their write instead of spending the refresh token twice.
+            self._sleep(0.2)
+            fresh = self._read_tenant(tenant.tenant_id)
+            token = getattr(fresh, provider)
+            if token is not None and token.access_token != stale_access_token:
+                return str(token.access_token)
+        raise LockBusyError(f"the {provider} token of this tenant is being refreshed by another worker")
+
+    def _refresh_holding_lease(self, tenant: TenantRecord, provider: Provider, stale_access_token: str) -> str:
+        current = self._read_tenant(tenant.tenant_id)
+        token: StoredToken | None = getattr(current, provider)
+        if token is None:
+            raise ReconnectRequiredError(f"no {provider} connection for this tenant", provider=provider)
+        now = self._clock.now()
+        if token.access_token != stale_access_token and token.access_expires_at - REFRESH_MARGIN > now:
+            return token.access_token  # refreshed by another worker meanwhile
+        app = self.app_credentials()
+        self.refreshes += 1
+        if provider == "qbo":
+            response = refresh_qbo(
+                self._http, self._qbo_token_url, app.qbo_client_id, app.qbo_client_secret, token.refresh_token
+            )
+        else:
+            url = self._clio_token_urls.get(tenant.clio_region)
+            if url is None:
+                raise ConfigurationError(f"CLIO_REGION_URLS has no region {tenant.clio_region!r}")
+            response = refresh_clio(self._http, url, app.clio_client_id, app.clio_client_secret, token.refresh_token)
+        updated = current.model_copy(update={provider: token.updated(response, now)})
+        self._write_tenant(tenant.tenant_id, updated)  # persisted before the new token is used
+        return response.access_token
+
+    # --- Secrets Manager -------------------------------------------------------------------
+
+    def _read_tenant(self, tenant_id: str, *, missing_ok: bool = False) -> TenantCredentials:
+        try:
+            raw = self._read_secret(self.secret_name(tenant_id))
+        except AuthError:
+            if missing_ok:
+                return TenantCredentials()
+            raise
+        credentials = TenantCredentials.model_validate_json(raw)
+        self._cache[tenant_id] = credentials
+        return credentials
+
+    def _write_tenant(self, tenant_id: str, credentials: TenantCredentials, *, create: bool = False) -> None:
+        body = credentials.model_dump_json()
+        name = self.secret_name(tenant_id)
+        self.secret_writes += 1
+        try:
+            self._secrets.put_secret_value(SecretId=name, SecretString=body)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if create and code == "ResourceNotFoundException":
+                self._secrets.create_secret(Name=name, SecretString=body)
+            elif code in {"ThrottlingException", "InternalServiceError"}:
+                raise RetryableError(f"Secrets Manager {code} writing tokens") from None
+            else:
+                raise
+        self._cache[tenant_id] = credentials
+
+    def _read_secret(self, name: str) -> str:
+        self.secret_reads += 1
+        try:
+            value = self._secrets.get_secret_value(SecretId=name)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ResourceNotFoundException":
+                raise AuthError(f"secret {name} does not exist") from None
+            if code in {"ThrottlingException", "InternalServiceError"}:
+                raise RetryableError(f"Secrets Manager {code}") from None
+            raise
+        return str(value.get("SecretString") or json.dumps({}))
