@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 SCENARIO ?=
 
-.PHONY: help venv sam-venv demo test test-unit test-integration test-scenarios scenario lint format typecheck check validate build clean
+.PHONY: help venv sam-venv demo events test test-unit test-integration test-scenarios scenario lint format typecheck check validate build clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -83,3 +83,6 @@ check: lint typecheck validate build ## every static check: lint, typecheck, tem
 
 clean: ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache
+
+events: venv ## regenerate events/ from the builders the local stack uses
+	@$(PY) -m devstack.events

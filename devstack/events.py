@@ -65,7 +65,7 @@ def build_events() -> dict[str, Any]:
         "kind": "purchase_snapshot",
         "tenant_id": TENANT,
         "source": "poll",
-        "purchase": _purchase("purchase_check_accountbased.json"),
+        "purchase": _purchase("purchase_expense_creditcard_accountbased_with_customerref.json"),
     }
     deletion = {
         "kind": "purchase_event",

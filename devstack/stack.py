@@ -73,8 +73,11 @@ def _fake_aws_environment() -> None:
 class LocalStack:
     """Start with ``with LocalStack(clock) as stack:``; everything stops on exit, nothing is left running."""
 
-    def __init__(self, clock: SimClock, *, webhook_format: str = "legacy", max_receive: int = 5) -> None:
+    def __init__(
+        self, clock: SimClock, *, webhook_format: str = "legacy", max_receive: int = 5, log_level: str = "INFO"
+    ) -> None:
         self.clock = clock
+        self.log_level = log_level
         self.webhook_format = webhook_format
         self.qbo = QboSimulator(
             clock, client_id=QBO_CLIENT[0], client_secret=QBO_CLIENT[1], verifier_token=VERIFIER_TOKEN
@@ -93,6 +96,9 @@ class LocalStack:
         from moto import mock_aws
 
         _fake_aws_environment()
+        # Powertools reads its service name and namespace from the environment, as in Lambda.
+        os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "hard-cost-sync")
+        os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HardCostSync")
         self._exit.enter_context(mock_aws())
         self.session = boto3.session.Session(region_name=REGION)
         self.resources = create_resources(self.session, region=REGION)
@@ -172,6 +178,7 @@ class LocalStack:
             # and stdout belongs to the scenario's result.
             with contextlib.redirect_stdout(sys.stderr):
                 module = __import__(f"functions.{name}.app", fromlist=["lambda_handler"])
+            module.logger.setLevel(self.log_level)
             self._handlers[name] = module
         return self._handlers[name]
 
@@ -203,8 +210,11 @@ class LocalStack:
                 break
             event = sqs_event(received, self.resources.queue_url)
             report.invocations += 1
-            response = mapper.lambda_handler(event, LambdaContext("MapperFunction"))
-            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            try:
+                response = mapper.lambda_handler(event, LambdaContext("MapperFunction"))
+                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            except Exception:  # noqa: BLE001 - a crashed invocation returns its whole batch, as in Lambda
+                failed = {m["MessageId"] for m in received}
             for message in received:
                 if message["MessageId"] in failed:
                     report.failed_attempts += 1

@@ -24,7 +24,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
     ctx = runtime.mapper_context()
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # Every record reports its own outcome, even when all of them fail: a whole-batch error would make
+    # Lambda retry the batch as one and hide which records were poison.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def record_handler(record: SQSRecord) -> str:
         return process_record(record.body, ctx)

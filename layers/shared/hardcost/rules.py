@@ -255,7 +255,7 @@ def choose_matter(matters: Sequence[Matter], project_name: str | None = None) ->
     live = [m for m in matters if m.is_open_or_pending]
     if project_name:
         wanted = normalize_name(project_name)
-        named = [m for m in (live or matters) if _matter_matches(m, wanted)]
+        named = [m for m in live if _matter_matches(m, wanted)]  # a closed matter is never linked (R10)
         if len(named) == 1:
             return MatterChoice(named[0].id, False, False, f'matter named like project "{project_name}"')
     if len(live) == 1:

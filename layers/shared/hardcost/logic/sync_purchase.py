@@ -113,7 +113,12 @@ def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) 
     work = _TransactionWork(ctx, tenant, txn_id)
     work.begin()
     try:
-        return work.run(message, removing)
+        outcome = work.run(message, removing)
+        if outcome.created and ProblemCode.HARD_SOFT_COSTS_OFF in tenant.problems:
+            _unblock(ctx, tenant, ProblemCode.HARD_SOFT_COSTS_OFF)  # Clio accepted a hard cost again
+        if message.source == "probe":
+            ctx.stores.held.delete(tenant.tenant_id, txn_id)
+        return outcome
     except ReconnectRequiredError as exc:
         work.abandon_intents_not_sent()
         _mark_needs_reconnect(ctx, tenant, exc.provider)
@@ -341,8 +346,9 @@ class _TransactionWork:
                     self._create(clio, key, desired[key])
                 except HardCostsDisabledError:
                     raise
-                except ClioRejectedError as exc:
-                    del self.entries[key]  # refused, so nothing exists in Clio to remember
+                except (ClioRejectedError, NotFoundError) as exc:
+                    # Refused (e.g. the matter, user or category no longer exists): nothing to remember.
+                    del self.entries[key]
                     failures[key] = PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
         # Entries of customers no longer on the transaction move away (a change of customer, R12).
         for key in [k for k in self.entries if k not in planned]:
@@ -571,6 +577,13 @@ def _block(ctx: MapperContext, tenant: TenantRecord, code: ProblemCode) -> None:
             update={"problems": (*current.problems, code), "status": "blocked", "updated_at": ctx.clock.now()}
         )
     )
+
+
+def _unblock(ctx: MapperContext, tenant: TenantRecord, code: ProblemCode) -> None:
+    current = ctx.stores.tenants.get(tenant.tenant_id) or tenant
+    problems = tuple(p for p in current.problems if p != code)
+    status = "blocked" if problems else "active"
+    ctx.set_tenant(current.model_copy(update={"problems": problems, "status": status, "updated_at": ctx.clock.now()}))
 
 
 def _mark_needs_reconnect(ctx: MapperContext, tenant: TenantRecord, provider: str) -> None:

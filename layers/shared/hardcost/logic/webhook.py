@@ -72,7 +72,7 @@ def parse_changes(body: bytes) -> list[EntityChange]:
     """Both formats: the legacy ``eventNotifications`` object and the CloudEvents array. Garbage -> []."""
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return []
     if isinstance(document, list):
         return [c for c in (_cloudevent(e) for e in document) if c is not None]
@@ -107,12 +107,14 @@ def _cloudevent(event: Any) -> EntityChange | None:
 
 def _legacy(document: dict[str, Any]) -> list[EntityChange]:
     changes: list[EntityChange] = []
-    for notification in document.get("eventNotifications") or []:
+    notifications = document.get("eventNotifications")
+    for notification in notifications if isinstance(notifications, list) else []:
         if not isinstance(notification, dict):
             continue
         realm = notification.get("realmId")
-        entities = ((notification.get("dataChangeEvent") or {}).get("entities")) or []
-        for entity in entities:
+        event = notification.get("dataChangeEvent")
+        entities = event.get("entities") if isinstance(event, dict) else None
+        for entity in entities if isinstance(entities, list) else []:
             if not isinstance(entity, dict) or not realm:
                 continue
             operation = LEGACY_OPERATIONS.get(str(entity.get("operation", "")).lower())

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# QBO amounts are at most 15 digits before the point; anything beyond is garbage, not money.
+Money = Annotated[Decimal, Field(ge=Decimal("-1e13"), le=Decimal("1e13"), allow_inf_nan=False)]
+Rate = Annotated[Decimal, Field(gt=0, le=Decimal("1e6"), allow_inf_nan=False)]
 
 
 class QboModel(BaseModel):
@@ -39,7 +43,7 @@ class ItemLineDetail(QboModel):
 
 class PurchaseLine(QboModel):
     Id: str | None = None
-    Amount: Decimal = Decimal(0)
+    Amount: Money = Decimal(0)
     DetailType: str
     Description: str | None = None
     AccountBasedExpenseLineDetail: AccountLineDetail | None = None
@@ -54,11 +58,11 @@ class Purchase(QboModel):
     Credit: bool | None = None
     AccountRef: Ref | None = None
     EntityRef: Ref | None = None
-    TotalAmt: Decimal | None = None
+    TotalAmt: Money | None = None
     DocNumber: str | None = None
     PrivateNote: str | None = None
     CurrencyRef: Ref | None = None
-    ExchangeRate: Decimal | None = None
+    ExchangeRate: Rate | None = None
     Line: list[PurchaseLine] = Field(default_factory=list)
     MetaData: QboMetaData | None = None
     status: str | None = None

@@ -1,0 +1,20 @@
+"""Retry on demand (R14): send a tenant's failed transactions through the mapper again."""
+
+from __future__ import annotations
+
+from hardcost.models.messages import PurchaseEvent
+from hardcost.queue import ExpenseQueue
+from hardcost.stores.dynamo import Stores
+
+
+def retry_failures(stores: Stores, queue: ExpenseQueue, tenant_id: str, txn_ids: list[str] | None = None) -> int:
+    """Enqueue one message per failed transaction (all, or those named); returns how many were sent."""
+    failures = stores.failures.list(tenant_id)
+    wanted = set(txn_ids) if txn_ids else None
+    ids = sorted({f.txn_id for f in failures if wanted is None or f.txn_id in wanted})
+    messages = []
+    for txn_id in ids:
+        mapping = stores.mappings.get(tenant_id, txn_id)
+        operation = "Delete" if mapping is not None and mapping.removed else "Update"
+        messages.append(PurchaseEvent(tenant_id=tenant_id, source="retry", txn_id=txn_id, operation=operation))
+    return queue.send(messages)

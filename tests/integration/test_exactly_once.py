@@ -1,0 +1,108 @@
+"""R13 and R15 under retries, crashes and reordering: never a duplicate, never a resurrection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
+from hardcost.stores.dynamo import MappingStore
+
+pytestmark = pytest.mark.integration
+
+
+class Crash(Exception):
+    """Stands for the Lambda dying: nothing after it runs."""
+
+
+def test_crash_after_clio_accepted_the_create_does_not_duplicate(
+    seeded_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the mapper dies right after Clio created the entries, before the mapping is saved
+    stack = seeded_stack()
+    original = MappingStore.save
+    crashes = {"left": 1}
+
+    def save(self: MappingStore, record: Any, owner: str, *, keep_lock: bool = True) -> None:
+        if not keep_lock and crashes["left"] and any(e.state == "live" for e in record.entries.values()):
+            crashes["left"] -= 1
+            raise Crash("killed between the Clio create and the mapping write")
+        original(self, record, owner, keep_lock=keep_lock)
+
+    monkeypatch.setattr(MappingStore, "save", save)
+    # When SQS redelivers the message and the mapper runs again
+    report = stack.sync()
+    # Then the first attempt failed, the retry adopted the entry by its marker, and Clio has one entry each
+    assert report.failed_attempts == 1
+    references = sorted(a["reference"] for a in stack.clio.activities("firm-1"))
+    assert references == ["71", "CC-1", "E-1"]
+
+
+def test_duplicate_messages_create_one_entry(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    purchase = stack.scenario.qbo.purchases[0]
+    message = PurchaseSnapshot(tenant_id="firm-1", source="poll", purchase=purchase)
+    # When the same message arrives five times
+    stack.runtime.queue.send([message] * 5)
+    stack.drain()
+    # Then there is one entry
+    assert [a["reference"] for a in stack.clio.activities("firm-1")] == ["71"]
+
+
+def test_stale_snapshot_after_delete_is_not_recreated(seeded_stack: Callable[..., Any]) -> None:
+    # Given a purchase imported, then deleted in QBO and removed from Clio
+    stack = seeded_stack()
+    stack.sync()
+    purchase = stack.scenario.qbo.purchases[0]
+    stack.qbo.delete_purchase("9341457021722202", purchase["Id"])
+    stack.deliver_pending_webhooks()
+    assert [a["reference"] for a in stack.clio.recovery_bin("firm-1")] == ["71"]
+    # When a stale snapshot of it (read before the delete) is processed afterwards
+    stack.runtime.queue.send([PurchaseSnapshot(tenant_id="firm-1", source="poll", purchase=purchase)])
+    stack.drain()
+    # Then it is not re-created
+    assert "71" not in [a["reference"] for a in stack.clio.activities("firm-1")]
+
+
+def test_delete_event_before_create_event_leaves_nothing(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    purchase = {**stack.scenario.qbo.purchases[0], "Id": "777", "DocNumber": "late"}
+    # When the delete is processed before the create of the same transaction
+    stack.runtime.queue.send([PurchaseEvent(tenant_id="firm-1", source="webhook", txn_id="777", operation="Delete")])
+    stack.drain()
+    stack.runtime.queue.send([PurchaseSnapshot(tenant_id="firm-1", source="webhook", purchase=purchase)])
+    stack.drain()
+    # Then nothing is created for it
+    assert "late" not in [a["reference"] for a in stack.clio.activities("firm-1")]
+
+
+def test_older_version_does_not_overwrite_newer(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    old = {**stack.scenario.qbo.purchases[0], "SyncToken": "1"}
+    new = {**old, "SyncToken": "2", "DocNumber": "newer"}
+    stack.runtime.queue.send([PurchaseSnapshot(tenant_id="firm-1", source="poll", purchase=new)])
+    stack.drain()
+    stack.runtime.queue.send([PurchaseSnapshot(tenant_id="firm-1", source="poll", purchase=old)])
+    stack.drain()
+    assert [a["reference"] for a in stack.clio.activities("firm-1")] == ["newer"]
+
+
+def test_malformed_purchase_becomes_a_failure_not_a_crash_loop(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    bad = {"Id": "888", "PaymentType": "Check", "TxnDate": "not a date", "Line": "nope"}
+    stack.runtime.queue.send([PurchaseSnapshot(tenant_id="firm-1", source="poll", purchase=bad)])
+    report = stack.drain()
+    assert report.failed_attempts == 0
+    [failure] = stack.runtime.stores.failures.list("firm-1")
+    assert (failure.txn_id, failure.code) == ("888", "MALFORMED_TRANSACTION")
+
+
+def test_unreadable_message_ends_in_the_dead_letter_queue(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    sqs = stack.session.client("sqs")
+    sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody='{"kind": "garbage"}')
+    report = stack.drain()
+    assert report.failed_attempts == 5  # maxReceiveCount in template.yaml
+    assert report.dead_lettered == 1

@@ -1,0 +1,87 @@
+"""The real handlers in-process, fed the events/ files that `sam local invoke` uses (so they cannot drift)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from devstack.events import EVENTS_DIR, build_events, render
+from devstack.stack import LambdaContext
+from tests.conftest import base_scenario
+
+pytestmark = pytest.mark.integration
+
+
+def event(relative: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS_DIR / relative).read_text())
+    return loaded
+
+
+def test_event_files_are_what_the_builders_write() -> None:
+    # Given the builders the local stack uses
+    for relative, built in build_events().items():
+        # Then every file in events/ is exactly what they produce
+        assert (EVENTS_DIR / relative).read_text() == render(built), f"events/{relative} is stale"
+
+
+def test_mapper_event_processes_the_purchase_and_fails_only_the_bad_record(seeded_stack: Callable[..., Any]) -> None:
+    # Given a local stack whose tenant imports from account 64, the category of sandbox expense 81
+    document = base_scenario()
+    document["tenant"]["settings"]["source_account_id"] = "64"
+    stack = seeded_stack(document)
+    good = event("mapper/sqs_purchase_and_delete.json")
+    bad = event("mapper/sqs_bad_record.json")
+    batch = {"Records": good["Records"] + bad["Records"]}
+    # When the mapper receives the SQS batch
+    response = stack._handler("mapper").lambda_handler(batch, LambdaContext("MapperFunction"))
+    # Then only the unreadable record is reported as failed
+    assert response["batchItemFailures"] == [{"itemIdentifier": bad["Records"][0]["messageId"]}]
+    # And expense 81 (Red Rock Diner, 88.09, not billable) became one entry on the client's only matter
+    [entry] = stack.clio.activities("firm-1")
+    assert (entry["reference"], entry["price"], entry["matter"], entry["non_billable"]) == (
+        "1",
+        88.09,
+        {"id": 100},
+        True,
+    )
+
+
+def test_webhook_refuses_an_unsigned_request_and_enqueues_nothing(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    # When an unsigned webhook arrives
+    response = stack._handler("webhook").lambda_handler(
+        event("webhook/qbo_unsigned.json"), LambdaContext("WebhookFunction")
+    )
+    # Then it is refused with 401 and the queue stays empty
+    assert response["statusCode"] == 401
+    assert stack.drain().processed == 0
+
+
+@pytest.mark.parametrize("name", ["webhook/qbo_legacy_delete_signed.json", "webhook/qbo_cloudevents_signed.json"])
+def test_webhook_accepts_signed_events_of_both_formats(seeded_stack: Callable[..., Any], name: str) -> None:
+    stack = seeded_stack()
+    # When a signed webhook for the tenant's realm arrives
+    response = stack._handler("webhook").lambda_handler(event(name), LambdaContext("WebhookFunction"))
+    # Then it is acknowledged with 200 and its purchase events are on the queue
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["enqueued"] >= 1
+
+
+def test_webhook_with_one_changed_byte_is_refused(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    tampered = event("webhook/qbo_legacy_delete_signed.json")
+    tampered["body"] = tampered["body"].replace('"145"', '"146"')
+    response = stack._handler("webhook").lambda_handler(tampered, LambdaContext("WebhookFunction"))
+    assert response["statusCode"] == 401
+
+
+def test_poller_event_polls_the_tenant(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    # When the schedule fires
+    summary = stack._handler("poller").lambda_handler(event("poller/scheduled.json"), LambdaContext("PollerFunction"))
+    # Then the tenant was polled and its purchases enqueued
+    assert summary["outcomes"] == {"firm-1": "polled"}
+    assert summary["enqueued"] == 3  # the credit-card credit and the "Other" payment are not (R4)

@@ -1,0 +1,135 @@
+"""Tokens refresh before expiry and survive QBO's rotation; one tenant's trouble never touches another."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from hardcost.runtime import build_runtime
+from tests.conftest import base_scenario
+
+pytestmark = pytest.mark.integration
+REALM = "9341457021722202"
+
+
+def _add_second_firm(stack: Any, scenario: str = "r04_expense_and_check_types") -> None:
+    """firm-2: its own realm and Clio account (Clio ids are global, so shifted by 1000)."""
+    other = base_scenario(scenario)
+    clio = other["clio"]
+    for user in clio["users"]:
+        user["id"] += 1000
+    for contact in clio["contacts"]:
+        contact["id"] += 1000
+    for matter in clio["matters"]:
+        matter["id"] += 1000
+        matter["client"]["id"] += 1000
+    q = other["qbo"]
+    stack.qbo.add_company(
+        "4620816365000000000", customers=q["customers"], accounts=q["accounts"], purchases=q["purchases"]
+    )
+    stack.clio.add_account("firm-2", users=clio["users"], contacts=clio["contacts"], matters=clio["matters"])
+    stack.connect_tenant("firm-2", "4620816365000000000", other["tenant"]["settings"])
+
+
+def _secret(stack: Any, tenant_id: str = "firm-1") -> dict[str, Any]:
+    sm = stack.session.client("secretsmanager")
+    value: dict[str, Any] = json.loads(
+        sm.get_secret_value(SecretId=stack.runtime.tokens.secret_name(tenant_id))["SecretString"]
+    )
+    return value
+
+
+def test_expired_access_tokens_are_refreshed_and_rotation_is_persisted(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    stack.sync()
+    before = _secret(stack)["qbo"]["refresh_token"]
+    # When two hours pass (QBO access tokens live one hour) and the next sync runs
+    stack.clock.advance(timedelta(hours=2))
+    stack.qbo.create_purchase(REALM, {**stack.scenario.qbo.purchases[0], "Id": None, "DocNumber": "after"})
+    stack.qbo.drop_pending_webhooks()
+    stack.sync()
+    # Then the sync worked and the rotated refresh token is in the secret
+    assert "after" in [a["reference"] for a in stack.clio.activities("firm-1")]
+    after = _secret(stack)["qbo"]["refresh_token"]
+    assert after != before
+    # And 25 hours later (the old refresh token is dead by then) the stored one still works
+    stack.clock.advance(timedelta(hours=25))
+    stack.sync()
+    assert stack.runtime.stores.tenants.get("firm-1").status == "active"
+
+
+def test_two_containers_refreshing_at_once_never_lose_the_refresh_token(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    tenant = stack.runtime.stores.tenants.get("firm-1")
+    stack.clock.advance(timedelta(hours=2))
+    # Given two containers (two runtimes with their own caches) refreshing the same tenant at once
+    from hardcost.config import parse_settings
+
+    runtimes = [
+        build_runtime(parse_settings(stack.environment), clock=stack.clock, session=stack.session) for _ in range(2)
+    ]
+    tokens: list[str] = []
+    errors: list[BaseException] = []
+
+    def refresh(runtime: Any) -> None:
+        try:
+            tokens.append(runtime.tokens.access_token(tenant, "qbo"))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=refresh, args=(r,)) for r in runtimes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    # Then QBO was asked once, both got a working token, and the stored refresh token is the newest one
+    assert sum(r.tokens.refreshes for r in runtimes) == 1
+    assert len(set(tokens)) == 1
+    stack.clock.advance(timedelta(hours=26))
+    fresh = build_runtime(parse_settings(stack.environment), clock=stack.clock, session=stack.session)
+    assert fresh.tokens.access_token(tenant, "qbo", force_refresh=True)
+
+
+def test_refused_refresh_token_marks_only_that_tenant_needs_reconnect(seeded_stack: Callable[..., Any]) -> None:
+    # Given two firms on one stack
+    stack = seeded_stack()
+    _add_second_firm(stack)
+    # When firm-1's QBO connection is revoked and its access token expires
+    stack.qbo.expire_refresh_tokens(REALM)
+    stack.clock.advance(timedelta(hours=2))
+    stack.sync()
+    # Then firm-1 needs reconnecting and imports nothing; firm-2 imports normally
+    assert stack.runtime.stores.tenants.get("firm-1").status == "needs_reconnect"
+    assert stack.clio.activities("firm-1") == []
+    assert stack.runtime.stores.tenants.get("firm-2").status == "active"
+    assert len(stack.clio.activities("firm-2")) == 3
+
+
+def test_tenants_see_only_their_own_entries_and_failures(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    _add_second_firm(stack, "r08_no_clio_contact")
+    stack.sync()
+    assert len(stack.clio.activities("firm-1")) == 3 and stack.clio.activities("firm-2") == []
+    assert stack.runtime.stores.failures.list("firm-1") == []
+    assert [f.txn_id for f in stack.runtime.stores.failures.list("firm-2")] == ["244"]
+
+
+def test_secrets_never_appear_in_logs(
+    seeded_stack: Callable[..., Any], capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = seeded_stack()
+    stack.clock.advance(timedelta(hours=2))
+    stack.sync()
+    secret = _secret(stack)
+    captured = capsys.readouterr()
+    text = captured.out + captured.err + caplog.text
+    for provider in ("qbo", "clio"):
+        assert secret[provider]["access_token"] not in text
+        assert secret[provider]["refresh_token"] not in text
+    assert "local-webhook-verifier" not in text
