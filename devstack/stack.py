@@ -15,7 +15,7 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -130,6 +130,7 @@ class LocalStack:
         self._exit.close()
 
     def _install_runtime(self, qbo_url: str, clio_url: str) -> None:
+        from hardcost.clients.resilience import RetryPolicy
         from hardcost.config import parse_settings
         from hardcost.runtime import build_runtime, install_runtime
 
@@ -144,8 +145,13 @@ class LocalStack:
         )
         self.environment = environment
         settings = parse_settings(environment)
-        self.runtime = build_runtime(settings, clock=self.clock, session=self.session)
+        # Backoff waits pass on simulated time, so retries do not slow the local stack down.
+        retry = RetryPolicy(sleep=self._sleep_on_simulated_time)
+        self.runtime = build_runtime(settings, clock=self.clock, session=self.session, retry=retry)
         install_runtime(self.runtime)
+
+    def _sleep_on_simulated_time(self, seconds: float) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
 
     # --- tenants ---------------------------------------------------------------------------
 

@@ -158,6 +158,11 @@ class Faults:
             self.slow_seconds = slow_seconds
             self.timeout_seconds = timeout_seconds
 
+    def clear(self) -> None:
+        with self._lock:
+            self._rates = []
+            self._scheduled = []
+
     def schedule(self, kind: FaultKind, count: int, method: str | None, path_contains: str | None) -> None:
         if kind not in ("429", "500", "503", "timeout", "reset", "401", "lost_response"):
             raise ValueError(f"unknown fault kind {kind!r}")

@@ -308,6 +308,10 @@ class ClioSimulator:
             seed=seed,
         )
 
+    def clear_faults(self) -> None:
+        """No more injected failures: random rates to zero and scheduled ones dropped."""
+        self._frontdoor.faults.clear()
+
     def fail_next(
         self,
         kind: Literal["429", "500", "503", "timeout", "reset", "401", "lost_response"],

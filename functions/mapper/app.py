@@ -7,11 +7,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
 
-from hardcost.errors import MalformedInputError
-from hardcost.logic.sync_purchase import MapperContext, sync_message
-from hardcost.models.messages import SYNC_MESSAGE
+from hardcost.logic.sync_purchase import consume
 from hardcost.runtime import Runtime, get_runtime
 
 logger = Logger()
@@ -29,29 +26,20 @@ def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, A
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def record_handler(record: SQSRecord) -> str:
-        return process_record(record.body, ctx)
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        outcome = consume(record.body, receive_count, ctx)
+        logger.info(
+            "purchase synced",
+            extra={
+                "tenant_id": outcome.tenant_id,
+                "txn_id": outcome.txn_id,
+                "outcome": outcome.kind,
+                "detail": outcome.detail,
+            },
+        )
+        return outcome.kind
 
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     return dict(response)
-
-
-def process_record(body: str, ctx: MapperContext) -> str:
-    try:
-        message = SYNC_MESSAGE.validate_json(body)
-    except ValidationError as exc:
-        # Not ours or corrupted: it fails alone and, after the redrive limit, rests in the DLQ.
-        raise MalformedInputError(f"unreadable queue message: {exc.error_count()} problem(s)") from None
-    with logger.append_context_keys(tenant_id=message.tenant_id):
-        outcome = sync_message(message, ctx)
-        logger.info(
-            "purchase synced",
-            extra={
-                "txn_id": outcome.txn_id,
-                "outcome": outcome.kind,
-                "detail": outcome.detail,
-                "source": message.source,
-            },
-        )
-    return outcome.kind

@@ -106,3 +106,33 @@ def test_unreadable_message_ends_in_the_dead_letter_queue(seeded_stack: Callable
     report = stack.drain()
     assert report.failed_attempts == 5  # maxReceiveCount in template.yaml
     assert report.dead_lettered == 1
+
+
+def test_throttled_message_is_resent_without_counting_toward_the_poison_limit(seeded_stack: Callable[..., Any]) -> None:
+    # Given Clio answers 429 (Retry-After) to the next creates, more times than the redrive limit
+    stack = seeded_stack()
+    stack.clio.fail_next("429", count=6, method="POST")
+    # When the tenant syncs and the queue drains (the local stack ignores SQS delays)
+    report = stack.sync()
+    # Then nothing reached the DLQ and every entry exists once
+    assert report.dead_lettered == 0
+    assert sorted(a["reference"] for a in stack.clio.activities("firm-1")) == ["71", "CC-1", "E-1"]
+
+
+def test_message_that_keeps_failing_leaves_a_delivery_failure_and_heals_on_the_next_sync(
+    seeded_stack: Callable[..., Any],
+) -> None:
+    # Given Clio answers 503 to every create for a while
+    stack = seeded_stack()
+    stack.clio.fail_next("503", count=60, method="POST")
+    report = stack.sync()
+    # Then the messages end in the DLQ, each leaving a DELIVERY_FAILED failure (nothing silently lost)
+    assert report.dead_lettered == 3
+    codes = {(f.txn_id, str(f.code)) for f in stack.runtime.stores.failures.list("firm-1")}
+    assert codes == {("201", "DELIVERY_FAILED"), ("202", "DELIVERY_FAILED"), ("203", "DELIVERY_FAILED")}
+    # When Clio is back and the next sync re-checks them
+    stack.clio.clear_faults()
+    stack.sync()
+    # Then they are imported once and the failures resolve
+    assert sorted(a["reference"] for a in stack.clio.activities("firm-1")) == ["71", "CC-1", "E-1"]
+    assert stack.runtime.stores.failures.list("firm-1") == []

@@ -459,3 +459,12 @@ def test_dedup_key_of_real_java_sdk_payload_is_stable_when_parsed_twice() -> Non
     # Then parsing twice gives the same keys
     assert [c.dedup_key for c in first] == [c.dedup_key for c in again]
     assert len(first) == 1
+
+
+def test_dedup_key_differs_for_different_events_that_share_a_cloudevents_id() -> None:
+    # Given two CloudEvents with one id but different entities (two of Intuit's own samples do this)
+    first = EntityChange("1", "purchase", "10", "Create", "2026-01-01T00:00:00Z", "same-id")
+    second = EntityChange("1", "purchase", "11", "Create", "2026-01-01T00:00:00Z", "same-id")
+    # Then neither is dropped as the other's replay, while a true redelivery still is
+    assert first.dedup_key != second.dedup_key
+    assert first.dedup_key == EntityChange("1", "purchase", "10", "Create", "2026-01-01T00:00:09Z", "same-id").dedup_key

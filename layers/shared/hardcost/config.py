@@ -41,6 +41,7 @@ class Settings(BaseModel):
     POLL_OVERLAP_SECONDS: Annotated[int, Field(ge=0, le=3600)] = 300
     PRECONDITION_TTL_SECONDS: Annotated[int, Field(ge=0)] = 900
     LEASE_SECONDS: Annotated[int, Field(ge=10)] = 300
+    MAX_RECEIVE_COUNT: Annotated[int, Field(ge=1)] = 5  # the queue's redrive maxReceiveCount
     AWS_ENDPOINT_URL: str | None = None
 
     @field_validator("CLIO_REGION_URLS", mode="before")

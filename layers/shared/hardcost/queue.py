@@ -42,6 +42,16 @@ class ExpenseQueue:
             self._send_batch(batch)
         return len(bodies)
 
+    def send_later(self, body: str, delay_seconds: float) -> None:
+        """Re-send as a new message (receive count starts again at zero) after a delay of at most 15 min."""
+        self.requests += 1
+        delay = max(1, min(900, int(delay_seconds + 0.999)))
+        try:
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=body, DelaySeconds=delay)
+        except ClientError as exc:
+            raise RetryableError(f"SQS send failed: {exc.response.get('Error', {}).get('Code')}") from None
+        self.sent += 1
+
     def _send_batch(self, bodies: list[str]) -> None:
         pending = {f"m{i}": body for i, body in enumerate(bodies)}
         for _ in range(3):

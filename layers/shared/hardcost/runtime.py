@@ -6,6 +6,7 @@ simulated time and simulator URLs, which is all that differs from production (co
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +39,7 @@ class Runtime:
     queue: ExpenseQueue
     http: httpx.Client
     retry: RetryPolicy
+    sqs: Any = None
     worker_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _qbo: dict[str, QboClient] = field(default_factory=dict)
     _clio: dict[str, ClioClient] = field(default_factory=dict)
@@ -67,6 +69,14 @@ class Runtime:
             )
         return self._clio[tenant.tenant_id]
 
+    def dlq_url(self) -> str:
+        """The expense queue's dead-letter queue, from its redrive policy."""
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.settings.EXPENSE_QUEUE_URL, AttributeNames=["RedrivePolicy"]
+        )
+        arn = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+        return str(self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
+
     def mapper_context(self) -> MapperContext:
         return MapperContext(
             stores=self.stores,
@@ -74,6 +84,8 @@ class Runtime:
             qbo_for=self.qbo_for,
             clio_for=self.clio_for,
             worker_id=self.worker_id,
+            queue=self.queue,
+            max_receive_count=self.settings.MAX_RECEIVE_COUNT,
         )
 
     def poller_context(self) -> PollerContext:
@@ -121,7 +133,8 @@ def build_runtime(
         qbo_token_url=f"{settings.QBO_OAUTH_BASE_URL.rstrip('/')}/oauth2/v1/tokens/bearer",
         clio_token_urls={region: f"{url.rstrip('/')}/oauth/token" for region, url in settings.CLIO_REGION_URLS.items()},
     )
-    queue = ExpenseQueue(session.client("sqs", endpoint_url=endpoint), settings.EXPENSE_QUEUE_URL)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    queue = ExpenseQueue(sqs, settings.EXPENSE_QUEUE_URL)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -130,6 +143,7 @@ def build_runtime(
         queue=queue,
         http=http,
         retry=retry or RetryPolicy(),
+        sqs=sqs,
     )
 
 

@@ -283,10 +283,14 @@ def _collect_by_id(
 def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:
     """Failures caused by Clio (no contact, no matter, billed) heal when Clio changes: look again."""
     failures = ctx.stores.failures.list(tenant.tenant_id)
-    ids = [f.txn_id for f in failures if f.code in RECHECKED_EVERY_SYNC and f.txn_id not in messages]
-    before = len(messages)
-    _collect_by_id(qbo, tenant, ids, messages, "recheck")
-    return len(messages) - before
+    rechecked = {f.txn_id for f in failures if f.code in RECHECKED_EVERY_SYNC}
+    for txn_id in rechecked & messages.keys():
+        # Already read this tick: send it as a re-check, so the mapper re-evaluates and clears what healed.
+        found = messages[txn_id]
+        if isinstance(found, PurchaseSnapshot):
+            messages[txn_id] = found.model_copy(update={"source": "recheck"})
+    _collect_by_id(qbo, tenant, sorted(rechecked - messages.keys()), messages, "recheck")
+    return len(rechecked)
 
 
 def _reconcile_deletions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:

@@ -11,7 +11,7 @@ transaction is never re-created (R13).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -27,12 +27,14 @@ from hardcost.errors import (
     ConflictError,
     EntryBilledError,
     HardCostsDisabledError,
+    MalformedInputError,
     NotFoundError,
     ReconnectRequiredError,
+    ThrottledError,
 )
 from hardcost.logic.directory import Directory
 from hardcost.models.clio import ActivityPatch, HardCostEntryWrite, IdRef
-from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
+from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent, PurchaseSnapshot, message_txn_id
 from hardcost.models.qbo import Purchase
 from hardcost.models.records import (
     ActivityLogRecord,
@@ -44,6 +46,7 @@ from hardcost.models.records import (
     TenantRecord,
     TxnSummary,
 )
+from hardcost.queue import ExpenseQueue
 from hardcost.rules import (
     CustomerGroup,
     PlannedFailure,
@@ -70,6 +73,7 @@ class Outcome:
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    tenant_id: str = ""
 
 
 @dataclass
@@ -81,6 +85,8 @@ class MapperContext:
     qbo_for: Callable[[TenantRecord], QboClient]
     clio_for: Callable[[TenantRecord], ClioClient]
     worker_id: str
+    queue: ExpenseQueue | None = None
+    max_receive_count: int = 5
     tenants: dict[str, TenantRecord | None] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
 
@@ -99,6 +105,59 @@ class MapperContext:
         self.tenants[tenant.tenant_id] = tenant
 
 
+def consume(body: str, receive_count: int, ctx: MapperContext) -> Outcome:
+    """One SQS record: parse, sync, and decide what a failure means for the message.
+
+    Throttling is not the message's fault: it is re-sent with a delay (a new message, so its receive
+    count starts again) instead of counting toward the poison limit. Any other error fails the record;
+    on its last receive before the DLQ it leaves a DELIVERY_FAILED failure, which the poller re-checks
+    every sync, so the transaction is not lost with the message.
+    """
+    try:
+        message = SYNC_MESSAGE.validate_json(body)
+    except ValidationError as exc:
+        raise MalformedInputError(f"unreadable queue message: {exc.error_count()} problem(s)") from None
+    try:
+        return replace(sync_message(message, ctx), tenant_id=message.tenant_id)
+    except ThrottledError as exc:
+        if ctx.queue is None:
+            raise
+        ctx.queue.send_later(body, exc.retry_after_seconds or 30)
+        wait = exc.retry_after_seconds or 30
+        return Outcome(
+            "held", message_txn_id(message), f"throttled; re-sent in {wait:.0f}s", tenant_id=message.tenant_id
+        )
+    except Exception as exc:
+        if receive_count >= ctx.max_receive_count:
+            _record_delivery_failure(ctx, message, exc)
+        raise
+
+
+def _record_delivery_failure(ctx: MapperContext, message: PurchaseSnapshot | PurchaseEvent, exc: Exception) -> None:
+    tenant = ctx.tenant(message.tenant_id)
+    txn_id = message_txn_id(message)
+    if tenant is None or not txn_id:
+        return
+    now = ctx.clock.now()
+    text = FAILURE_TEXT[FailureCode.DELIVERY_FAILED]
+    existing = ctx.stores.failures.get(tenant.tenant_id, f"{txn_id}#delivery")
+    mapping = ctx.stores.mappings.get(tenant.tenant_id, txn_id)
+    ctx.stores.failures.put(
+        FailureRecord(
+            tenant_id=tenant.tenant_id,
+            txn_id=txn_id,
+            scope="delivery",
+            code=FailureCode.DELIVERY_FAILED,
+            message=text.message,
+            fix=text.fix,
+            detail=f"{type(exc).__name__}: {str(exc)[:200]}",
+            txn=(mapping.summary if mapping and mapping.summary else TxnSummary(txn_type="Purchase")),
+            first_seen=existing.first_seen if existing else now,
+            last_seen=now,
+        )
+    )
+
+
 def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) -> Outcome:
     tenant = ctx.tenant(message.tenant_id)
     txn_id = message.txn_id if isinstance(message, PurchaseEvent) else str(message.purchase.get("Id") or "")
@@ -110,7 +169,7 @@ def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) 
     if _must_hold(tenant, message, removing):
         return _hold(ctx, tenant, txn_id, f"tenant is {tenant.status}" if tenant.settings.enabled else "sync disabled")
 
-    work = _TransactionWork(ctx, tenant, txn_id)
+    work = _TransactionWork(ctx, tenant, txn_id, recheck=message.source in {"recheck", "retry"})
     work.begin()
     try:
         outcome = work.run(message, removing)
@@ -148,8 +207,10 @@ def _must_hold(tenant: TenantRecord, message: PurchaseSnapshot | PurchaseEvent, 
 class _TransactionWork:
     """One transaction under its lock: reads the mapping, changes Clio, writes the mapping once at the end."""
 
-    def __init__(self, ctx: MapperContext, tenant: TenantRecord, txn_id: str) -> None:
+    def __init__(self, ctx: MapperContext, tenant: TenantRecord, txn_id: str, *, recheck: bool = False) -> None:
         self.ctx = ctx
+        # A re-check (poller) or retry (operator) always re-evaluates, and clears a delivery failure.
+        self.recheck = recheck
         self.tenant = tenant
         self.txn_id = txn_id
         self.now = ctx.clock.now()
@@ -180,6 +241,8 @@ class _TransactionWork:
         open_failures = dict(self.record.open_failures)
         if self.failures is not None:
             open_failures = self._write_failures(open_failures)
+            if self.recheck:
+                stores.failures.delete(self.tenant.tenant_id, f"{self.txn_id}#delivery")
         record = self.record.model_copy(
             update={
                 "entries": self.entries,
@@ -236,7 +299,7 @@ class _TransactionWork:
         if version < self.record.sync_token:
             return Outcome("ignored", self.txn_id, f"stale version {version} < {self.record.sync_token}")
         settled = all(e.state == "live" for e in self.entries.values())
-        if version == self.record.sync_token and not self.record.open_failures and settled:
+        if version == self.record.sync_token and not self.record.open_failures and settled and not self.recheck:
             return Outcome("unchanged", self.txn_id, "already applied")
         self.summary = txn_summary(purchase)
         plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")

@@ -64,7 +64,10 @@ class EntityChange:
 
     @property
     def dedup_key(self) -> str:
-        basis = self.event_id or f"{self.realm_id}|{self.entity}|{self.entity_id}|{self.operation}|{self.occurred_at}"
+        # A redelivery repeats the CloudEvents id with the same content; the content is in the key too,
+        # so two different events that happened to share an id (as two of Intuit's samples do) both pass.
+        what = f"{self.realm_id}|{self.entity}|{self.entity_id}|{self.operation}"
+        basis = f"{self.event_id}|{what}" if self.event_id else f"{what}|{self.occurred_at}"
         return hashlib.sha256(basis.encode()).hexdigest()
 
 

@@ -1,0 +1,147 @@
+"""Operator command line: list tenants, show failures and needs-matter, retry, sync one tenant, redrive the DLQ.
+
+    python -m hardcost.cli tenants
+    python -m hardcost.cli failures --tenant firm-1
+    python -m hardcost.cli retry --tenant firm-1 [--txn 133 --txn 134]
+    python -m hardcost.cli sync --tenant firm-1
+    python -m hardcost.cli needs-matter --tenant firm-1
+    python -m hardcost.cli redrive [--dlq-url URL]
+
+It reads the same environment as the functions (TABLE_NAME, EXPENSE_QUEUE_URL, ...), so it works
+against a deployed stage with AWS credentials, and against ``make demo-up``'s local stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from hardcost.errors import SyncError
+from hardcost.logic import report
+from hardcost.logic.poll import poll_tenant
+from hardcost.logic.retry import retry_failures
+
+if TYPE_CHECKING:
+    from hardcost.runtime import Runtime
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m hardcost.cli", description="Hard Cost Sync operator commands")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("tenants", help="every tenant with its status and problems")
+    for name, text in (
+        ("failures", "open Sync Failures of a tenant"),
+        ("needs-matter", "entries waiting for a matter"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--tenant", required=True)
+    retry = commands.add_parser("retry", help="send a tenant's failed transactions through the mapper again")
+    retry.add_argument("--tenant", required=True)
+    retry.add_argument("--txn", action="append", default=None, help="only this QBO transaction id (repeatable)")
+    sync = commands.add_parser("sync", help="poll one tenant now (as the schedule would)")
+    sync.add_argument("--tenant", required=True)
+    redrive = commands.add_parser("redrive", help="move every message of the DLQ back to the expense queue")
+    redrive.add_argument("--dlq-url", default=None, help="defaults to EXPENSE_DLQ_URL or the queue's redrive policy")
+    return parser
+
+
+def run(argv: Sequence[str], runtime: Runtime, out: TextIO = sys.stdout) -> int:
+    args = _parser().parse_args(list(argv))
+    stores = runtime.stores
+    result: Any
+    if args.command == "tenants":
+        result = [
+            {
+                "tenant_id": t.tenant_id,
+                "realm_id": t.realm_id,
+                "status": t.status,
+                "problems": list(t.problems),
+                "enabled": t.settings.enabled,
+            }
+            for t in stores.tenants.all()
+        ]
+    elif args.command == "failures":
+        result = [
+            {
+                "qbo_txn_id": f.txn_id,
+                "code": f.code,
+                "type": f.txn.txn_type,
+                "number": f.txn.number,
+                "date": f.txn.date,
+                "amount": f.txn.amount,
+                "payee": f.txn.payee,
+                "message": f.message,
+                "fix": f.fix,
+                "detail": f.detail,
+                "first_seen": f.first_seen,
+                "last_seen": f.last_seen,
+            }
+            for f in report.open_failures(stores, args.tenant)
+        ]
+    elif args.command == "needs-matter":
+        tenant = _tenant(runtime, args.tenant)
+        records = report.needs_matter(stores, args.tenant, runtime.clio_for(tenant))
+        result = [{"qbo_txn_id": r.txn_id, "clio_activity_id": r.clio_activity_id, "since": r.since} for r in records]
+    elif args.command == "retry":
+        _tenant(runtime, args.tenant)
+        result = {"enqueued": retry_failures(stores, runtime.queue, args.tenant, args.txn)}
+    elif args.command == "sync":
+        tenant = _tenant(runtime, args.tenant)
+        outcome = poll_tenant(tenant, runtime.poller_context())
+        result = {
+            "tenant_id": outcome.tenant_id,
+            "outcome": outcome.outcome,
+            "enqueued": outcome.enqueued,
+            "detail": outcome.detail,
+        }
+    else:
+        result = {"moved": redrive_dead_letters(runtime, args.dlq_url)}
+    print(json.dumps(result, indent=2, default=str), file=out)
+    return 0
+
+
+def redrive_dead_letters(runtime: Runtime, dlq_url: str | None = None) -> int:
+    """Receive from the DLQ, send to the expense queue, delete from the DLQ, until it is empty.
+
+    (AWS's StartMessageMoveTask does the same server-side; this also works where it is not offered.)
+    """
+    sqs = runtime.sqs
+    source = dlq_url or runtime.dlq_url()
+    moved = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return moved
+        sqs.send_message_batch(
+            QueueUrl=runtime.settings.EXPENSE_QUEUE_URL,
+            Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)],
+        )
+        sqs.delete_message_batch(
+            QueueUrl=source,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+        moved += len(messages)
+
+
+def _tenant(runtime: Runtime, tenant_id: str) -> Any:
+    tenant = runtime.stores.tenants.get(tenant_id)
+    if tenant is None:
+        raise SyncError(f"no tenant {tenant_id!r}")
+    return tenant
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from hardcost.runtime import get_runtime
+
+    try:
+        return run(sys.argv[1:] if argv is None else argv, get_runtime())
+    except SyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
