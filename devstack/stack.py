@@ -89,6 +89,7 @@ class LocalStack:
         self.runtime: Any = None
         self._handlers: dict[str, ModuleType] = {}
         self.max_receive = max_receive
+        self.visibility_timeout = 360  # ExpenseQueue's VisibilityTimeout in template.yaml
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -221,6 +222,9 @@ class LocalStack:
                 failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             except Exception:  # noqa: BLE001 - a crashed invocation returns its whole batch, as in Lambda
                 failed = {m["MessageId"] for m in received}
+            if failed:
+                # A failed record comes back after the queue's visibility timeout: let that time pass.
+                self.clock.advance(timedelta(seconds=self.visibility_timeout))
             for message in received:
                 if message["MessageId"] in failed:
                     report.failed_attempts += 1

@@ -37,6 +37,25 @@ def base_scenario(name: str = "r04_expense_and_check_types") -> dict[str, Any]:
     return copy.deepcopy(document)
 
 
+def add_second_firm(stack: Any, scenario: str = "r04_expense_and_check_types") -> None:
+    """firm-2: its own realm and Clio account (Clio ids are global, so shifted by 1000)."""
+    other = base_scenario(scenario)
+    clio = other["clio"]
+    for user in clio["users"]:
+        user["id"] += 1000
+    for contact in clio["contacts"]:
+        contact["id"] += 1000
+    for matter in clio["matters"]:
+        matter["id"] += 1000
+        matter["client"]["id"] += 1000
+    q = other["qbo"]
+    stack.qbo.add_company(
+        "4620816365000000000", customers=q["customers"], accounts=q["accounts"], purchases=q["purchases"]
+    )
+    stack.clio.add_account("firm-2", users=clio["users"], contacts=clio["contacts"], matters=clio["matters"])
+    stack.connect_tenant("firm-2", "4620816365000000000", other["tenant"]["settings"])
+
+
 @pytest.fixture
 def seeded_stack() -> Iterator[Callable[..., Any]]:
     """Starts a local stack seeded from a scenario document; everything stops after the test."""

@@ -11,29 +11,10 @@ from typing import Any
 import pytest
 
 from hardcost.runtime import build_runtime
-from tests.conftest import base_scenario
+from tests.conftest import add_second_firm
 
 pytestmark = pytest.mark.integration
 REALM = "9341457021722202"
-
-
-def _add_second_firm(stack: Any, scenario: str = "r04_expense_and_check_types") -> None:
-    """firm-2: its own realm and Clio account (Clio ids are global, so shifted by 1000)."""
-    other = base_scenario(scenario)
-    clio = other["clio"]
-    for user in clio["users"]:
-        user["id"] += 1000
-    for contact in clio["contacts"]:
-        contact["id"] += 1000
-    for matter in clio["matters"]:
-        matter["id"] += 1000
-        matter["client"]["id"] += 1000
-    q = other["qbo"]
-    stack.qbo.add_company(
-        "4620816365000000000", customers=q["customers"], accounts=q["accounts"], purchases=q["purchases"]
-    )
-    stack.clio.add_account("firm-2", users=clio["users"], contacts=clio["contacts"], matters=clio["matters"])
-    stack.connect_tenant("firm-2", "4620816365000000000", other["tenant"]["settings"])
 
 
 def _secret(stack: Any, tenant_id: str = "firm-1") -> dict[str, Any]:
@@ -99,7 +80,7 @@ def test_two_containers_refreshing_at_once_never_lose_the_refresh_token(seeded_s
 def test_refused_refresh_token_marks_only_that_tenant_needs_reconnect(seeded_stack: Callable[..., Any]) -> None:
     # Given two firms on one stack
     stack = seeded_stack()
-    _add_second_firm(stack)
+    add_second_firm(stack)
     # When firm-1's QBO connection is revoked and its access token expires
     stack.qbo.expire_refresh_tokens(REALM)
     stack.clock.advance(timedelta(hours=2))
@@ -113,7 +94,7 @@ def test_refused_refresh_token_marks_only_that_tenant_needs_reconnect(seeded_sta
 
 def test_tenants_see_only_their_own_entries_and_failures(seeded_stack: Callable[..., Any]) -> None:
     stack = seeded_stack()
-    _add_second_firm(stack, "r08_no_clio_contact")
+    add_second_firm(stack, "r08_no_clio_contact")
     stack.sync()
     assert len(stack.clio.activities("firm-1")) == 3 and stack.clio.activities("firm-2") == []
     assert stack.runtime.stores.failures.list("firm-1") == []
