@@ -16,11 +16,13 @@ from typing import Any
 import boto3
 import httpx
 
+from hardcost.admin.settings import AdminSettings
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.qbo import QboClient
 from hardcost.clients.resilience import RateLimitPacer, RetryPolicy
 from hardcost.clock import Clock, SystemClock
 from hardcost.config import Settings, get_settings
+from hardcost.logic.directory import TenantDirectory
 from hardcost.logic.poll import PollerContext
 from hardcost.logic.sync_purchase import MapperContext
 from hardcost.logic.webhook import WebhookContext
@@ -43,6 +45,9 @@ class Runtime:
     worker_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _qbo: dict[str, QboClient] = field(default_factory=dict)
     _clio: dict[str, ClioClient] = field(default_factory=dict)
+    # The admin function's own settings; None = read from the environment (the local stack sets them).
+    admin_settings: AdminSettings | None = None
+    _directories: dict[str, TenantDirectory] = field(default_factory=dict)
 
     def qbo_for(self, tenant: TenantRecord) -> QboClient:
         # One client per tenant and container, so its pacer sees every call made on that realm.
@@ -69,6 +74,11 @@ class Runtime:
             )
         return self._clio[tenant.tenant_id]
 
+    def forget_tenant_clients(self, tenant_id: str) -> None:
+        """Drop the cached API clients of a tenant (after it reconnected or was disconnected)."""
+        self._qbo.pop(tenant_id, None)
+        self._clio.pop(tenant_id, None)
+
     def dlq_url(self) -> str:
         """The expense queue's dead-letter queue, from its redrive policy."""
         attributes = self.sqs.get_queue_attributes(
@@ -84,6 +94,7 @@ class Runtime:
             qbo_for=self.qbo_for,
             clio_for=self.clio_for,
             worker_id=self.worker_id,
+            directory_caches=self._directories,
             queue=self.queue,
             max_receive_count=self.settings.MAX_RECEIVE_COUNT,
         )

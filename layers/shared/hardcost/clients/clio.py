@@ -8,6 +8,7 @@ paging (``order=id(asc)``, follow ``meta.paging.next`` until it is absent); paci
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -63,8 +64,11 @@ class ClioClient:
         owners = [u for u in self.users() if u.account_owner]
         return owners[0] if owners else None
 
-    def all_contacts(self) -> list[Contact]:
-        return [Contact.model_validate(c) for c in self._list("contacts.json", {"fields": CONTACT_FIELDS})]
+    def all_contacts(self, updated_since: datetime | None = None) -> list[Contact]:
+        params = {"fields": CONTACT_FIELDS}
+        if updated_since is not None:
+            params["updated_since"] = updated_since.isoformat()
+        return [Contact.model_validate(c) for c in self._list("contacts.json", params)]
 
     def search_contacts(self, query: str) -> list[Contact]:
         params = {"fields": CONTACT_FIELDS, "query": query}
@@ -79,6 +83,10 @@ class ClioClient:
 
     def matters_of(self, contact_id: int) -> list[Matter]:
         params = {"fields": MATTER_FIELDS, "client_id": str(contact_id)}
+        return [Matter.model_validate(m) for m in self._list("matters.json", params)]
+
+    def matters_updated_since(self, since: datetime) -> list[Matter]:
+        params = {"fields": MATTER_FIELDS, "updated_since": since.isoformat()}
         return [Matter.model_validate(m) for m in self._list("matters.json", params)]
 
     def get_activity(self, activity_id: int) -> Activity | None:

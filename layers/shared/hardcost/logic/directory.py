@@ -1,23 +1,34 @@
-"""Who is who: QBO customers, Clio contacts, matters and users of one tenant, fetched once per run.
+"""Who is who: QBO customers, Clio contacts, matters and users of one tenant.
 
 Contacts are loaded whole (cursor paging) rather than searched, because matching is case- and
 space-insensitive ("RedRock Diner" = "Red Rock Diner") and Clio's ``query`` is a substring search.
+
+What is read is kept per container and tenant (``TenantDirectory``), so steady state costs about one
+Clio call per entry (the create). It follows Clio's changes cheaply: at most once a minute, one
+``updated_since`` read of contacts and one of matters refresh the cache; and when a lookup fails (no
+contact, no matter) the same refresh is forced once per run before the failure is recorded, so a
+contact or matter the firm just added is seen at once. Everything is read afresh every ten minutes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.qbo import QboClient
+from hardcost.clock import Clock
 from hardcost.errors import NotFoundError
 from hardcost.models.clio import Contact, Matter
 from hardcost.models.qbo import Customer
 from hardcost.rules import normalize_name, pick_contact_by_email, pick_contact_by_name
 
 MAX_PARENT_DEPTH = 5
+DELTA_EVERY = timedelta(minutes=1)
+RELOAD_EVERY = timedelta(minutes=10)
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -30,22 +41,48 @@ class CustomerIdentity:
 
 
 @dataclass
+class TenantDirectory:
+    """The per-container cache of one tenant (kept by the runtime across invocations)."""
+
+    loaded_at: datetime | None = None
+    checked_at: datetime | None = None
+    customers: dict[str, Customer | None] = field(default_factory=dict)
+    contacts: dict[int, Contact] = field(default_factory=dict)
+    matters: dict[int, dict[int, Matter]] = field(default_factory=dict)
+    owner_id: int | None = None
+    owner_loaded: bool = False
+
+    def expire_if_old(self, now: datetime) -> None:
+        if self.loaded_at is not None and now - self.loaded_at >= RELOAD_EVERY:
+            self.loaded_at = self.checked_at = None
+            self.customers.clear()
+            self.contacts.clear()
+            self.matters.clear()
+            self.owner_loaded = False
+
+
+@dataclass
 class Directory:
+    """One run's view of a tenant's directory: reads through the cache, refreshes at most once on doubt."""
+
     qbo: QboClient
     clio: ClioClient
-    _customers: dict[str, Customer | None] = field(default_factory=dict)
-    _contacts: list[Contact] | None = None
-    _matters: dict[int, list[Matter]] = field(default_factory=dict)
-    _owner_id: int | None = None
-    _owner_loaded: bool = False
+    clock: Clock
+    cache: TenantDirectory = field(default_factory=TenantDirectory)
+    _refreshed: bool = False
+
+    def __post_init__(self) -> None:
+        self.cache.expire_if_old(self.clock.now())
+
+    # --- QBO customers ---------------------------------------------------------------------
 
     def customer(self, customer_id: str) -> Customer | None:
-        if customer_id not in self._customers:
+        if customer_id not in self.cache.customers:
             try:
-                self._customers[customer_id] = Customer.model_validate(self.qbo.read_customer(customer_id))
+                self.cache.customers[customer_id] = Customer.model_validate(self.qbo.read_customer(customer_id))
             except (NotFoundError, ValidationError):
-                self._customers[customer_id] = None
-        return self._customers[customer_id]
+                self.cache.customers[customer_id] = None
+        return self.cache.customers[customer_id]
 
     def identity(self, customer_id: str) -> CustomerIdentity | None:
         """Sub-customers (projects, ``Job: true``) belong to their top-level customer's contact."""
@@ -63,18 +100,45 @@ class Directory:
         project = customer.DisplayName if client is not customer else None
         return CustomerIdentity(customer=customer, client=client, project_name=project)
 
+    # --- Clio contacts and matters ---------------------------------------------------------
+
     def contacts(self) -> list[Contact]:
-        if self._contacts is None:
-            self._contacts = self.clio.all_contacts()
-        return self._contacts
+        now = self.clock.now()
+        if self.cache.loaded_at is None:
+            self.cache.contacts = {c.id: c for c in self.clio.all_contacts()}
+            self.cache.loaded_at = self.cache.checked_at = now
+        elif self.cache.checked_at is None or now - self.cache.checked_at >= DELTA_EVERY:
+            self.refresh()
+        return list(self.cache.contacts.values())
+
+    def refresh(self) -> None:
+        """Fold in what changed in Clio since the last check (contacts and matters)."""
+        now = self.clock.now()
+        since = (self.cache.checked_at or now) - CLOCK_SKEW
+        for contact in self.clio.all_contacts(updated_since=since):
+            self.cache.contacts[contact.id] = contact
+        for matter in self.clio.matters_updated_since(since):
+            client = matter.client.id if matter.client else None
+            if client is not None and client in self.cache.matters:
+                self.cache.matters[client][matter.id] = matter
+        self.cache.checked_at = now
+        self._refreshed = True
 
     def contact_for(self, client: Customer, links: dict[str, int]) -> Contact | None:
         """R8: explicit link, then name, then e-mail."""
+        found = self._match(client, links)
+        if found is None and self._may_refresh():
+            self.refresh()
+            found = self._match(client, links)
+        return found
+
+    def _match(self, client: Customer, links: dict[str, int]) -> Contact | None:
+        contacts = self.contacts()
         linked = links.get(client.Id)
         if linked is not None:
-            found = next((c for c in self.contacts() if c.id == linked), None)
+            found = self.cache.contacts.get(linked)
             return found or self.clio.contact(linked)
-        return pick_contact_by_name(client, self.contacts()) or pick_contact_by_email(client, self.contacts())
+        return pick_contact_by_name(client, contacts) or pick_contact_by_email(client, contacts)
 
     def contact_named(self, name: str | None) -> Contact | None:
         wanted = normalize_name(name)
@@ -84,13 +148,22 @@ class Directory:
         return min(matches, key=lambda c: c.id) if matches else None
 
     def matters_of(self, contact_id: int) -> list[Matter]:
-        if contact_id not in self._matters:
-            self._matters[contact_id] = self.clio.matters_of(contact_id)
-        return self._matters[contact_id]
+        if contact_id not in self.cache.matters:
+            self.cache.matters[contact_id] = {m.id: m for m in self.clio.matters_of(contact_id)}
+        elif not self.cache.matters[contact_id] and self._may_refresh():
+            self.refresh()  # no matter known: look once for one opened since
+        return sorted(self.cache.matters[contact_id].values(), key=lambda m: m.id)
 
     def account_owner_id(self) -> int | None:
-        if not self._owner_loaded:
+        if not self.cache.owner_loaded:
             owner = self.clio.account_owner()
-            self._owner_id = owner.id if owner else None
-            self._owner_loaded = True
-        return self._owner_id
+            self.cache.owner_id = owner.id if owner else None
+            self.cache.owner_loaded = True
+        return self.cache.owner_id
+
+    def forget_matters_of(self, contact_id: int) -> None:
+        """After Clio refused a matter we chose: read the contact's matters again next time."""
+        self.cache.matters.pop(contact_id, None)
+
+    def _may_refresh(self) -> bool:
+        return not self._refreshed

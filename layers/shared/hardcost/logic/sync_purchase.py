@@ -32,7 +32,7 @@ from hardcost.errors import (
     ReconnectRequiredError,
     ThrottledError,
 )
-from hardcost.logic.directory import Directory
+from hardcost.logic.directory import Directory, TenantDirectory
 from hardcost.models.clio import ActivityPatch, HardCostEntryWrite, IdRef
 from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent, PurchaseSnapshot, message_txn_id
 from hardcost.models.qbo import Purchase
@@ -87,6 +87,8 @@ class MapperContext:
     worker_id: str
     queue: ExpenseQueue | None = None
     max_receive_count: int = 5
+    # Kept by the runtime across invocations (per container and tenant); the rest lives for one batch.
+    directory_caches: dict[str, TenantDirectory] = field(default_factory=dict)
     tenants: dict[str, TenantRecord | None] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
 
@@ -97,7 +99,10 @@ class MapperContext:
 
     def directory(self, tenant: TenantRecord) -> Directory:
         if tenant.tenant_id not in self.directories:
-            self.directories[tenant.tenant_id] = Directory(self.qbo_for(tenant), self.clio_for(tenant))
+            cache = self.directory_caches.setdefault(tenant.tenant_id, TenantDirectory())
+            self.directories[tenant.tenant_id] = Directory(
+                self.qbo_for(tenant), self.clio_for(tenant), self.clock, cache
+            )
         return self.directories[tenant.tenant_id]
 
     def set_tenant(self, tenant: TenantRecord) -> None:
@@ -412,6 +417,7 @@ class _TransactionWork:
                 except (ClioRejectedError, NotFoundError) as exc:
                     # Refused (e.g. the matter, user or category no longer exists): nothing to remember.
                     del self.entries[key]
+                    self.ctx.directory(self.tenant).forget_matters_of(desired[key].contact_id)
                     failures[key] = PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
         # Entries of customers no longer on the transaction move away (a change of customer, R12).
         for key in [k for k in self.entries if k not in planned]:
