@@ -136,3 +136,13 @@ def test_message_that_keeps_failing_leaves_a_delivery_failure_and_heals_on_the_n
     # Then they are imported once and the failures resolve
     assert sorted(a["reference"] for a in stack.clio.activities("firm-1")) == ["71", "CC-1", "E-1"]
     assert stack.runtime.stores.failures.list("firm-1") == []
+
+
+def test_create_whose_answer_is_lost_is_not_repeated(seeded_stack: Callable[..., Any]) -> None:
+    # Given Clio creates the entry but the connection drops before the answer arrives
+    stack = seeded_stack()
+    stack.clio.fail_next("lost_response", count=1, method="POST")
+    # When the tenant syncs (the error goes back to SQS; the next attempt finds the entry by its marker)
+    stack.sync()
+    # Then every entry exists exactly once
+    assert sorted(a["reference"] for a in stack.clio.activities("firm-1")) == ["71", "CC-1", "E-1"]

@@ -23,6 +23,7 @@ from hardcost.errors import (
     HardCostsDisabledError,
     NotFoundError,
     PermanentError,
+    RetryableError,
     ThrottledError,
     UpstreamUnavailableError,
 )
@@ -106,7 +107,11 @@ class ClioClient:
     def create_hard_cost(self, entry: HardCostEntryWrite) -> Activity:
         payload = {"data": entry.model_dump(mode="json", exclude_none=True)}
         try:
-            body = self._request("POST", "activities.json", params={"fields": ACTIVITY_FIELDS}, json=payload)
+            # Only a 429 is certain to have created nothing. After a timeout, reset or 5xx the entry may
+            # exist: the error goes back to SQS and the next attempt looks for the entry's marker first.
+            body = self._request(
+                "POST", "activities.json", params={"fields": ACTIVITY_FIELDS}, json=payload, retry_on=(ThrottledError,)
+            )
         except ClioRejectedError as exc:
             if exc.status == 422 and _mentions_cost_setting(str(exc)):
                 raise HardCostsDisabledError(str(exc), status=exc.status, error_type=exc.error_type) from None
@@ -165,6 +170,7 @@ class ClioClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         headers: dict[str, str] | None = None,
+        retry_on: tuple[type[BaseException], ...] = (RetryableError,),
     ) -> dict[str, Any]:
         url = path_or_url if path_or_url.startswith("http") else f"{self._api}/{path_or_url}"
 
@@ -177,7 +183,7 @@ class ClioClient:
                 except AccessTokenRejectedError as again:
                     raise AuthError(f"Clio refused a freshly refreshed token: {again}") from None
 
-        return self._retry.run(attempt)
+        return self._retry.run(attempt, retry_on)
 
     def _send(
         self,
@@ -208,6 +214,7 @@ class ClioClient:
     def _interpret(self, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
         if status == 204:
+            self.pacer.on_success()
             return {}
         body: Any
         try:
@@ -215,6 +222,7 @@ class ClioClient:
         except ValueError:
             body = {}
         if 200 <= status < 300:
+            self.pacer.on_success()
             if not isinstance(body, dict):
                 raise PermanentError("Clio answered with JSON that is not an object")
             return body

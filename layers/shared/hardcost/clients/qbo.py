@@ -204,8 +204,8 @@ class QboClient:
         status = response.status_code
         fault = parse_fault(status, response.content) if status != 200 or b"ault" in response.content[:64] else None
         if status == 429 or (fault and "3001" in fault.codes):
-            self._pacer.on_throttled(None)
-            raise ThrottledError(f"QBO throttled the request ({fault or status})", retry_after_seconds=None)
+            hold = self._pacer.on_throttled(None)
+            raise ThrottledError(f"QBO throttled the request ({fault or status})", retry_after_seconds=hold)
         if status >= 500:
             raise UpstreamUnavailableError(f"QBO {status}: {fault or 'server error'}")
         if status == 401:
@@ -216,6 +216,7 @@ class QboClient:
             raise NotFoundError(str(fault))
         if status != 200 or fault is not None:
             raise PermanentError(str(fault) if fault else f"QBO HTTP {status}")
+        self._pacer.on_success()
         try:
             body = response.json()
         except ValueError:

@@ -27,7 +27,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     retries: int = 0  # counted for benchmarks and chaos reports
 
-    def run(self, operation: Callable[[], T]) -> T:
+    def run(self, operation: Callable[[], T], retry_on: tuple[type[BaseException], ...] = (RetryableError,)) -> T:
         jitter = wait_random_exponential(multiplier=0.25, max=self.max_backoff_seconds)
 
         def wait(state: RetryCallState) -> float:
@@ -48,7 +48,7 @@ class RetryPolicy:
             self.retries += 1
 
         retrying = Retrying(
-            retry=retry_if_exception_type(RetryableError),
+            retry=retry_if_exception_type(retry_on),
             wait=wait,
             stop=stop,
             sleep=self.sleep,
@@ -91,6 +91,7 @@ class RateLimitPacer:
     _remaining: int | None = None
     _reset_at: float | None = None
     _sent: list[float] = field(default_factory=list)
+    _consecutive_429: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def before_request(self) -> None:
@@ -119,11 +120,22 @@ class RateLimitPacer:
                 except ValueError:
                     self._reset_at = None
 
-    def on_throttled(self, retry_after: float | None) -> None:
+    def on_throttled(self, retry_after: float | None) -> float:
+        """Note a 429; returns how long to hold back. Without a Retry-After (QBO sends none) the hold
+        doubles from one second per consecutive 429 up to the window, since QBO's 429s are as often its
+        ten-concurrent-requests limit, which clears in moments, as its per-minute one."""
         with self._lock:
             self.throttled += 1
+            self._consecutive_429 += 1
+            if retry_after is None:
+                retry_after = min(self.window_seconds, float(2 ** (self._consecutive_429 - 1)))
             self._remaining = 0
-            self._reset_at = self.clock() + (retry_after if retry_after is not None else self.window_seconds)
+            self._reset_at = self.clock() + retry_after
+            return retry_after
+
+    def on_success(self) -> None:
+        with self._lock:
+            self._consecutive_429 = 0
 
     def _wait_needed(self) -> float:
         now = self.clock()
