@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 SCENARIO ?=
 
-.PHONY: help venv sam-venv demo events test test-unit test-integration test-scenarios scenario lint format typecheck check validate build clean
+.PHONY: help venv sam-venv demo demo-up test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck check validate build clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -37,6 +37,22 @@ sam-venv: $(SAM_VENV)/.installed ## create the SAM CLI virtual environment (.ven
 
 demo: venv ## seed a demo firm on the local stack, run a sync, print the summary
 	@$(PY) -m devstack.demo
+
+demo-up: venv ## the demo firm on a long-running local stack; prints the admin page URL; Ctrl-C stops it
+	@$(PY) -m devstack.demo_up
+
+# Debian's chromium and chromium-driver (never a browser download), and selenium pinned in the venv.
+$(VENV)/.browser-installed: requirements-browser.txt | $(VENV)/.installed
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-browser.txt
+	@touch $@
+
+browser-deps: $(VENV)/.browser-installed
+
+test-browser: venv browser-deps ## the admin page in headless Chromium against the local stack (screenshots in /tmp)
+	@HARDCOST_BROWSER_TESTS=1 $(PY) -m pytest -q tests/browser
 
 scenario: venv ## run one scenario file: make -s scenario SCENARIO=path/to/file.json
 	@test -n "$(SCENARIO)" || { echo "usage: make -s scenario SCENARIO=path/to/file.json" >&2; exit 2; }
@@ -86,3 +102,6 @@ clean: ## remove virtual environments and build output
 
 events: venv ## regenerate events/ from the builders the local stack uses
 	@$(PY) -m devstack.events
+
+chaos: venv ## faults on both simulators; prints one JSON line (duplicates and lost must be 0)
+	@$(PY) -m devstack.chaos

@@ -74,9 +74,16 @@ class LocalStack:
     """Start with ``with LocalStack(clock) as stack:``; everything stops on exit, nothing is left running."""
 
     def __init__(
-        self, clock: SimClock, *, webhook_format: str = "legacy", max_receive: int = 5, log_level: str = "INFO"
+        self,
+        clock: SimClock,
+        *,
+        webhook_format: str = "legacy",
+        max_receive: int = 5,
+        log_level: str = "INFO",
+        settings_overrides: dict[str, str] | None = None,
     ) -> None:
         self.clock = clock
+        self.settings_overrides = dict(settings_overrides or {})
         self.log_level = log_level
         self.webhook_format = webhook_format
         self.qbo = QboSimulator(
@@ -144,6 +151,7 @@ class LocalStack:
                 "CLIO_REGION_URLS": json.dumps({region: clio_url for region in ("app", "eu", "ca", "au")}),
             }
         )
+        environment.update(self.settings_overrides)
         self.environment = environment
         settings = parse_settings(environment)
         # Backoff waits pass on simulated time, so retries do not slow the local stack down.
