@@ -1,4 +1,5 @@
-"""Poller Lambda: one scheduled tick polls every due tenant and enqueues what changed in QBO."""
+"""Poller Lambda: the scheduled tick. With a poll queue it fans out one request per tenant (scale);
+without one it polls every tenant itself."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from hardcost.logic.poll import poll_all
+from hardcost.logic.poll import fan_out, poll_all
 from hardcost.runtime import Runtime, get_runtime
 
 logger = Logger()
@@ -18,11 +19,16 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
-    reports = poll_all(runtime.poller_context())
-    summary = {
-        "tenants": len(reports),
-        "enqueued": sum(r.enqueued for r in reports),
-        "outcomes": {r.tenant_id: r.outcome for r in reports},
-    }
+    poll_queue = runtime.poll_queue()
+    if poll_queue is not None:
+        fanned = fan_out(runtime.poller_context(), poll_queue)
+        summary: dict[str, Any] = {"tenants": fanned.tenants, "requested": fanned.requested}
+    else:
+        reports = poll_all(runtime.poller_context())
+        summary = {
+            "tenants": len(reports),
+            "enqueued": sum(r.enqueued for r in reports),
+            "outcomes": {r.tenant_id: r.outcome for r in reports},
+        }
     logger.info("poll tick done", extra=summary)
     return summary

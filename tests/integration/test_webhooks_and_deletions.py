@@ -99,3 +99,20 @@ def test_update_by_webhook_reaches_clio_without_a_sync(seeded_stack: Callable[..
     stack.qbo.update_purchase(REALM_1, changed)
     stack.deliver_pending_webhooks()
     assert "71-b" in [a["reference"] for a in stack.clio.activities("firm-1")]
+
+
+def test_a_quiet_company_stays_on_cdc_and_its_deletions_are_still_found(seeded_stack: Callable[..., Any]) -> None:
+    # Given a company where nothing changes for 40 days, synced daily
+    stack = seeded_stack()
+    stack.sync()
+    for _ in range(40):
+        stack.clock.advance(timedelta(days=1))
+        stack.sync()
+    cursor = stack.runtime.stores.cursors.get("firm-1")
+    # Then the cursor followed QBO's clock (inside CDC's window), not the last change 40 days ago
+    assert stack.clock.now() - cursor.last_updated_time < timedelta(days=2)
+    # And a deletion today arrives through CDC at the next sync
+    stack.qbo.delete_purchase(REALM_1, "203")
+    stack.qbo.drop_pending_webhooks()
+    stack.sync()
+    assert [a["reference"] for a in stack.clio.recovery_bin("firm-1")] == ["CC-1"]

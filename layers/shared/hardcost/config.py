@@ -29,6 +29,9 @@ class Settings(BaseModel):
 
     TABLE_NAME: NonEmpty
     EXPENSE_QUEUE_URL: NonEmpty
+    # Set: the scheduled tick fans out one poll request per tenant to this queue (PollWorkerFunction).
+    # Unset: the tick polls every tenant itself (fine for a handful of tenants).
+    POLL_QUEUE_URL: str | None = None
     SECRET_PREFIX: NonEmpty
     APP_SECRET_NAME: NonEmpty
     QBO_API_BASE_URL: NonEmpty = "https://quickbooks.api.intuit.com"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from hardcost.errors import RetryableError
-from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
+from hardcost.models.messages import PollRequest, PurchaseEvent, PurchaseSnapshot
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -27,7 +27,7 @@ class ExpenseQueue:
         self.sent = 0
         self.requests = 0
 
-    def send(self, messages: Sequence[PurchaseSnapshot | PurchaseEvent]) -> int:
+    def send(self, messages: Sequence[PurchaseSnapshot | PurchaseEvent | PollRequest]) -> int:
         """Send every message or raise: the caller advances its cursor only after this returns."""
         bodies = [_body(m) for m in messages]
         batch: list[str] = []
@@ -70,7 +70,7 @@ class ExpenseQueue:
         raise RetryableError(f"SQS refused {len(pending)} message(s) after 3 tries")
 
 
-def _body(message: PurchaseSnapshot | PurchaseEvent) -> str:
+def _body(message: PurchaseSnapshot | PurchaseEvent | PollRequest) -> str:
     body = message.model_dump_json()
     if len(body.encode()) <= MAX_BODY_BYTES or not isinstance(message, PurchaseSnapshot):
         return body

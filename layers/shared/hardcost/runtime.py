@@ -79,6 +79,10 @@ class Runtime:
         self._qbo.pop(tenant_id, None)
         self._clio.pop(tenant_id, None)
 
+    def poll_queue(self) -> ExpenseQueue | None:
+        url = self.settings.POLL_QUEUE_URL
+        return ExpenseQueue(self.sqs, url) if url else None
+
     def dlq_url(self) -> str:
         """The expense queue's dead-letter queue, from its redrive policy."""
         attributes = self.sqs.get_queue_attributes(

@@ -23,7 +23,7 @@ from hardcost.clients.qbo import MAX_PAGE, QboClient, format_qbo_datetime
 from hardcost.clock import Clock
 from hardcost.codes import RECHECKED_EVERY_SYNC, ProblemCode
 from hardcost.errors import AuthError, ReconnectRequiredError, SyncError
-from hardcost.models.messages import MessageSource, PurchaseEvent, PurchaseSnapshot
+from hardcost.models.messages import MessageSource, PollRequest, PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, is_deleted_stub
 from hardcost.models.records import CursorRecord, TenantRecord
 from hardcost.queue import ExpenseQueue
@@ -62,6 +62,36 @@ class TenantPollReport:
     deletions: int = 0
     rechecks: int = 0
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class FanOutReport:
+    tenants: int
+    requested: int
+
+
+def fan_out(ctx: PollerContext, poll_queue: ExpenseQueue) -> FanOutReport:
+    """The scheduler's tick: one poll request per tenant, so no tick runs near a Lambda's timeout and one
+    tenant's slowness never delays another (each is polled by its own PollWorkerFunction invocation)."""
+    tenants = ctx.stores.tenants.all()
+    now = ctx.clock.now()
+    wanted = [t for t in tenants if t.settings.enabled and t.status != "needs_reconnect"]
+    sent = poll_queue.send([PollRequest(tenant_id=t.tenant_id, requested_at=now) for t in wanted])
+    return FanOutReport(tenants=len(tenants), requested=sent)
+
+
+def poll_requested(body: str, ctx: PollerContext) -> TenantPollReport:
+    """One poll request from the fan-out queue. A tenant's failure is logged, never retried here: the
+    next tick asks again, so a broken tenant cannot clog the queue."""
+    request = PollRequest.model_validate_json(body)
+    tenant = ctx.stores.tenants.get(request.tenant_id)
+    if tenant is None:
+        return TenantPollReport(request.tenant_id, "unknown")
+    try:
+        return poll_tenant(tenant, ctx)
+    except SyncError as exc:
+        logger.warning("tenant poll failed", extra={"tenant_id": tenant.tenant_id, "error": str(exc)})
+        return TenantPollReport(tenant.tenant_id, "error", detail=type(exc).__name__)
 
 
 def poll_all(ctx: PollerContext) -> list[TenantPollReport]:
@@ -219,7 +249,7 @@ def _collect_cdc(
     report: TenantPollReport,
     newest: datetime | None,
 ) -> datetime | None:
-    changed, _ = qbo.cdc(["Purchase"], since)
+    changed, server_time = qbo.cdc(["Purchase"], since)
     purchases = changed.get("Purchase", [])
     live = [p for p in purchases if not is_deleted_stub(p)]
     for stub in (p for p in purchases if is_deleted_stub(p)):
@@ -234,7 +264,10 @@ def _collect_cdc(
         # CDC caps a response at 1,000 objects: read the changes through the paged query instead.
         where = f"MetaData.LastUpdatedTime >= '{format_qbo_datetime(since)}'"
         return _collect_query(qbo, where, tenant, messages, "poll", newest)
-    return _add_purchases(live, tenant, messages, "poll", newest)
+    newest = _add_purchases(live, tenant, messages, "poll", newest)
+    # A complete answer covers everything up to QBO's own clock: move the cursor there even when nothing
+    # changed, so a quiet company's cursor never drifts out of CDC's 30-day window.
+    return _later(newest, _parse_time(server_time))
 
 
 def _add_purchases(
@@ -310,13 +343,17 @@ def _reconcile_deletions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClien
 
 def _last_updated(raw: dict[str, Any]) -> datetime | None:
     meta = raw.get("MetaData") or {}
-    value = meta.get("LastUpdatedTime") if isinstance(meta, dict) else None
+    return _parse_time(meta.get("LastUpdatedTime") if isinstance(meta, dict) else None)
+
+
+def _parse_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

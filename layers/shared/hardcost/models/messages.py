@@ -38,6 +38,14 @@ class PurchaseEvent(MessageModel):
     occurred_at: datetime | None = None
 
 
+class PollRequest(MessageModel):
+    """The scheduler's tick asks for one tenant to be polled (fan-out: each tenant polls on its own)."""
+
+    kind: Literal["poll_tenant"] = "poll_tenant"
+    tenant_id: TenantId
+    requested_at: datetime
+
+
 SyncMessage = Annotated[PurchaseSnapshot | PurchaseEvent, Field(discriminator="kind")]
 SYNC_MESSAGE: TypeAdapter[PurchaseSnapshot | PurchaseEvent] = TypeAdapter(SyncMessage)
 

@@ -1,0 +1,37 @@
+"""Poll worker Lambda: polls the one tenant each fan-out message names (see logic/poll.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from hardcost.logic.poll import poll_requested
+from hardcost.runtime import Runtime, get_runtime
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, context, get_runtime())
+
+
+def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
+    ctx = runtime.poller_context()
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+    def record_handler(record: SQSRecord) -> str:
+        report = poll_requested(record.body, ctx)
+        logger.info(
+            "tenant polled",
+            extra={"tenant_id": report.tenant_id, "outcome": report.outcome, "enqueued": report.enqueued},
+        )
+        return report.outcome
+
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)
