@@ -52,7 +52,7 @@ $(VENV)/.browser-installed: requirements-browser.txt | $(VENV)/.installed
 browser-deps: $(VENV)/.browser-installed
 
 test-browser: venv browser-deps ## the admin page in headless Chromium against the local stack (screenshots in /tmp)
-	@HARDCOST_BROWSER_TESTS=1 $(PY) -m pytest -q tests/browser
+	@$(PY) -m pytest -q tests/browser/test_admin_page.py
 
 scenario: venv ## run one scenario file: make -s scenario SCENARIO=path/to/file.json
 	@test -n "$(SCENARIO)" || { echo "usage: make -s scenario SCENARIO=path/to/file.json" >&2; exit 2; }

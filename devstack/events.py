@@ -131,6 +131,15 @@ def build_events() -> dict[str, Any]:
             ],
             QUEUE_URL,
         ),
+        "poll_worker/sqs_poll_request.json": sqs_event(
+            [
+                _sqs_message(
+                    "7d0c9a52-3f1e-4a8b-9c6d-2e4f5a6b7c8d",
+                    {"kind": "poll_tenant", "tenant_id": TENANT, "requested_at": "2026-02-02T09:00:00Z"},
+                )
+            ],
+            QUEUE_URL.replace("-expenses", "-polls"),
+        ),
         "mapper/sqs_bad_record.json": sqs_event(
             [_sqs_message("c4a4e5f6-0d1e-4f2a-8b3c-4d5e6f7a8b9c", {"kind": "nonsense"})], QUEUE_URL
         ),
@@ -158,6 +167,7 @@ def build_events() -> dict[str, Any]:
             "PollerFunction": {"TABLE_NAME": "hard-cost-sync-dev-hardcost", "EXPENSE_QUEUE_URL": QUEUE_URL},
             "MapperFunction": {"TABLE_NAME": "hard-cost-sync-dev-hardcost", "EXPENSE_QUEUE_URL": QUEUE_URL},
             "WebhookFunction": {"TABLE_NAME": "hard-cost-sync-dev-hardcost", "EXPENSE_QUEUE_URL": QUEUE_URL},
+            "PollWorkerFunction": {"TABLE_NAME": "hard-cost-sync-dev-hardcost", "EXPENSE_QUEUE_URL": QUEUE_URL},
         },
     }
 

@@ -27,6 +27,9 @@ from devstack.clock import SimClock
 from devstack.qbo_sim import QboSimulator, WebhookDelivery
 
 VERIFIER_TOKEN = "local-webhook-verifier"
+# The admin API's HS256 key on the local stack (kept in the app secret, as in AWS); 32+ bytes.
+ADMIN_JWT_SECRET = "local-admin-jwt-secret-0123456789abcdef"
+ADMIN_PUBLIC_URL = "http://admin.local"
 QBO_CLIENT = ("local-qbo-client", "local-qbo-secret")
 CLIO_CLIENT = ("local-clio-client", "local-clio-secret")
 REGION = "us-east-1"
@@ -80,10 +83,13 @@ class LocalStack:
         webhook_format: str = "legacy",
         max_receive: int = 5,
         log_level: str = "INFO",
+        aws_endpoint_url: str | None = None,
         settings_overrides: dict[str, str] | None = None,
     ) -> None:
         self.clock = clock
         self.settings_overrides = dict(settings_overrides or {})
+        # None: moto in-process (mock_aws); else a moto server's URL (make demo-up), reachable by other processes.
+        self.aws_endpoint_url = aws_endpoint_url
         self.log_level = log_level
         self.webhook_format = webhook_format
         self.qbo = QboSimulator(
@@ -107,10 +113,11 @@ class LocalStack:
         # Powertools reads its service name and namespace from the environment, as in Lambda.
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "hard-cost-sync")
         os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HardCostSync")
-        self._exit.enter_context(mock_aws())
+        if self.aws_endpoint_url is None:
+            self._exit.enter_context(mock_aws())
         self.session = boto3.session.Session(region_name=REGION)
-        self.resources = create_resources(self.session, region=REGION)
-        self.session.client("secretsmanager").put_secret_value(
+        self.resources = create_resources(self.session, region=REGION, endpoint_url=self.aws_endpoint_url)
+        self.session.client("secretsmanager", endpoint_url=self.aws_endpoint_url).put_secret_value(
             SecretId=self.resources.app_secret_name,
             SecretString=json.dumps(
                 {
@@ -119,6 +126,7 @@ class LocalStack:
                     "clio_client_id": CLIO_CLIENT[0],
                     "clio_client_secret": CLIO_CLIENT[1],
                     "qbo_webhook_verifier_token": VERIFIER_TOKEN,
+                    "admin_jwt_secret": ADMIN_JWT_SECRET,
                 }
             ),
         )
@@ -138,6 +146,7 @@ class LocalStack:
         self._exit.close()
 
     def _install_runtime(self, qbo_url: str, clio_url: str) -> None:
+        from hardcost.admin.settings import parse_admin_settings
         from hardcost.clients.resilience import RetryPolicy
         from hardcost.config import parse_settings
         from hardcost.runtime import build_runtime, install_runtime
@@ -148,15 +157,21 @@ class LocalStack:
             {
                 "QBO_API_BASE_URL": qbo_url,
                 "QBO_OAUTH_BASE_URL": qbo_url,
+                "QBO_REVOKE_URL": f"{qbo_url}/v2/oauth2/tokens/revoke",
+                "QBO_AUTHORIZE_URL": f"{qbo_url}/connect/oauth2",
+                "ADMIN_PUBLIC_URL": ADMIN_PUBLIC_URL,
                 "CLIO_REGION_URLS": json.dumps({region: clio_url for region in ("app", "eu", "ca", "au")}),
             }
         )
         environment.update(self.settings_overrides)
+        if self.aws_endpoint_url is not None:
+            environment["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
         self.environment = environment
         settings = parse_settings(environment)
         # Backoff waits pass on simulated time, so retries do not slow the local stack down.
         retry = RetryPolicy(sleep=self._sleep_on_simulated_time)
         self.runtime = build_runtime(settings, clock=self.clock, session=self.session, retry=retry)
+        self.runtime.admin_settings = parse_admin_settings(environment)
         install_runtime(self.runtime)
 
     def _sleep_on_simulated_time(self, seconds: float) -> None:
@@ -200,7 +215,67 @@ class LocalStack:
     def tick_poller(self) -> dict[str, Any]:
         event = scheduled_event(self.clock.now())
         result: dict[str, Any] = self._handler("poller").lambda_handler(event, LambdaContext("PollerFunction"))
+        self._deliver_poll_requests()
         return result
+
+    def _deliver_poll_requests(self) -> int:
+        """With the template's PollQueue, the tick fans out: deliver its requests to the poll worker."""
+        url = self.environment.get("POLL_QUEUE_URL")
+        if not url or self.session is None:
+            return 0
+        sqs = self.session.client("sqs", endpoint_url=getattr(self, "aws_endpoint_url", None))
+        worker = self._handler("poll_worker")
+        delivered = 0
+        while True:
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+                "Messages", []
+            )
+            if not received:
+                return delivered
+            response = worker.lambda_handler(sqs_event(received, url), LambdaContext("PollWorkerFunction"))
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            for message in received:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            delivered += len(received) - len(failed)
+            if failed:
+                return delivered  # left for the queue's own retry; the next tick asks again anyway
+
+    def call_admin(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        query: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """One request to the admin function, as API Gateway's HTTP API would deliver it."""
+        sent = dict(headers or {})
+        if token is not None:
+            sent["authorization"] = f"Bearer {token}"
+        raw = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
+        if body is not None:
+            sent.setdefault("content-type", "application/json")
+        event = http_api_request(method, path, dict(query or {}), sent, raw, self.clock.now())
+        result: dict[str, Any] = self._handler("admin").lambda_handler(event, LambdaContext("AdminFunction"))
+        return result
+
+    def admin_token(self, tenant_id: str | None, *, role: str = "firm", lifetime: timedelta | None = None) -> str:
+        """A token as the identity provider would issue it (HS256 with the app secret's admin key)."""
+        from hardcost.admin.auth import issue_token
+
+        audience = self.runtime.admin_settings.ADMIN_JWT_AUDIENCE
+        return issue_token(
+            key=ADMIN_JWT_SECRET,
+            audience=audience,
+            subject=f"{role}-user",
+            role=role,  # type: ignore[arg-type]
+            now=self.clock.now(),
+            tenant_id=tenant_id,
+            lifetime=lifetime or timedelta(hours=12),
+        )
 
     def deliver_webhook(self, delivery: WebhookDelivery) -> dict[str, Any]:
         event = http_api_event(delivery.body, dict(delivery.headers), self.clock.now())
@@ -210,7 +285,7 @@ class LocalStack:
     def drain(self, *, max_invocations: int = 10_000) -> DrainReport:
         """Deliver the queue to the mapper until it is empty, as Lambda's SQS poller would."""
         assert self.resources is not None and self.session is not None
-        sqs = self.session.client("sqs")
+        sqs = self.session.client("sqs", endpoint_url=self.aws_endpoint_url)
         report = DrainReport()
         mapper = self._handler("mapper")
         while report.invocations < max_invocations:
@@ -329,6 +404,48 @@ def http_api_event(body: bytes, headers: dict[str, str], now: datetime) -> dict[
         "body": text,
         "isBase64Encoded": encoded,
     }
+
+
+def http_api_request(
+    method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes, now: datetime
+) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) event for any route, e.g. the admin function's."""
+    from urllib.parse import urlencode
+
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query),
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": "local.execute-api.localhost",
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent", "local"),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if query:
+        event["queryStringParameters"] = dict(query)
+    if body:
+        event["body"] = text
+    return event
 
 
 @contextlib.contextmanager

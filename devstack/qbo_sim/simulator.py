@@ -5,7 +5,8 @@ name the source of each behaviour, and "[ours]" marks choices the sources leave 
 
 Served: ``GET|POST /v3/company/{realm}/query``, ``GET …/{purchase|customer|vendor|account}/{id}``,
 ``GET …/preferences``, ``GET …/companyinfo/{realm}``, ``GET …/cdc``, ``POST /oauth2/v1/tokens/bearer``,
-``POST /v2/oauth2/tokens/revoke``; ``GET /connect/oauth2`` answers 501 (use ``issue_authorization_code``).
+``POST /v2/oauth2/tokens/revoke``; ``GET /connect/oauth2`` answers 501 (use ``issue_authorization_code``) unless
+``set_authorizing_realm`` said who is signed in, when it redirects with ``code``, ``state`` and ``realmId``.
 Writes through the API (``POST …/purchase``) are not simulated: the service only reads QBO.
 
 Behaviour where the sources are silent or where we chose:
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from devstack.clock import SimClock
 from devstack.qbo_query import (
@@ -213,6 +214,8 @@ class QboSimulator:
         self._in_flight: dict[str, int] = {}
         self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
+        # The company a user is "signed in" to for GET /connect/oauth2; None -> 501 as before.
+        self._authorizing_realm: str | None = None
         self._stopping = threading.Event()
         self.base_url = ""
 
@@ -487,6 +490,14 @@ class QboSimulator:
             self._company(realm_id)
         return self._tokens.new_authorization_code(realm_id, redirect_uri)
 
+    def set_authorizing_realm(self, realm_id: str | None) -> None:
+        """Who is signed in to Intuit in the browser and picks ``realm_id`` on the consent page: GET
+        /connect/oauth2 then redirects with a code for it. ``None`` signs out (the endpoint answers 501)."""
+        with self._lock:
+            if realm_id is not None:
+                self._company(realm_id)
+            self._authorizing_realm = realm_id
+
     def connected(self, realm_id: str) -> bool:
         """True while an authorisation for the realm is live (not revoked)."""
         return self._tokens.connected(realm_id)
@@ -666,8 +677,7 @@ class QboSimulator:
         if req.path == "/v2/oauth2/tokens/revoke":
             return self._revoke_endpoint(req)
         if req.path == "/connect/oauth2":
-            text = b"authorize page not simulated; use QboSimulator.issue_authorization_code()"
-            return Reply(501, text, "text/plain")
+            return self._authorize_endpoint(req)
         return Reply(404, b"not found", "text/plain")
 
     def _fault_reply(self, fault: FaultKind, hold: float) -> Reply:
@@ -727,6 +737,23 @@ class QboSimulator:
             # exact body of fixtures/qbo/oauth_token_error_invalid_grant_jsclient_mock.json
             return responses.oauth_error(400, "invalid_grant", "Token invalid")
         return Reply(200, responses.dumps(issued))
+
+    def _authorize_endpoint(self, req: IncomingRequest) -> Reply:
+        with self._lock:
+            realm_id = self._authorizing_realm
+        if realm_id is None:
+            text = b"authorize page not simulated; use QboSimulator.issue_authorization_code()"
+            return Reply(501, text, "text/plain")
+        redirect_uri = req.param("redirect_uri")
+        if req.param("client_id") != self._client_id:
+            return responses.oauth_error(401, "invalid_client")
+        if req.param("response_type") != "code" or not redirect_uri:
+            return responses.oauth_error(400, "invalid_request")
+        code = self._tokens.new_authorization_code(realm_id, redirect_uri)
+        # Intuit appends code, state and realmId to the redirect URI (qbo-api.md §5)
+        answer = {"code": code, "realmId": realm_id} | ({"state": state} if (state := req.param("state")) else {})
+        separator = "&" if "?" in redirect_uri else "?"
+        return Reply(302, b"", "text/plain", headers={"Location": f"{redirect_uri}{separator}{urlencode(answer)}"})
 
     def _revoke_endpoint(self, req: IncomingRequest) -> Reply:
         if req.method != "POST":

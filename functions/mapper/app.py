@@ -9,12 +9,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from hardcost.logic.sync_purchase import consume
+from hardcost.observability import metrics
 from hardcost.runtime import Runtime, get_runtime
 
 logger = Logger()
 
 
 @logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, context, get_runtime())
 

@@ -8,12 +8,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from hardcost.logic.poll import fan_out, poll_all
+from hardcost.observability import metrics, record_poll_outcomes
 from hardcost.runtime import Runtime, get_runtime
 
 logger = Logger()
 
 
 @logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, context, get_runtime())
 
@@ -22,9 +24,11 @@ def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, A
     poll_queue = runtime.poll_queue()
     if poll_queue is not None:
         fanned = fan_out(runtime.poller_context(), poll_queue)
+        record_poll_outcomes(["needs_reconnect"] * fanned.needing_reconnect)
         summary: dict[str, Any] = {"tenants": fanned.tenants, "requested": fanned.requested}
     else:
         reports = poll_all(runtime.poller_context())
+        record_poll_outcomes(r.outcome for r in reports)
         summary = {
             "tenants": len(reports),
             "enqueued": sum(r.enqueued for r in reports),

@@ -78,10 +78,24 @@ def test_webhook_with_one_changed_byte_is_refused(seeded_stack: Callable[..., An
     assert response["statusCode"] == 401
 
 
-def test_poller_event_polls_the_tenant(seeded_stack: Callable[..., Any]) -> None:
+def test_poller_event_fans_out_and_the_poll_worker_polls_the_tenant(seeded_stack: Callable[..., Any]) -> None:
     stack = seeded_stack()
     # When the schedule fires
     summary = stack._handler("poller").lambda_handler(event("poller/scheduled.json"), LambdaContext("PollerFunction"))
-    # Then the tenant was polled and its purchases enqueued
-    assert summary["outcomes"] == {"firm-1": "polled"}
-    assert summary["enqueued"] == 3  # the credit-card credit and the "Other" payment are not (R4)
+    # Then the tick asked for one poll per tenant, and nothing else
+    assert summary == {"tenants": 1, "requested": 1}
+    # And the poll worker, given that request, enqueued the tenant's purchases
+    assert stack._deliver_poll_requests() == 1
+    report = stack.drain()
+    assert report.processed == 3  # the credit-card credit and the "Other" payment are not enqueued (R4)
+
+
+def test_poll_worker_event_polls_the_named_tenant(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack()
+    # When the poll worker receives the events/ poll request for firm-1
+    response = stack._handler("poll_worker").lambda_handler(
+        event("poll_worker/sqs_poll_request.json"), LambdaContext("PollWorkerFunction")
+    )
+    # Then it polled firm-1 and its three Expense/Check purchases are on the expense queue
+    assert response["batchItemFailures"] == []
+    assert stack.drain().processed == 3

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hardcost.codes import ProblemCode
 from hardcost.logic.retry import retry_failures
 from tests.conftest import base_scenario
 
@@ -146,3 +147,18 @@ def test_retry_on_demand_resends_failed_transactions(seeded_stack: Callable[...,
     assert sent == 1
     assert _failures(stack) == set()
     assert [a["matter"] for a in stack.clio.activities("firm-1")] == [{"id": 402}]
+
+
+def test_poller_health_update_never_overwrites_settings_saved_meanwhile(seeded_stack: Callable[..., Any]) -> None:
+    # Given the poller read the tenant, then the firm saved new settings before the poller wrote its health
+    stack = seeded_stack()
+    stores = stack.runtime.stores
+    stale = stores.tenants.get("firm-1")
+    fresh = stale.model_copy(update={"settings": stale.settings.model_copy(update={"default_user_id": 2})})
+    stores.tenants.put(fresh)
+    # When the poller records the health it computed from its stale copy
+    blocked = stale.model_copy(update={"status": "blocked", "problems": (ProblemCode.PLAN_NOT_SUPPORTED,)})
+    stores.tenants.update_health(blocked)
+    # Then both survive
+    now = stores.tenants.get("firm-1")
+    assert (now.settings.default_user_id, now.status, now.problems) == (2, "blocked", ("PLAN_NOT_SUPPORTED",))

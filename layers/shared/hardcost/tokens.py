@@ -19,7 +19,16 @@ import httpx
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hardcost.clients.oauth import StoredToken, TokenResponse, refresh_clio, refresh_qbo
+from hardcost.clients.oauth import (
+    StoredToken,
+    TokenResponse,
+    deauthorize_clio,
+    exchange_code_clio,
+    exchange_code_qbo,
+    refresh_clio,
+    refresh_qbo,
+    revoke_qbo,
+)
 from hardcost.clock import Clock
 from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError, RetryableError
 from hardcost.models.records import TenantRecord
@@ -57,6 +66,9 @@ class AppCredentials(BaseModel):
     clio_client_id: str = Field(min_length=1)
     clio_client_secret: str = Field(min_length=1)
     qbo_webhook_verifier_token: str = Field(min_length=1)
+    # Signs and verifies admin API tokens (HS256) and onboarding ``state``; optional so stages without the
+    # admin API keep working. ADMIN_JWT_SECRET in the environment wins (local stack).
+    admin_jwt_secret: str | None = None
 
     def __repr__(self) -> str:
         return "AppCredentials(<redacted>)"
@@ -123,6 +135,39 @@ class TokenStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 raise
+
+    def stored(self, tenant_id: str) -> TenantCredentials:
+        """The tenant's tokens as kept (empty when it never connected or was disconnected)."""
+        return self._read_tenant(tenant_id, missing_ok=True)
+
+    def exchange_code(
+        self, provider: Provider, code: str, redirect_uri: str, *, clio_region: str = "app"
+    ) -> TokenResponse:
+        """Onboarding: trade an authorization code for tokens (the caller stores them with ``store_tokens``)."""
+        app = self.app_credentials()
+        if provider == "qbo":
+            return exchange_code_qbo(
+                self._http, self._qbo_token_url, app.qbo_client_id, app.qbo_client_secret, code, redirect_uri
+            )
+        url = self._clio_token_urls.get(clio_region)
+        if url is None:
+            raise ConfigurationError(f"CLIO_REGION_URLS has no region {clio_region!r}")
+        return exchange_code_clio(self._http, url, app.clio_client_id, app.clio_client_secret, code, redirect_uri)
+
+    def revoke(self, tenant: TenantRecord, provider: Provider, *, qbo_revoke_url: str) -> bool:
+        """Disconnect: revoke the tenant's grant at the provider. False when there was nothing to revoke."""
+        token: StoredToken | None = getattr(self.stored(tenant.tenant_id), provider)
+        if token is None:
+            return False
+        app = self.app_credentials()
+        if provider == "qbo":
+            revoke_qbo(self._http, qbo_revoke_url, app.qbo_client_id, app.qbo_client_secret, token.refresh_token)
+            return True
+        # Clio deauthorizes with a live access token; refresh first if it has run out.
+        access = self.access_token(tenant, "clio")
+        token_url = self._clio_token_urls[tenant.clio_region]
+        deauthorize_clio(self._http, token_url.rsplit("/oauth/token", 1)[0] + "/oauth/deauthorize", access)
+        return True
 
     def provider_for(self, tenant: TenantRecord, provider: Provider) -> Callable[[bool], str]:
         return lambda force_refresh: self.access_token(tenant, provider, force_refresh=force_refresh)

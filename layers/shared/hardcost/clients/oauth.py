@@ -133,3 +133,69 @@ def _token_call(
     if response.status_code != 200 or error:
         raise AuthError(f"{provider} token endpoint answered {response.status_code} {error or ''}".strip())
     return TokenResponse.model_validate(body)
+
+
+# --- onboarding and disconnect -----------------------------------------------------------------
+
+
+def exchange_code_qbo(
+    http: httpx.Client, token_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str
+) -> TokenResponse:
+    """The authorization-code grant at Intuit's token endpoint (client credentials as HTTP Basic)."""
+    return _token_call(
+        http,
+        "qbo",
+        token_url,
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+        auth=(client_id, client_secret),
+    )
+
+
+def exchange_code_clio(
+    http: httpx.Client, token_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str
+) -> TokenResponse:
+    """The authorization-code grant at Clio's token endpoint of the firm's region (credentials in the form)."""
+    return _token_call(
+        http,
+        "clio",
+        token_url,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        },
+        auth=None,
+    )
+
+
+def revoke_qbo(http: httpx.Client, revoke_url: str, client_id: str, client_secret: str, token: str) -> None:
+    """Intuit's revoke endpoint: revoking the refresh token disconnects the app from the company."""
+    try:
+        response = http.post(
+            revoke_url,
+            json={"token": token},
+            auth=httpx.BasicAuth(client_id, client_secret),
+            headers={"Accept": "application/json"},
+        )
+    except httpx.TransportError as exc:
+        raise transport_error(exc, "qbo revoke endpoint") from None
+    if response.status_code >= 500 or response.status_code == 429:
+        raise UpstreamUnavailableError(f"qbo revoke endpoint answered {response.status_code}")
+    if response.status_code != 200:
+        raise AuthError(f"qbo revoke endpoint answered {response.status_code}")
+
+
+def deauthorize_clio(http: httpx.Client, deauthorize_url: str, access_token: str) -> None:
+    """Clio's ``POST /oauth/deauthorize``: revokes the grant (its refresh token and every access token)."""
+    try:
+        response = http.post(
+            deauthorize_url, data={"token": access_token}, headers={"Authorization": f"Bearer {access_token}"}
+        )
+    except httpx.TransportError as exc:
+        raise transport_error(exc, "clio deauthorize endpoint") from None
+    if response.status_code >= 500 or response.status_code == 429:
+        raise UpstreamUnavailableError(f"clio deauthorize endpoint answered {response.status_code}")
+    if response.status_code != 200:
+        raise AuthError(f"clio deauthorize endpoint answered {response.status_code}")

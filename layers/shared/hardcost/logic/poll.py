@@ -68,6 +68,7 @@ class TenantPollReport:
 class FanOutReport:
     tenants: int
     requested: int
+    needing_reconnect: int
 
 
 def fan_out(ctx: PollerContext, poll_queue: ExpenseQueue) -> FanOutReport:
@@ -77,7 +78,8 @@ def fan_out(ctx: PollerContext, poll_queue: ExpenseQueue) -> FanOutReport:
     now = ctx.clock.now()
     wanted = [t for t in tenants if t.settings.enabled and t.status != "needs_reconnect"]
     sent = poll_queue.send([PollRequest(tenant_id=t.tenant_id, requested_at=now) for t in wanted])
-    return FanOutReport(tenants=len(tenants), requested=sent)
+    needing = sum(1 for t in tenants if t.status == "needs_reconnect")
+    return FanOutReport(tenants=len(tenants), requested=sent, needing_reconnect=needing)
 
 
 def poll_requested(body: str, ctx: PollerContext) -> TenantPollReport:
@@ -119,7 +121,7 @@ def poll_tenant(tenant: TenantRecord, ctx: PollerContext) -> TenantPollReport:
     except (ReconnectRequiredError, AuthError) as exc:
         provider = exc.provider if isinstance(exc, ReconnectRequiredError) else "qbo"
         current = ctx.stores.tenants.get(tenant.tenant_id) or tenant
-        ctx.stores.tenants.put(
+        ctx.stores.tenants.update_health(
             current.model_copy(
                 update={
                     "status": "needs_reconnect",
@@ -210,7 +212,7 @@ def _check_preconditions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClien
             "updated_at": now,
         }
     )
-    ctx.stores.tenants.put(updated)
+    ctx.stores.tenants.update_health(updated)
     return updated
 
 

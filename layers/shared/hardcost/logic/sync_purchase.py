@@ -46,6 +46,7 @@ from hardcost.models.records import (
     TenantRecord,
     TxnSummary,
 )
+from hardcost.observability import record_entry, record_failure
 from hardcost.queue import ExpenseQueue
 from hardcost.rules import (
     CustomerGroup,
@@ -106,7 +107,8 @@ class MapperContext:
         return self.directories[tenant.tenant_id]
 
     def set_tenant(self, tenant: TenantRecord) -> None:
-        self.stores.tenants.put(tenant)
+        """Record a change of the tenant's health (never its settings, which the firm owns)."""
+        self.stores.tenants.update_health(tenant)
         self.tenants[tenant.tenant_id] = tenant
 
 
@@ -574,6 +576,7 @@ class _TransactionWork:
             )
             open_now[key] = first_seen
             if key not in previously:
+                record_failure(str(failure.code))
                 self._log("failed", None, f"{failure.code}: {failure.detail}")
         for key in previously.keys() - open_now.keys():
             stores.failures.delete(self.tenant.tenant_id, key)
@@ -586,6 +589,8 @@ class _TransactionWork:
         activity_id: int | None,
         detail: str,
     ) -> None:
+        if action in ("created", "updated", "deleted"):
+            record_entry(action)
         self.ctx.stores.activity.append(
             ActivityLogRecord(
                 tenant_id=self.tenant.tenant_id,

@@ -31,6 +31,7 @@ else:
     Table = Any
 
 R = TypeVar("R", bound=BaseModel)
+HEALTH_FIELDS = ("status", "problems", "problem_details", "preconditions_checked_at", "home_currency", "updated_at")
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 ACTIVITY_LOG_DAYS = 90
 
@@ -76,10 +77,15 @@ class _Items:
             raise _translate(exc, "delete") from None
 
     def _query_prefix(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": pk, ":prefix": prefix},
-        }
+        # DynamoDB refuses begins_with on an empty string, so "every item of the key" has no sort-key condition.
+        kwargs: dict[str, Any] = (
+            {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {":pk": pk, ":prefix": prefix},
+            }
+            if prefix
+            else {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": pk}}
+        )
         while True:
             self.operations += 1
             try:
@@ -109,6 +115,23 @@ class TenantStore(_Items):
         self._table.put_item(
             Item={"pk": keys.realm_pk(tenant.realm_id), "sk": keys.TENANT_INDEX, "tenant_id": tenant.tenant_id}
         )
+
+    def update_health(self, tenant: TenantRecord) -> None:
+        """Write only the health fields (status, problems, preconditions) of ``tenant``: a settings change
+        saved meanwhile (admin API) is never overwritten by a poller or mapper working from an older copy."""
+        data = tenant.model_dump(mode="json", include=set(HEALTH_FIELDS))
+        names = {f"#{n}": n for n in HEALTH_FIELDS}
+        self.operations += 1
+        try:
+            self._table.update_item(
+                Key={"pk": keys.tenant_pk(tenant.tenant_id), "sk": keys.PROFILE},
+                UpdateExpression="SET " + ", ".join(f"#d.#{n} = :{n}" for n in HEALTH_FIELDS),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#d": "data", **names},
+                ExpressionAttributeValues={f":{n}": data[n] for n in HEALTH_FIELDS},
+            )
+        except ClientError as exc:
+            raise _translate(exc, "tenant health update") from None
 
     def tenant_of_realm(self, realm_id: str) -> str | None:
         self.operations += 1
@@ -296,7 +319,7 @@ class ActivityLog(_Items):
         expires = int((entry.at + timedelta(days=ACTIVITY_LOG_DAYS)).timestamp())
         self._put(
             keys.tenant_pk(entry.tenant_id),
-            keys.activity_sk(entry.at.isoformat(), entry.txn_id),
+            keys.activity_sk(entry.at.isoformat(), entry.txn_id, entry.action),
             entry,
             expires_at=expires,
         )

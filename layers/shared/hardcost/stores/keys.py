@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 
 def tenant_pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}"
@@ -36,5 +38,6 @@ def lease_sk(name: str) -> str:
     return f"LEASE#{name}"
 
 
-def activity_sk(at_iso: str, txn_id: str) -> str:
-    return f"LOG#{at_iso}#{txn_id}"
+def activity_sk(at_iso: str, txn_id: str, action: str) -> str:
+    # Several actions on one transaction can share an instant (created, then resolved): all are kept.
+    return f"LOG#{at_iso}#{txn_id}#{action}#{uuid.uuid4().hex[:8]}"

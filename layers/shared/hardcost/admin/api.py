@@ -1,0 +1,378 @@
+"""The admin API over HTTP (API Gateway HTTP API, payload 2.0): routes, authentication, errors, OpenAPI.
+
+Every request except the page, the OpenAPI document and the two OAuth callbacks must carry a bearer token;
+a token that names another tenant than the one in the path (or in ``tenant_id`` of ``/connect/*/start``)
+is refused with 403 *before* any route runs, so no route can forget the check. The OAuth callbacks are
+reached by the providers' redirects and are protected by the signed ``state`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from functools import cache
+from http import HTTPStatus
+from importlib import resources
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from hardcost.admin import onboarding, service
+from hardcost.admin.auth import (
+    AccessDeniedError,
+    NotAuthenticatedError,
+    Principal,
+    bearer_token,
+    derived_key,
+    verify_token,
+)
+from hardcost.admin.models import (
+    ActivityEntry,
+    AuthorizeUrl,
+    ClioUser,
+    Disconnected,
+    Enqueued,
+    ExpenseAccount,
+    Health,
+    NeedsMatterEntry,
+    RetryRequest,
+    SettingsUpdate,
+    SyncFailure,
+    SyncOutcome,
+    TenantSettingsView,
+    TenantSummary,
+)
+from hardcost.admin.settings import AdminSettings, get_admin_settings
+from hardcost.errors import (
+    AuthError,
+    ConfigurationError,
+    ConflictError,
+    PermanentError,
+    ReconnectRequiredError,
+    RetryableError,
+)
+from hardcost.logic.poll import poll_tenant
+from hardcost.models.records import ClioRegion
+from hardcost.runtime import Runtime
+
+logger = Logger(child=True)
+
+PAGE_PATH = "/admin"
+OPENAPI_PATH = "/admin/openapi.json"
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", PAGE_PATH),
+        ("GET", OPENAPI_PATH),
+        ("GET", onboarding.QBO_CALLBACK_PATH),
+        ("GET", onboarding.CLIO_CALLBACK_PATH),
+    }
+)
+TENANT_IN_PATH = re.compile(r"^/admin/tenants/([^/]+)")
+TenantId = Annotated[str, Query(min_length=1, max_length=128)]
+
+
+@cache
+def page_html() -> str:
+    return resources.files("hardcost.admin").joinpath("page.html").read_text(encoding="utf-8")
+
+
+def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps({"error": error, "message": message}),
+        headers=headers,
+    )
+
+
+def _refusal(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A payload-2.0 response for requests refused before routing."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps({"error": error, "message": message}),
+        "isBase64Encoded": False,
+    }
+
+
+class AdminApi:
+    """One resolver per container; ``handle`` authenticates, then lets Powertools route and validate."""
+
+    def __init__(self) -> None:
+        self.app = APIGatewayHttpResolver(enable_validation=True)
+        self._routes()
+        self._errors()
+
+    # --- the request around the resolver -------------------------------------------------------------
+
+    def handle(self, event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
+        event = _without_trailing_slash(event)
+        method = str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper()
+        path = str(event.get("rawPath") or "/")
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        principal: Principal | None = None
+        try:
+            if (method, path) not in PUBLIC_ROUTES:
+                principal = self._authenticate(headers, runtime)
+                for tenant_id in _tenants_named(event, path):
+                    principal.require_tenant(tenant_id)
+        except NotAuthenticatedError as exc:
+            return _refusal(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
+        except AccessDeniedError as exc:
+            return _refusal(403, "forbidden", str(exc))
+        self.app.context.update(runtime=runtime, principal=principal, public_url=_public_url(event, runtime))
+        return self.app.resolve(event, context)
+
+    def _authenticate(self, headers: dict[str, str], runtime: Runtime) -> Principal:
+        token = bearer_token(headers)
+        settings = admin_settings(runtime)
+        return verify_token(token, key=jwt_key(runtime), audience=settings.ADMIN_JWT_AUDIENCE, now=runtime.clock.now())
+
+    # --- routes ---------------------------------------------------------------------------------------
+
+    def _routes(self) -> None:  # noqa: C901 - one place lists every route
+        app = self.app
+
+        def runtime() -> Runtime:
+            found: Runtime = app.context["runtime"]
+            return found
+
+        def principal() -> Principal:
+            found: Principal = app.context["principal"]
+            return found
+
+        def ctx() -> service.AdminContext:
+            return admin_context(runtime())
+
+        @app.get(PAGE_PATH, include_in_schema=False)
+        def page() -> Response[str]:
+            return Response(
+                status_code=200,
+                content_type="text/html; charset=utf-8",
+                body=page_html(),
+                headers={
+                    "Cache-Control": "no-store",
+                    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
+                    "style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer",
+                },
+            )
+
+        @app.get(OPENAPI_PATH, include_in_schema=False)
+        def openapi() -> Response[str]:
+            return Response(status_code=200, content_type="application/json", body=self.openapi_json())
+
+        @app.get("/admin/tenants", summary="Every tenant (operators only)")
+        def tenants() -> list[TenantSummary]:
+            principal().require_operator()
+            return service.list_tenants(ctx())
+
+        @app.get("/admin/tenants/<tenant_id>/health", summary="Tenant status and problems, each with its fix")
+        def health(tenant_id: str) -> Health:
+            return service.health(ctx(), tenant_id)
+
+        @app.get("/admin/tenants/<tenant_id>/settings", summary="The tenant's import settings")
+        def get_settings(tenant_id: str) -> TenantSettingsView:
+            return service.settings_of(ctx(), tenant_id)
+
+        @app.put("/admin/tenants/<tenant_id>/settings", summary="Change the import settings (validated at QBO, Clio)")
+        def put_settings(tenant_id: str, update: SettingsUpdate) -> TenantSettingsView:
+            return service.update_settings(ctx(), tenant_id, update)
+
+        @app.get("/admin/tenants/<tenant_id>/accounts", summary="QBO expense accounts to import from")
+        def accounts(tenant_id: str) -> list[ExpenseAccount]:
+            return service.expense_accounts(ctx(), tenant_id)
+
+        @app.get("/admin/tenants/<tenant_id>/users", summary="Clio users who may own the entries")
+        def users(tenant_id: str) -> list[ClioUser]:
+            return service.clio_users(ctx(), tenant_id)
+
+        @app.get("/admin/tenants/<tenant_id>/failures", summary="Open Sync Failures (R14)")
+        def failures(tenant_id: str) -> list[SyncFailure]:
+            return service.failures(ctx(), tenant_id)
+
+        @app.post("/admin/tenants/<tenant_id>/failures/retry", summary="Retry all failures, or those named")
+        def retry(tenant_id: str, request: RetryRequest) -> Enqueued:
+            return Enqueued(enqueued=service.retry(ctx(), tenant_id, request.txn_ids))
+
+        @app.get("/admin/tenants/<tenant_id>/needs-matter", summary="Entries imported without a matter (R10)")
+        def needs_matter(tenant_id: str) -> list[NeedsMatterEntry]:
+            return service.needs_matter(ctx(), tenant_id)
+
+        @app.get("/admin/tenants/<tenant_id>/activity", summary="What was created, updated, deleted, most recent first")
+        def activity(tenant_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ActivityEntry]:
+            return service.activity(ctx(), tenant_id, limit)
+
+        @app.post("/admin/tenants/<tenant_id>/sync", summary="Poll QBO for this tenant now")
+        def sync(tenant_id: str) -> SyncOutcome:
+            return service.sync_now(ctx(), tenant_id)
+
+        @app.delete("/admin/tenants/<tenant_id>", summary="Disconnect: revoke tokens at QBO and Clio, delete all data")
+        def disconnect(tenant_id: str) -> Disconnected:
+            return service.disconnect(ctx(), tenant_id)
+
+        @app.get("/connect/qbo/start", summary="The URL of Intuit's consent page for this tenant")
+        def qbo_start(tenant_id: TenantId) -> AuthorizeUrl:
+            started = onboarding.qbo_authorize_url(onboarding_context(runtime(), app.context["public_url"]), tenant_id)
+            return AuthorizeUrl(authorize_url=started)
+
+        @app.get("/connect/clio/start", summary="The URL of Clio's consent page in the firm's region")
+        def clio_start(tenant_id: TenantId, region: Annotated[ClioRegion, Query()] = "app") -> AuthorizeUrl:
+            context = onboarding_context(runtime(), app.context["public_url"])
+            return AuthorizeUrl(authorize_url=onboarding.clio_authorize_url(context, tenant_id, region))
+
+        @app.get(onboarding.QBO_CALLBACK_PATH, summary="Intuit's redirect after consent (state-checked)")
+        def qbo_callback(
+            code: Annotated[str | None, Query()] = None,
+            state: Annotated[str | None, Query()] = None,
+            realmId: Annotated[str | None, Query()] = None,  # noqa: N803 - Intuit's parameter name
+            error: Annotated[str | None, Query()] = None,
+        ) -> Response[str]:
+            context = onboarding_context(runtime(), app.context["public_url"])
+            tenant = onboarding.complete_qbo(context, code=code, state=state, realm_id=realmId, error=error)
+            return _back_to_page(tenant.tenant_id, "qbo")
+
+        @app.get(onboarding.CLIO_CALLBACK_PATH, summary="Clio's redirect after consent (state-checked)")
+        def clio_callback(
+            code: Annotated[str | None, Query()] = None,
+            state: Annotated[str | None, Query()] = None,
+            error: Annotated[str | None, Query()] = None,
+        ) -> Response[str]:
+            context = onboarding_context(runtime(), app.context["public_url"])
+            tenant = onboarding.complete_clio(context, code=code, state=state, error=error)
+            return _back_to_page(tenant.tenant_id, "clio")
+
+    def openapi_json(self) -> str:
+        return self.app.get_openapi_json_schema(
+            title="Hard Cost Sync admin API",
+            version="1.0.0",
+            description="Settings, health, Sync Failures and onboarding of one firm (tenant). "
+            "Bearer JWT with claims sub, role (firm|operator) and tenant_id.",
+            security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+            security=[{"bearerAuth": []}],
+        )
+
+    # --- errors ---------------------------------------------------------------------------------------
+
+    def _errors(self) -> None:
+        app = self.app
+        table: list[tuple[type[Exception], int, str]] = [
+            (NotAuthenticatedError, 401, "unauthorized"),
+            (AccessDeniedError, 403, "forbidden"),
+            (service.TenantNotFoundError, 404, "not_found"),
+            (service.InvalidSettingsError, 422, "invalid_settings"),
+            (onboarding.InvalidStateError, 400, "invalid_state"),
+            (onboarding.ConsentDeclinedError, 400, "consent_declined"),
+            (ConflictError, 409, "conflict"),
+            (ReconnectRequiredError, 409, "reconnect_required"),
+            (AuthError, 409, "reconnect_required"),
+            (RetryableError, 503, "unavailable"),
+            (PermanentError, 502, "provider_refused"),
+        ]
+        for exc_class, status, code in table:
+            app.exception_handler(exc_class)(_handler_for(status, code))
+
+        def configuration(exc: Exception) -> Response[str]:
+            logger.error("admin API misconfigured", extra={"error": str(exc)})
+            return _error(500, "configuration", "the service is not configured; see its logs")
+
+        app.exception_handler(ConfigurationError)(configuration)
+
+
+def _handler_for(status: int, code: str) -> Any:
+    def handle(exc: Exception) -> Response[str]:
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 503:
+            headers = {"Retry-After": "5"}
+        message = str(exc)
+        if isinstance(exc, ReconnectRequiredError):
+            message = f"reconnect {exc.provider}: {exc}"
+        return _error(status, code, message, headers)
+
+    return handle
+
+
+# --- wiring from the runtime -------------------------------------------------------------------------
+
+
+def admin_settings(runtime: Runtime) -> AdminSettings:
+    return runtime.admin_settings or get_admin_settings()
+
+
+def jwt_key(runtime: Runtime) -> str | None:
+    return admin_settings(runtime).ADMIN_JWT_SECRET or runtime.tokens.app_credentials().admin_jwt_secret
+
+
+def admin_context(runtime: Runtime) -> service.AdminContext:
+    return service.AdminContext(
+        stores=runtime.stores,
+        tokens=runtime.tokens,
+        queue=runtime.queue,
+        clock=runtime.clock,
+        qbo_for=runtime.qbo_for,
+        clio_for=runtime.clio_for,
+        poll=lambda tenant: poll_tenant(tenant, runtime.poller_context()),
+        qbo_revoke_url=runtime.settings.QBO_REVOKE_URL,
+        forget_clients=runtime.forget_tenant_clients,
+    )
+
+
+def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.OnboardingContext:
+    settings = admin_settings(runtime)
+    app = runtime.tokens.app_credentials()
+    return onboarding.OnboardingContext(
+        stores=runtime.stores,
+        tokens=runtime.tokens,
+        clock=runtime.clock,
+        state_key=derived_key(jwt_key(runtime), "oauth-state"),
+        public_url=public_url,
+        qbo_authorize_url=settings.QBO_AUTHORIZE_URL,
+        clio_region_urls=dict(runtime.settings.CLIO_REGION_URLS),
+        qbo_client_id=app.qbo_client_id,
+        clio_client_id=app.clio_client_id,
+        forget_clients=runtime.forget_tenant_clients,
+        state_lifetime=timedelta(seconds=settings.OAUTH_STATE_SECONDS),
+    )
+
+
+def _back_to_page(tenant_id: str, provider: str) -> Response[str]:
+    return Response(
+        status_code=HTTPStatus.FOUND,
+        content_type="text/plain",
+        body="",
+        headers={"Location": f"{PAGE_PATH}/?tenant={tenant_id}&connected={provider}"},
+    )
+
+
+def _tenants_named(event: dict[str, Any], path: str) -> list[str]:
+    named: list[str] = []
+    if match := TENANT_IN_PATH.match(path):
+        named.append(match.group(1))
+    if path.startswith("/connect/"):
+        query = event.get("queryStringParameters") or {}
+        if "tenant_id" in query:
+            named.append(str(query["tenant_id"]))
+    return named
+
+
+def _public_url(event: dict[str, Any], runtime: Runtime) -> str:
+    configured = admin_settings(runtime).ADMIN_PUBLIC_URL
+    if configured:
+        return configured
+    domain = event.get("requestContext", {}).get("domainName") or "localhost"
+    return f"https://{domain}"
+
+
+def _without_trailing_slash(event: dict[str, Any]) -> dict[str, Any]:
+    path = str(event.get("rawPath") or "/")
+    if len(path) > 1 and path.endswith("/"):
+        event = {**event, "rawPath": path.rstrip("/")}
+        context = dict(event.get("requestContext") or {})
+        context["http"] = {**dict(context.get("http") or {}), "path": path.rstrip("/")}
+        event["requestContext"] = context
+    return event

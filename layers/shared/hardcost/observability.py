@@ -1,0 +1,45 @@
+"""Business metrics (CloudWatch EMF through Powertools Metrics, namespace HardCostSync).
+
+The template's alarms and dashboard read these names, with the ``service`` dimension Powertools adds:
+
+- ``EntriesCreated``, ``EntriesUpdated``, ``EntriesDeleted`` (Count): Clio entries written by the mapper;
+- ``SyncFailures`` (Count, plus one ``SyncFailuresByCode`` datapoint with a ``code`` dimension);
+- ``TenantsNeedingReconnect`` (Count per poller tick): tenants whose tokens were refused.
+
+A handler that records any of them must be wrapped with ``@metrics.log_metrics`` so they are flushed
+once per invocation; recording without it only buffers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+NAMESPACE = "HardCostSync"
+# The alarms name this dimension value, so it is fixed here rather than left to POWERTOOLS_SERVICE_NAME.
+SERVICE = "hard-cost-sync"
+EntryAction = Literal["created", "updated", "deleted"]
+ENTRY_METRICS: dict[str, str] = {"created": "EntriesCreated", "updated": "EntriesUpdated", "deleted": "EntriesDeleted"}
+
+# One instance per container; Powertools shares its buffer between instances of the same namespace.
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def record_entry(action: EntryAction, count: int = 1) -> None:
+    metrics.add_metric(name=ENTRY_METRICS[action], unit=MetricUnit.Count, value=count)
+
+
+def record_failure(code: str) -> None:
+    metrics.add_metric(name="SyncFailures", unit=MetricUnit.Count, value=1)
+    # By code in its own EMF blob, so the code dimension does not apply to the other metrics.
+    with single_metric(name="SyncFailuresByCode", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="code", value=code)
+
+
+def record_poll_outcomes(outcomes: Iterable[str]) -> None:
+    """After a poller tick: how many tenants need reconnecting (0 too, so the alarm sees data)."""
+    needing = sum(1 for outcome in outcomes if outcome == "needs_reconnect")
+    metrics.add_metric(name="TenantsNeedingReconnect", unit=MetricUnit.Count, value=needing)

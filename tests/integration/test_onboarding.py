@@ -1,0 +1,163 @@
+"""Connecting a firm end to end: both consent flows against the simulators, state checked against CSRF."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import base_scenario
+
+pytestmark = pytest.mark.integration
+
+NEW_REALM = "9130357766990011"
+
+
+def new_firm(seeded_stack: Callable[..., Any]) -> Any:
+    """A stack whose QBO simulator has a company and whose Clio simulator has an account for firm-9,
+    which has not connected yet."""
+    stack = seeded_stack(base_scenario())
+    scenario = base_scenario()
+    stack.qbo.add_company(
+        NEW_REALM,
+        accounts=scenario["qbo"]["accounts"],
+        customers=scenario["qbo"]["customers"],
+        purchases=scenario["qbo"]["purchases"],
+    )
+    clio = scenario["clio"]
+    stack.clio.add_account(
+        "firm-9",
+        users=[{"id": 91, "name": "Nina Owner", "account_owner": True, "enabled": True}],
+        contacts=[{**c, "id": c["id"] + 9000} for c in clio["contacts"]],
+        matters=[{**m, "id": m["id"] + 9000, "client": {"id": m["client"]["id"] + 9000}} for m in clio["matters"]],
+    )
+    return stack
+
+
+def consent(stack: Any, start_path: str, token: str, **query: str) -> tuple[str, dict[str, str]]:
+    """Ask the admin API where to send the browser, follow the provider's consent redirect, return where it lands."""
+    started = stack.call_admin("GET", start_path, token=token, query={"tenant_id": "firm-9", **query})
+    assert started["statusCode"] == 200, started["body"]
+    authorize_url = json.loads(started["body"])["authorize_url"]
+    redirect = httpx.get(authorize_url, follow_redirects=False)
+    assert redirect.status_code == 302
+    landing = urlsplit(redirect.headers["Location"])
+    return landing.path, {k: v[0] for k, v in parse_qs(landing.query).items()}
+
+
+def test_a_new_firm_connects_both_services_and_syncs(seeded_stack: Callable[..., Any]) -> None:
+    # Given a firm that signed up (a token for firm-9) and is signed in at Intuit and at Clio
+    stack = new_firm(seeded_stack)
+    token = stack.admin_token("firm-9")
+    stack.qbo.set_authorizing_realm(NEW_REALM)
+    stack.clio.set_authorizing_user("firm-9")
+    # When it goes through QuickBooks' consent and comes back
+    path, query = consent(stack, "/connect/qbo/start", token)
+    assert (path, query["realmId"]) == ("/connect/qbo/callback", NEW_REALM)
+    back = stack.call_admin("GET", path, query=query)
+    # Then the tenant exists with its realm (and realm index) and QBO tokens, imports still off
+    assert (back["statusCode"], back["headers"]["Location"]) == (302, "/admin/?tenant=firm-9&connected=qbo")
+    tenant = stack.runtime.stores.tenants.get("firm-9")
+    assert (tenant.realm_id, tenant.settings.enabled) == (NEW_REALM, False)
+    assert stack.runtime.stores.tenants.tenant_of_realm(NEW_REALM) == "firm-9"
+    assert stack.runtime.tokens.stored("firm-9").qbo is not None
+    # When it goes through Clio's consent in the EU region
+    path, query = consent(stack, "/connect/clio/start", token, region="eu")
+    back = stack.call_admin("GET", path, query=query)
+    # Then Clio's tokens are kept and the region recorded
+    assert back["statusCode"] == 302
+    assert stack.runtime.stores.tenants.get("firm-9").clio_region == "eu"
+    assert stack.runtime.tokens.stored("firm-9").clio is not None
+    # When it chooses its account, turns imports on and syncs
+    saved = stack.call_admin(
+        "PUT",
+        "/admin/tenants/firm-9/settings",
+        token=token,
+        body={"enabled": True, "start_date": "2026-01-01", "source_account_id": "91"},
+    )
+    assert saved["statusCode"] == 200
+    assert json.loads(stack.call_admin("POST", "/admin/tenants/firm-9/sync", token=token)["body"])["enqueued"] > 0
+    stack.drain()
+    # Then its purchases arrive in its own Clio account
+    assert stack.clio.activities("firm-9")
+    assert (
+        json.loads(stack.call_admin("GET", "/admin/tenants/firm-9/health", token=token)["body"])["status"] == "active"
+    )
+
+
+def test_a_tampered_expired_or_misdirected_state_is_refused(seeded_stack: Callable[..., Any]) -> None:
+    # Given a firm midway through QuickBooks' consent
+    stack = new_firm(seeded_stack)
+    token = stack.admin_token("firm-9")
+    stack.qbo.set_authorizing_realm(NEW_REALM)
+    path, query = consent(stack, "/connect/qbo/start", token)
+    payload, _, signature = query["state"].partition(".")
+    # When the callback arrives with the state altered, unsigned, for the other provider, or without one
+    tampered = {**query, "state": payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + signature}
+    answers = [
+        stack.call_admin("GET", path, query=tampered),
+        stack.call_admin("GET", path, query={**query, "state": payload}),
+        stack.call_admin("GET", "/connect/clio/callback", query={"code": "x", "state": query["state"]}),
+        stack.call_admin("GET", path, query={k: v for k, v in query.items() if k != "state"}),
+    ]
+    # And when the genuine state comes back after it expired
+    stack.clock.advance(timedelta(minutes=11))
+    answers.append(stack.call_admin("GET", path, query=query))
+    # Then each is refused before any code is exchanged, and no tenant is created
+    assert [a["statusCode"] for a in answers] == [400] * 5
+    assert {json.loads(a["body"])["error"] for a in answers} == {"invalid_state"}
+    assert stack.runtime.stores.tenants.get("firm-9") is None
+    assert stack.runtime.tokens.stored("firm-9").qbo is None
+
+
+def test_clio_cannot_be_connected_before_quickbooks(seeded_stack: Callable[..., Any]) -> None:
+    # Given a new firm that has not connected QuickBooks
+    stack = new_firm(seeded_stack)
+    # When it starts Clio's consent
+    response = stack.call_admin(
+        "GET", "/connect/clio/start", token=stack.admin_token("firm-9"), query={"tenant_id": "firm-9"}
+    )
+    # Then it is told to connect QuickBooks first
+    assert response["statusCode"] == 409
+    assert "QuickBooks" in json.loads(response["body"])["message"]
+
+
+def test_a_quickbooks_company_cannot_be_claimed_by_a_second_firm(seeded_stack: Callable[..., Any]) -> None:
+    # Given firm-1 connected to its company, and firm-9 signed in at Intuit on that same company
+    stack = new_firm(seeded_stack)
+    stack.qbo.set_authorizing_realm("9341457021722202")
+    # When firm-9 completes QuickBooks' consent
+    path, query = consent(stack, "/connect/qbo/start", stack.admin_token("firm-9"))
+    response = stack.call_admin("GET", path, query=query)
+    # Then it is refused and firm-1 keeps its realm
+    assert response["statusCode"] == 409
+    assert stack.runtime.stores.tenants.tenant_of_realm("9341457021722202") == "firm-1"
+    assert stack.runtime.stores.tenants.get("firm-9") is None
+
+
+def test_reconnecting_clears_needs_reconnect(seeded_stack: Callable[..., Any]) -> None:
+    # Given firm-1 whose QBO refresh token died, so the poller marked it needs_reconnect
+    stack = seeded_stack(base_scenario())
+    stack.qbo.expire_refresh_tokens("9341457021722202")
+    stack.clock.advance(timedelta(hours=2))
+    stack.sync()
+    token = stack.admin_token("firm-1")
+    health = json.loads(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=token)["body"])
+    assert (health["status"], health["reconnect"]) == ("needs_reconnect", "qbo")
+    # When the firm connects QuickBooks again
+    stack.qbo.set_authorizing_realm("9341457021722202")
+    started = stack.call_admin("GET", "/connect/qbo/start", token=token, query={"tenant_id": "firm-1"})
+    redirect = httpx.get(json.loads(started["body"])["authorize_url"], follow_redirects=False)
+    landing = urlsplit(redirect.headers["Location"])
+    stack.call_admin("GET", landing.path, query={k: v[0] for k, v in parse_qs(landing.query).items()})
+    # Then it is active again and the next sync polls
+    health = json.loads(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=token)["body"])
+    assert (health["status"], health["reconnect"]) == ("active", None)
+    assert (
+        json.loads(stack.call_admin("POST", "/admin/tenants/firm-1/sync", token=token)["body"])["outcome"] == "polled"
+    )

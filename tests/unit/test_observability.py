@@ -1,0 +1,32 @@
+"""Business metrics: the names and dimensions the template's alarms and dashboard read."""
+
+from __future__ import annotations
+
+import pytest
+
+from hardcost import observability
+
+
+@pytest.fixture(autouse=True)
+def fresh_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "hard-cost-sync")
+    observability.metrics.clear_metrics()
+
+
+def test_entries_failures_and_reconnects_are_counted_under_the_service_dimension(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a mapper that wrote two entries and failed once, and a tick where one of three tenants needs reconnect
+    observability.record_entry("created")
+    observability.record_entry("deleted")
+    observability.record_failure("NO_CLIO_CONTACT")
+    observability.record_poll_outcomes(["polled", "needs_reconnect", "disabled"])
+    # When the buffered metrics are serialised as the handler's log_metrics would
+    blob = observability.metrics.serialize_metric_set()
+    # Then the names, values and dimensions are those the alarms use
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "HardCostSync"
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert (blob["EntriesCreated"], blob["EntriesDeleted"], blob["SyncFailures"]) == ([1.0], [1.0], [1.0])
+    assert blob["TenantsNeedingReconnect"] == [1.0]
+    # And the failure by code went out at once in its own blob, with the code as a dimension
+    assert '"code":"NO_CLIO_CONTACT"' in capsys.readouterr().out.replace(" ", "")
