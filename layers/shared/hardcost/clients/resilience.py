@@ -119,6 +119,16 @@ class RateLimitPacer:
                     self._reset_at = float(reset)
                 except ValueError:
                     self._reset_at = None
+            fresh_window = (
+                self.per_minute is not None and self._remaining is not None and self._remaining >= self.per_minute - 1
+            )
+            if fresh_window and self._reset_at is not None:
+                # The first request of a window tells how long the window is (Clio says "per minute",
+                # but its headers are the truth; "rate limits may change without notice"). A reset that
+                # is not within ten minutes means clocks disagree: keep the documented minute then.
+                window = float(round(self._reset_at - self.clock()))  # the reset is whole seconds
+                if 1.0 <= window <= 600.0:
+                    self.window_seconds = window
 
     def on_throttled(self, retry_after: float | None) -> float:
         """Note a 429; returns how long to hold back. Without a Retry-After (QBO sends none) the hold
