@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from devstack.aws_resources import LocalResources, TemplateError, create_resources, load_template
 
-FUNCTIONS = ("PollerFunction", "MapperFunction", "WebhookFunction")
+FUNCTIONS = ("PollerFunction", "PollWorkerFunction", "MapperFunction", "WebhookFunction")
 
 
 @pytest.fixture
@@ -114,6 +114,7 @@ def test_function_environment_points_at_created_resources_when_resolved(
     assert environment == {
         "TABLE_NAME": resources.table_name,
         "EXPENSE_QUEUE_URL": resources.queue_url,
+        "POLL_QUEUE_URL": resources.queue_url.replace("-expenses", "-polls"),
         "SECRET_PREFIX": "hardcost/dev/",
         "APP_SECRET_NAME": resources.app_secret_name,
         "QBO_API_BASE_URL": "https://quickbooks.api.intuit.com",
