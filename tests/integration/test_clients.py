@@ -791,3 +791,26 @@ def test_a_qbo_refresh_token_rotates(qbo_sim: QboSimulator, http: httpx.Client) 
     assert response.refresh_token and response.refresh_token != issued["refresh_token"]
     assert response.access_token != issued["access_token"]
     assert (response.expires_in, response.x_refresh_token_expires_in) == (3600, 8_726_400)
+
+
+def test_vendors_and_expense_accounts_are_listed(qbo_sim: QboSimulator, http: httpx.Client) -> None:
+    # Given a company with vendors and accounts
+    qbo_sim.add_company(
+        "4620816365000000001",
+        vendors=[{"Id": "33", "DisplayName": "County Court Clerk", "Active": True}],
+        accounts=[
+            {
+                "Id": "91",
+                "Name": "Reimbursable Expenses",
+                "Classification": "Expense",
+                "AccountType": "Expense",
+                "Active": True,
+            },
+            {"Id": "35", "Name": "Checking", "Classification": "Asset", "AccountType": "Bank", "Active": True},
+        ],
+    )
+    token = qbo_sim.issue_tokens("4620816365000000001")["access_token"]
+    client = QboClient(http, base_url=qbo_sim.base_url, realm_id="4620816365000000001", token=lambda _: token)
+    # Then vendors come back, and only expense accounts are offered as sources
+    assert [v["DisplayName"] for v in client.vendors()] == ["County Court Clerk"]
+    assert [a["Id"] for a in client.expense_accounts()] == ["91"]
