@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.qbo import QboClient
 from hardcost.clock import Clock
-from hardcost.codes import FAILURE_TEXT, FailureCode, ProblemCode
+from hardcost.codes import FailureCode, ProblemCode
 from hardcost.errors import (
     AuthError,
     ClioRejectedError,
@@ -146,19 +146,16 @@ def _record_delivery_failure(ctx: MapperContext, message: PurchaseSnapshot | Pur
     if tenant is None or not txn_id:
         return
     now = ctx.clock.now()
-    text = FAILURE_TEXT[FailureCode.DELIVERY_FAILED]
     existing = ctx.stores.failures.get(tenant.tenant_id, f"{txn_id}#delivery")
     mapping = ctx.stores.mappings.get(tenant.tenant_id, txn_id)
     ctx.stores.failures.put(
-        FailureRecord(
+        FailureRecord.of(
+            FailureCode.DELIVERY_FAILED,
             tenant_id=tenant.tenant_id,
             txn_id=txn_id,
             scope="delivery",
-            code=FailureCode.DELIVERY_FAILED,
-            message=text.message,
-            fix=text.fix,
             detail=f"{type(exc).__name__}: {str(exc)[:200]}",
-            txn=(mapping.summary if mapping and mapping.summary else TxnSummary(txn_type="Purchase")),
+            txn=mapping.summary if mapping else None,
             first_seen=existing.first_seen if existing else now,
             last_seen=now,
         )
@@ -554,22 +551,18 @@ class _TransactionWork:
     def _write_failures(self, previously: dict[str, datetime]) -> dict[str, datetime]:
         assert self.failures is not None
         stores = self.ctx.stores
-        summary = self.summary or TxnSummary(txn_type="Purchase")
         open_now: dict[str, datetime] = {}
         for scope, failure in self.failures.items():
             key = f"{self.txn_id}#{scope}"
             first_seen = previously.get(key, self.now)
-            text = FAILURE_TEXT[failure.code]
             stores.failures.put(
-                FailureRecord(
+                FailureRecord.of(
+                    failure.code,
                     tenant_id=self.tenant.tenant_id,
                     txn_id=self.txn_id,
                     scope=scope,
-                    code=failure.code,
-                    message=text.message,
-                    fix=text.fix,
                     detail=failure.detail,
-                    txn=summary,
+                    txn=self.summary,
                     first_seen=first_seen,
                     last_seen=self.now,
                 )
@@ -623,17 +616,14 @@ def _hold(ctx: MapperContext, tenant: TenantRecord, txn_id: str, reason: str) ->
 
 def _record_malformed(ctx: MapperContext, tenant: TenantRecord, txn_id: str, detail: str) -> Outcome:
     now = ctx.clock.now()
-    text = FAILURE_TEXT[FailureCode.MALFORMED_TRANSACTION]
     ctx.stores.failures.put(
-        FailureRecord(
+        FailureRecord.of(
+            FailureCode.MALFORMED_TRANSACTION,
             tenant_id=tenant.tenant_id,
             txn_id=txn_id,
             scope="*",
-            code=FailureCode.MALFORMED_TRANSACTION,
-            message=text.message,
-            fix=text.fix,
             detail=detail,
-            txn=TxnSummary(txn_type="Purchase"),
+            txn=None,
             first_seen=now,
             last_seen=now,
         )

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hardcost.codes import FailureCode, ProblemCode
+from hardcost.codes import FAILURE_TEXT, FailureCode, ProblemCode
 from hardcost.models.messages import QboId, TenantId
 
 ClioRegion = Literal["app", "eu", "ca", "au"]
@@ -108,6 +108,34 @@ class FailureRecord(RecordModel):
     @property
     def key(self) -> str:
         return f"{self.txn_id}#{self.scope}"
+
+    @classmethod
+    def of(
+        cls,
+        code: FailureCode,
+        *,
+        tenant_id: str,
+        txn_id: str,
+        scope: str,
+        detail: str | None,
+        txn: TxnSummary | None,
+        first_seen: datetime,
+        last_seen: datetime,
+    ) -> FailureRecord:
+        """A failure with the code's own message and fix (R14)."""
+        text = FAILURE_TEXT[code]
+        return cls(
+            tenant_id=tenant_id,
+            txn_id=txn_id,
+            scope=scope,
+            code=code,
+            message=text.message,
+            fix=text.fix,
+            detail=detail,
+            txn=txn or TxnSummary(txn_type="Purchase"),
+            first_seen=first_seen,
+            last_seen=last_seen,
+        )
 
 
 class NeedsMatterRecord(RecordModel):
