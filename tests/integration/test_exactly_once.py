@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -132,6 +133,7 @@ def test_message_that_keeps_failing_leaves_a_delivery_failure_and_heals_on_the_n
     assert codes == {("201", "DELIVERY_FAILED"), ("202", "DELIVERY_FAILED"), ("203", "DELIVERY_FAILED")}
     # When Clio is back and the next sync re-checks them
     stack.clio.clear_faults()
+    stack.clock.advance(timedelta(minutes=30))
     stack.sync()
     # Then they are imported once and the failures resolve
     assert sorted(a["reference"] for a in stack.clio.activities("firm-1")) == ["71", "CC-1", "E-1"]

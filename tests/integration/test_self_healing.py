@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -53,6 +54,7 @@ def test_no_clio_contact_resolves_when_the_contact_appears(seeded_stack: Callabl
     # When the firm adds the contact and a matter in Clio, and the next sync runs
     stack.clio.add_contact("firm-1", {"id": 40, "name": "Cool Cars", "type": "Company"})
     stack.clio.add_matter("firm-1", {"id": 400, "client": {"id": 40}, "display_number": "9-Cars", "status": "Open"})
+    stack.clock.advance(timedelta(minutes=5))  # a new failure is re-checked five minutes on, then less often
     stack.sync()
     # Then the transaction is imported on that matter and the failure is gone
     assert _failures(stack) == set()
@@ -68,6 +70,7 @@ def test_contact_has_no_matter_resolves_when_a_matter_opens(seeded_stack: Callab
     assert _failures(stack) == {("502", "CONTACT_HAS_NO_MATTER")}
     # When a matter opens for Dukes Basketball Camp (contact 12)
     stack.clio.add_matter("firm-1", {"id": 401, "client": {"id": 12}, "display_number": "10-Dukes", "status": "Open"})
+    stack.clock.advance(timedelta(minutes=5))
     stack.sync()
     # Then it is imported there
     assert _failures(stack) == set()
@@ -162,3 +165,24 @@ def test_poller_health_update_never_overwrites_settings_saved_meanwhile(seeded_s
     # Then both survive
     now = stores.tenants.get("firm-1")
     assert (now.settings.default_user_id, now.status, now.problems) == (2, "blocked", ("PLAN_NOT_SUPPORTED",))
+
+
+def test_open_failures_are_rechecked_less_often_the_longer_they_stay_open(seeded_stack: Callable[..., Any]) -> None:
+    # Given a NO_CLIO_CONTACT failure
+    document = base_scenario()
+    document["qbo"]["purchases"] = [_purchase("505", "22")]
+    stack = seeded_stack(document)
+    stack.sync()
+    clio_calls = stack.clio.request_count
+    # When ticks follow one another within five minutes, the failure is not looked at again
+    stack.sync()
+    assert stack.clio.request_count == clio_calls
+    # But five minutes on it is (and then after as long again as it has been open)
+    stack.clock.advance(timedelta(minutes=5))
+    stack.sync()
+    [failure] = stack.runtime.stores.failures.list("firm-1")
+    assert failure.last_seen > failure.first_seen
+    seen = failure.last_seen
+    stack.clock.advance(timedelta(minutes=3))
+    stack.sync()
+    assert stack.runtime.stores.failures.list("firm-1")[0].last_seen == seen

@@ -100,7 +100,7 @@ FAILURE_TEXT: dict[FailureCode, CodeText] = {
 # Failures whose cause lives in Clio (or in a passing outage): the poller re-checks them on every sync,
 # so they resolve themselves once the contact, matter or bill is fixed. Failures caused by the QBO
 # transaction itself resolve when the transaction changes.
-RECHECKED_EVERY_SYNC: frozenset[FailureCode] = frozenset(
+RECHECKED_ON_SYNC: frozenset[FailureCode] = frozenset(
     {
         FailureCode.NO_CLIO_CONTACT,
         FailureCode.CONTACT_HAS_NO_MATTER,

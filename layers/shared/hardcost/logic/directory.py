@@ -5,9 +5,11 @@ space-insensitive ("RedRock Diner" = "Red Rock Diner") and Clio's ``query`` is a
 
 What is read is kept per container and tenant (``TenantDirectory``), so steady state costs about one
 Clio call per entry (the create). It follows Clio's changes cheaply: at most once a minute, one
-``updated_since`` read of contacts and one of matters refresh the cache; and when a lookup fails (no
-contact, no matter) the same refresh is forced once per run before the failure is recorded, so a
-contact or matter the firm just added is seen at once. Everything is read afresh every ten minutes.
+``updated_since`` read of contacts and one of matters refresh the cache; and when a re-check of a failed
+transaction (poller or operator) finds no contact or no matter, the same refresh is forced once per run
+before the failure is recorded again, so a contact or matter the firm just added is seen by the next
+re-check. (A first attempt that misses does not force it: an import meets many unmatched customers, and
+their re-check comes soon enough.) Everything is read afresh once a day.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from hardcost.rules import normalize_name, pick_contact_by_email, pick_contact_b
 
 MAX_PARENT_DEPTH = 5
 DELTA_EVERY = timedelta(minutes=1)
-RELOAD_EVERY = timedelta(minutes=10)
+RELOAD_EVERY = timedelta(days=1)  # the deltas keep it current; this only sheds what they cannot see
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -124,10 +126,10 @@ class Directory:
         self.cache.checked_at = now
         self._refreshed = True
 
-    def contact_for(self, client: Customer, links: dict[str, int]) -> Contact | None:
+    def contact_for(self, client: Customer, links: dict[str, int], *, recheck: bool = False) -> Contact | None:
         """R8: explicit link, then name, then e-mail."""
         found = self._match(client, links)
-        if found is None and self._may_refresh():
+        if found is None and recheck and self._may_refresh():
             self.refresh()
             found = self._match(client, links)
         return found
@@ -147,10 +149,10 @@ class Directory:
         matches = [c for c in self.contacts() if normalize_name(c.name) == wanted]
         return min(matches, key=lambda c: c.id) if matches else None
 
-    def matters_of(self, contact_id: int) -> list[Matter]:
+    def matters_of(self, contact_id: int, *, recheck: bool = False) -> list[Matter]:
         if contact_id not in self.cache.matters:
             self.cache.matters[contact_id] = {m.id: m for m in self.clio.matters_of(contact_id)}
-        elif not self.cache.matters[contact_id] and self._may_refresh():
+        elif not self.cache.matters[contact_id] and recheck and self._may_refresh():
             self.refresh()  # no matter known: look once for one opened since
         return sorted(self.cache.matters[contact_id].values(), key=lambda m: m.id)
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from hardcost.clients.qbo import MAX_PAGE, QboClient, format_qbo_datetime
 from hardcost.clock import Clock
-from hardcost.codes import RECHECKED_EVERY_SYNC, ProblemCode
+from hardcost.codes import RECHECKED_ON_SYNC, ProblemCode
 from hardcost.errors import AuthError, ReconnectRequiredError, SyncError
 from hardcost.models.messages import MessageSource, PollRequest, PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, is_deleted_stub
@@ -318,7 +318,10 @@ def _collect_by_id(
 def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:
     """Failures caused by Clio (no contact, no matter, billed) heal when Clio changes: look again."""
     failures = ctx.stores.failures.list(tenant.tenant_id)
-    rechecked = {f.txn_id for f in failures if f.code in RECHECKED_EVERY_SYNC}
+    now = ctx.clock.now()
+    rechecked = {
+        f.txn_id for f in failures if f.code in RECHECKED_ON_SYNC and _recheck_due(f.first_seen, f.last_seen, now)
+    }
     for txn_id in rechecked & messages.keys():
         # Already read this tick: send it as a re-check, so the mapper re-evaluates and clears what healed.
         found = messages[txn_id]
@@ -326,6 +329,18 @@ def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, 
             messages[txn_id] = found.model_copy(update={"source": "recheck"})
     _collect_by_id(qbo, tenant, sorted(rechecked - messages.keys()), messages, "recheck")
     return len(rechecked)
+
+
+RECHECK_MIN = timedelta(minutes=5)
+RECHECK_MAX = timedelta(days=1)
+
+
+def _recheck_due(first_seen: datetime, last_seen: datetime, now: datetime) -> bool:
+    """Back off: a failure is looked at again after as long as it has been open (5 minutes to a day),
+    so a firm with many unmatched customers does not spend its Clio budget re-checking them every tick.
+    An operator's retry, or the firm's "Sync now" retry, looks at once."""
+    wait = min(RECHECK_MAX, max(RECHECK_MIN, last_seen - first_seen))
+    return now - last_seen >= wait
 
 
 def _reconcile_deletions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:

@@ -303,7 +303,9 @@ class _TransactionWork:
         if version < self.record.sync_token:
             return Outcome("ignored", self.txn_id, f"stale version {version} < {self.record.sync_token}")
         settled = all(e.state == "live" for e in self.entries.values())
-        if version == self.record.sync_token and not self.record.open_failures and settled and not self.recheck:
+        # The same version again (an overlapping poll, a duplicate): nothing in QBO changed. Only a re-check
+        # looks again at a transaction whose failure may have healed on the Clio side.
+        if version == self.record.sync_token and settled and not self.recheck:
             return Outcome("unchanged", self.txn_id, "already applied")
         self.summary = txn_summary(purchase)
         plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
@@ -348,14 +350,14 @@ class _TransactionWork:
                     FailureCode.NO_CUSTOMER, group.customer_id, f"customer {group.customer_id} not found in QuickBooks"
                 )
                 continue
-            contact = directory.contact_for(identity.client, settings.contact_links)
+            contact = directory.contact_for(identity.client, settings.contact_links, recheck=self.recheck)
             if contact is None:
                 name = identity.client.DisplayName or identity.client.Id
                 failures[group.customer_id] = PlannedFailure(
                     FailureCode.NO_CLIO_CONTACT, group.customer_id, f'no Clio contact matches "{name}"'
                 )
                 continue
-            choice = choose_matter(directory.matters_of(contact.id), identity.project_name)
+            choice = choose_matter(directory.matters_of(contact.id, recheck=self.recheck), identity.project_name)
             if choice.has_no_matter:
                 failures[group.customer_id] = PlannedFailure(
                     FailureCode.CONTACT_HAS_NO_MATTER, group.customer_id, f'contact "{contact.name}" has no matter'
