@@ -105,3 +105,14 @@ events: venv ## regenerate events/ from the builders the local stack uses
 
 chaos: venv ## faults on both simulators; prints one JSON line (duplicates and lost must be 0)
 	@$(PY) -m devstack.chaos
+
+# Benchmarks (docs/performance.md, docs/scaling.md): tables, then one JSON object as the last line of stdout.
+.PHONY: bench bench-webhook bench-tenants
+bench: venv ## 10,000-purchase import + 100-change incremental sync, rate-limited run, import times (< 10 min)
+	@$(PY) -m devstack.bench
+
+bench-webhook: venv ## webhook acknowledgement time (1,000 signed requests) and qbo_delete -> recovery bin time
+	@$(PY) -m devstack.bench_webhook
+
+bench-tenants: venv ## scheduler ticks with 1,000 small tenants: fan-out vs loop, per-tenant independence
+	@$(PY) -m devstack.bench_tenants

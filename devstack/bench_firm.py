@@ -50,6 +50,7 @@ SURNAMES = [
     "Moreau", "Nakamura", "Okafor", "Patel", "Quinn", "Rossi", "Schmidt", "Tanaka", "Usman", "Varga", "Weber",
     "Xu", "Young", "Zhang",
 ]  # fmt: skip
+VENDOR_TRADES = ["Couriers", "Copy Centre", "Court Reporters", "Process Servers", "Experts"]
 TRADES = ["Holdings", "Diner", "Logistics", "Dental", "Builders", "Partners", "Farms", "Studio", "Motors", "Bakery"]
 
 
@@ -329,13 +330,7 @@ def make_firm(
 ) -> Firm:
     rng = random.Random(seed)
     people = make_clients(rng, clients, projects=projects)
-    vendor_list = [
-        (
-            str(5000 + n),
-            f"{rng.choice(SURNAMES)} {rng.choice(['Couriers', 'Copy Centre', 'Court Reporters', 'Process Servers', 'Experts'])}",
-        )
-        for n in range(vendors)
-    ]
+    vendor_list = [(str(5000 + n), f"{rng.choice(SURNAMES)} {rng.choice(VENDOR_TRADES)}") for n in range(vendors)]
     factory = PurchaseFactory(rng, people, vendor_list, now)
     kinds = [k for k, _ in KINDS]
     weights = [w for _, w in KINDS]
@@ -378,7 +373,8 @@ def plan_changes(firm: Firm, count: int, *, seed: int = 7) -> list[Change]:
     next_id = 1000 + len(firm.purchases) + 10_000
     changes: list[Change] = []
     for n in range(count):
-        operation = rng.choices(["create", "update", "delete", "void"], [40, 40, 15, 5])[0]
+        operations: list[Literal["create", "update", "delete", "void"]] = ["create", "update", "delete", "void"]
+        operation = rng.choices(operations, [40, 40, 15, 5])[0]
         if operation == "create":
             changes.append(Change("create", str(next_id), factory.make(str(next_id), "single")))
             next_id += 1
