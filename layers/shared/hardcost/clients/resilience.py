@@ -126,7 +126,7 @@ class RateLimitPacer:
                 # The first request of a window tells how long the window is (Clio says "per minute",
                 # but its headers are the truth; "rate limits may change without notice"). A reset that
                 # is not within ten minutes means clocks disagree: keep the documented minute then.
-                window = float(round(self._reset_at - self.clock()))  # the reset is whole seconds
+                window = float(math.floor(self._reset_at - self.clock()))  # the reset is whole seconds
                 if 1.0 <= window <= 600.0:
                     self.window_seconds = window
 
