@@ -380,5 +380,6 @@ class Stores:
             self.needs_matter,
             self.held,
             self.activity,
+            self.webhook_seen,
         )
         return sum(p.operations for p in parts)
