@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import sys
+import warnings
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -350,6 +352,9 @@ def render_summary(scenario: Scenario, result: dict[str, Any], stack: LocalStack
 
 
 def main() -> int:
+    # The summary is the demo's output: no CloudWatch metric lines or empty-metrics warnings around it.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     scenario = demo_scenario()
     with contextlib.redirect_stdout(sys.stderr), LocalStack(SimClock(scenario.now), log_level="WARNING") as stack:
         seed(stack, scenario)

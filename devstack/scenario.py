@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -285,6 +287,9 @@ def main(argv: list[str]) -> int:
         print("usage: python -m devstack.scenario path/to/scenario.json", file=sys.stderr)
         return 2
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    # Logs belong on stderr; metric lines (CloudWatch EMF) would only add noise there.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     try:
         scenario = load_scenario(Path(argv[0]))
         with contextlib.redirect_stdout(sys.stderr):

@@ -17,6 +17,7 @@ from typing import Literal
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 NAMESPACE = "HardCostSync"
 # The alarms name this dimension value, so it is fixed here rather than left to POWERTOOLS_SERVICE_NAME.
@@ -34,6 +35,8 @@ def record_entry(action: EntryAction, count: int = 1) -> None:
 
 def record_failure(code: str) -> None:
     metrics.add_metric(name="SyncFailures", unit=MetricUnit.Count, value=1)
+    if is_metrics_disabled():
+        return  # single_metric prints at once and, unlike Metrics, does not honour the switch itself
     # By code in its own EMF blob, so the code dimension does not apply to the other metrics.
     with single_metric(name="SyncFailuresByCode", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="code", value=code)
