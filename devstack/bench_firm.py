@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 
-from devstack.demo import DESCRIPTIONS
+from devstack.demo import DESCRIPTIONS, category_line
 
 NOW = datetime(2026, 5, 6, 9, 0, tzinfo=UTC)
 START_DATE = date(2025, 5, 1)  # the firm imports everything from here on
@@ -84,25 +84,6 @@ class Firm:
 
 def qbo_time(moment: datetime) -> str:
     return moment.astimezone(COMPANY_TZ).isoformat(timespec="seconds")
-
-
-def _line(
-    line_id: int, amount: float, account: str, customer: str | None, description: str, billable: str = "Billable"
-) -> dict[str, Any]:
-    detail: dict[str, Any] = {
-        "AccountRef": {"value": account},
-        "BillableStatus": billable,
-        "TaxCodeRef": {"value": "NON"},
-    }
-    if customer:
-        detail["CustomerRef"] = {"value": customer}
-    return {
-        "Id": str(line_id),
-        "Amount": amount,
-        "DetailType": "AccountBasedExpenseLineDetail",
-        "Description": description,
-        "AccountBasedExpenseLineDetail": detail,
-    }
 
 
 def _item_line(line_id: int, amount: float, customer: str) -> dict[str, Any]:
@@ -264,27 +245,31 @@ class PurchaseFactory:
         amount = round(rng.uniform(8, 900), 2)
         who = self.customer()
         description = rng.choice(DESCRIPTIONS)
-        lines: list[dict[str, Any]] = [_line(1, amount, SOURCE_ACCOUNT, who, description)]
+        lines: list[dict[str, Any]] = [category_line(1, amount, SOURCE_ACCOUNT, who, description)]
         if kind == "aggregated":
             lines += [
-                _line(n, round(rng.uniform(4, 80), 2), SOURCE_ACCOUNT, who, "Postage")
+                category_line(n, round(rng.uniform(4, 80), 2), SOURCE_ACCOUNT, who, "Postage")
                 for n in range(2, rng.randint(3, 5))
             ]
         elif kind == "two clients":
             other = self.customer()
-            lines.append(_line(2, round(rng.uniform(10, 300), 2), SOURCE_ACCOUNT, other, rng.choice(DESCRIPTIONS)))
+            lines.append(
+                category_line(2, round(rng.uniform(10, 300), 2), SOURCE_ACCOUNT, other, rng.choice(DESCRIPTIONS))
+            )
         elif kind == "with other category":
             lines.append(
-                _line(2, round(rng.uniform(5, 120), 2), rng.choice(OTHER_ACCOUNTS), None, "Office", "NotBillable")
+                category_line(
+                    2, round(rng.uniform(5, 120), 2), rng.choice(OTHER_ACCOUNTS), None, "Office", "NotBillable"
+                )
             )
         elif kind == "non-billable":
-            lines = [_line(1, amount, SOURCE_ACCOUNT, who, description, "NotBillable")]
+            lines = [category_line(1, amount, SOURCE_ACCOUNT, who, description, "NotBillable")]
         elif kind == "item details":
             lines = [_item_line(1, amount, who)]
         elif kind == "other category only":
-            lines = [_line(1, amount, rng.choice(OTHER_ACCOUNTS), None, "Office", "NotBillable")]
+            lines = [category_line(1, amount, rng.choice(OTHER_ACCOUNTS), None, "Office", "NotBillable")]
         elif kind == "no customer":
-            lines = [_line(1, amount, SOURCE_ACCOUNT, None, "Parking")]
+            lines = [category_line(1, amount, SOURCE_ACCOUNT, None, "Parking")]
         payment: str
         if kind == "card credit":
             payment = "CreditCard"

@@ -67,7 +67,7 @@ def _sandbox_purchases() -> list[dict[str, Any]]:
     return purchases
 
 
-def _line(
+def category_line(
     line_id: int, amount: float, account: str, customer: str | None, description: str, billable: str = "Billable"
 ) -> dict[str, Any]:
     detail: dict[str, Any] = {
@@ -95,7 +95,7 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
         kind = ["Check", "Cash", "CreditCard"][n % 3]
         vendor_id, vendor_name = VENDORS[n % len(VENDORS)]
         lines = [
-            _line(
+            category_line(
                 1,
                 round(rng.uniform(15, 400), 2),
                 SOURCE_ACCOUNT,
@@ -105,7 +105,7 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
         ]
         if n % 4 == 0:  # a second reimbursable line for the same client: aggregated (R9)
             lines.append(
-                _line(
+                category_line(
                     2,
                     round(rng.uniform(5, 60), 2),
                     SOURCE_ACCOUNT,
@@ -115,12 +115,12 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
             )
         if n % 5 == 0:  # an office line of another category: ignored (R6)
             lines.append(
-                _line(
+                category_line(
                     3, round(rng.uniform(5, 90), 2), rng.choice(OTHER_ACCOUNTS), None, "Office supplies", "NotBillable"
                 )
             )
         if n % 9 == 0:  # a reimbursable line with no client: NO_CUSTOMER (R8)
-            lines.append(_line(4, 12.0, SOURCE_ACCOUNT, None, "Parking"))
+            lines.append(category_line(4, 12.0, SOURCE_ACCOUNT, None, "Parking"))
         purchase: dict[str, Any] = {
             "Id": txn_id,
             "PaymentType": kind,
@@ -166,7 +166,7 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
             "Id": "1101",
             "Credit": True,
             "TotalAmt": 50.0,
-            "Line": [_line(1, 50.0, SOURCE_ACCOUNT, "20", "Refund")],
+            "Line": [category_line(1, 50.0, SOURCE_ACCOUNT, "20", "Refund")],
         }
     )
     purchases.append(
@@ -176,7 +176,7 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
             "CurrencyRef": {"value": "CAD", "name": "Canadian Dollar"},
             "ExchangeRate": 0.73,
             "TotalAmt": 200.0,
-            "Line": [_line(1, 200.0, SOURCE_ACCOUNT, "29", "Toronto filing")],
+            "Line": [category_line(1, 200.0, SOURCE_ACCOUNT, "29", "Toronto filing")],
         }
     )
     purchases.append(
@@ -185,7 +185,7 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
             "Id": "1103",
             "TxnDate": "2025-12-15",
             "TotalAmt": 40.0,
-            "Line": [_line(1, 40.0, SOURCE_ACCOUNT, "20", "Last year")],
+            "Line": [category_line(1, 40.0, SOURCE_ACCOUNT, "20", "Last year")],
         }
     )
     return purchases
