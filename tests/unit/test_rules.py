@@ -28,7 +28,6 @@ from hardcost.rules import (
     pick_contact_by_email,
     pick_contact_by_name,
     plan_purchase,
-    reconcile,
     transaction_type,
     txn_summary,
 )
@@ -934,34 +933,6 @@ def test_markers_differ_when_transaction_or_customer_differs() -> None:
     markers = {entry_marker("1", "23"), entry_marker("12", "3"), entry_marker("1", "2"), entry_marker("2", "1")}
     assert len(markers) == 4
     assert entry_marker("12", "3") not in entry_marker("112", "3")
-
-
-# ------------------------------------------------------------------------------ R12: reconciliation
-
-
-def test_reconcile_sorts_customers_into_create_update_unchanged_and_remove() -> None:
-    # Given desired entries and what exists (None = an intent not yet live)
-    desired = {"new": "h1", "same": "h2", "changed": "h3", "pending": "h4"}
-    existing: dict[str, str | None] = {"same": "h2", "changed": "old", "pending": None, "moved-away": "h5"}
-    # When reconciled
-    r = reconcile(desired, existing)
-    # Then each customer lands in exactly one bucket
-    assert set(r.create) == {"new", "pending"}
-    assert r.update == ("changed",)
-    assert r.unchanged == ("same",)
-    assert r.remove == ("moved-away",)
-
-
-def test_reconcile_moves_the_amount_when_the_customer_changes() -> None:
-    # Given an entry for customer 2 and a transaction now charged to customer 3
-    r = reconcile({"3": "h"}, {"2": "h"})
-    # Then customer 3's entry is created and customer 2's removed
-    assert (r.create, r.update, r.remove, r.unchanged) == (("3",), (), ("2",), ())
-
-
-def test_reconcile_removes_everything_when_nothing_is_desired() -> None:
-    r = reconcile({}, {"2": "h", "3": None})
-    assert set(r.remove) == {"2", "3"} and r.create == r.update == r.unchanged == ()
 
 
 def test_content_hash_changes_when_any_field_changes() -> None:

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -305,22 +305,3 @@ def txn_summary(purchase: Purchase) -> TxnSummary:
         amount=purchase.TotalAmt,
         payee=purchase.EntityRef.name if purchase.EntityRef else None,
     )
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    """Which entries to create, update and remove so Clio matches the plan (R12)."""
-
-    create: tuple[str, ...] = ()
-    update: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = field(default=())
-
-
-def reconcile(desired: dict[str, str], existing: dict[str, str | None]) -> Reconciliation:
-    """``desired``/``existing`` map customer id to content hash (``None`` = entry not live yet)."""
-    create = tuple(k for k in desired if k not in existing or existing[k] is None)
-    update = tuple(k for k in desired if existing.get(k) is not None and existing[k] != desired[k])
-    unchanged = tuple(k for k in desired if existing.get(k) is not None and existing[k] == desired[k])
-    remove = tuple(k for k in existing if k not in desired)
-    return Reconciliation(create=create, update=update, remove=remove, unchanged=unchanged)

@@ -71,10 +71,6 @@ class ClioClient:
             params["updated_since"] = updated_since.isoformat()
         return [Contact.model_validate(c) for c in self._list("contacts.json", params)]
 
-    def search_contacts(self, query: str) -> list[Contact]:
-        params = {"fields": CONTACT_FIELDS, "query": query}
-        return [Contact.model_validate(c) for c in self._list("contacts.json", params)]
-
     def contact(self, contact_id: int) -> Contact | None:
         try:
             body = self._request("GET", f"contacts/{contact_id}.json", params={"fields": CONTACT_FIELDS})

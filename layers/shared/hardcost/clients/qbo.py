@@ -122,14 +122,6 @@ class QboClient:
     def read_customer(self, customer_id: str) -> dict[str, Any]:
         return self._entity("customer", customer_id, "Customer")
 
-    def customers_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for chunk in (ids[i : i + 100] for i in range(0, len(ids), 100)):
-            in_list = ",".join(f"'{_quote_literal(i)}'" for i in chunk)
-            for page in self.query_entities("Customer", f"Id in ({in_list}) and Active in (true, false)"):
-                found.extend(page)
-        return found
-
     def purchases_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):

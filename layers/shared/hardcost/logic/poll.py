@@ -182,7 +182,6 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
             last_updated_time=newest,
             applied_start_date=applied_start,
             last_poll_at=now,
-            last_full_reconcile_at=cursor.last_full_reconcile_at,
         )
     )
     return report

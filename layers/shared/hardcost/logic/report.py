@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hardcost.clients.clio import ClioClient
-from hardcost.models.records import FailureRecord, NeedsMatterRecord, TenantRecord
+from hardcost.models.records import FailureRecord, NeedsMatterRecord
 from hardcost.stores.dynamo import Stores
-
-
-@dataclass(frozen=True)
-class TenantHealth:
-    tenant_id: str
-    status: str
-    problems: tuple[str, ...]
-    details: dict[str, str]
-
-
-def tenant_health(tenant: TenantRecord) -> TenantHealth:
-    return TenantHealth(tenant.tenant_id, tenant.status, tuple(tenant.problems), dict(tenant.problem_details))
 
 
 def open_failures(stores: Stores, tenant_id: str) -> list[FailureRecord]:

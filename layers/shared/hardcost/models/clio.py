@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, field_serializer
 
 
 class ClioModel(BaseModel):
@@ -101,13 +101,3 @@ class ActivityPatch(BaseModel):
     @field_serializer("date")
     def _date_iso(self, value: dt.date) -> str:
         return value.isoformat()
-
-
-class ClioErrorBody(ClioModel):
-    type: str | None = None
-    message: str | None = None
-
-
-class ClioErrorEnvelope(ClioModel):
-    error: ClioErrorBody | str | None = None
-    error_description: str | None = Field(default=None)

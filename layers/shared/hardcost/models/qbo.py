@@ -121,22 +121,5 @@ class Preferences(QboModel):
     CurrencyPrefs: CurrencyPreferences | None = None
 
 
-class Account(QboModel):
-    Id: str
-    Name: str | None = None
-    FullyQualifiedName: str | None = None
-    AccountType: str | None = None
-    Classification: str | None = None
-    Active: bool | None = None
-
-
-class DeletedStub(QboModel):
-    """What CDC returns for a deleted object: ``{"status": "Deleted", "Id": ..., "MetaData": ...}``."""
-
-    Id: str
-    status: str
-    MetaData: QboMetaData | None = None
-
-
 def is_deleted_stub(raw: dict[str, Any]) -> bool:
     return str(raw.get("status", "")).lower() == "deleted"

@@ -49,7 +49,6 @@ class CursorRecord(RecordModel):
     last_updated_time: datetime | None = None
     applied_start_date: dt.date | None = None
     last_poll_at: datetime | None = None
-    last_full_reconcile_at: datetime | None = None
 
 
 EntryState = Literal["creating", "live", "gone"]
