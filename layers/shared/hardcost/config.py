@@ -55,14 +55,19 @@ class Settings(BaseModel):
         return value
 
 
-def parse_settings(environ: Mapping[str, str]) -> Settings:
+def parse_environment[M: BaseModel](model: type[M], environ: Mapping[str, str]) -> M:
+    """Any settings model from the environment; a bad value is a ConfigurationError naming the variable."""
     try:
-        return Settings.model_validate(dict(environ))
+        return model.model_validate(dict(environ))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid environment: {problems}") from None
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"invalid environment: CLIO_REGION_URLS is not JSON ({exc.msg})") from None
+
+
+def parse_settings(environ: Mapping[str, str]) -> Settings:
+    return parse_environment(Settings, environ)
 
 
 @cache

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from hardcost.errors import ConfigurationError
+from hardcost.config import parse_environment
 
 QBO_ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 
@@ -28,11 +28,7 @@ class AdminSettings(BaseModel):
 
 
 def parse_admin_settings(environ: Mapping[str, str]) -> AdminSettings:
-    try:
-        return AdminSettings.model_validate(dict(environ))
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigurationError(f"invalid environment: {problems}") from None
+    return parse_environment(AdminSettings, environ)
 
 
 @cache

@@ -81,30 +81,32 @@ class StoredToken(BaseModel):
 def refresh_qbo(
     http: httpx.Client, token_url: str, client_id: str, client_secret: str, refresh_token: str
 ) -> TokenResponse:
-    return _token_call(
-        http,
-        "qbo",
-        token_url,
-        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-        auth=(client_id, client_secret),
+    return _qbo_grant(
+        http, token_url, client_id, client_secret, {"grant_type": "refresh_token", "refresh_token": refresh_token}
     )
 
 
 def refresh_clio(
     http: httpx.Client, token_url: str, client_id: str, client_secret: str, refresh_token: str
 ) -> TokenResponse:
-    return _token_call(
-        http,
-        "clio",
-        token_url,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": client_id,
-            "client_secret": client_secret,
-        },
-        auth=None,
+    return _clio_grant(
+        http, token_url, client_id, client_secret, {"grant_type": "refresh_token", "refresh_token": refresh_token}
     )
+
+
+def _qbo_grant(
+    http: httpx.Client, url: str, client_id: str, client_secret: str, grant: dict[str, str]
+) -> TokenResponse:
+    """Intuit's token endpoint takes the client credentials as HTTP Basic."""
+    return _token_call(http, "qbo", url, data=grant, auth=(client_id, client_secret))
+
+
+def _clio_grant(
+    http: httpx.Client, url: str, client_id: str, client_secret: str, grant: dict[str, str]
+) -> TokenResponse:
+    """Clio's token endpoint takes the client credentials in the form."""
+    data = {**grant, "client_id": client_id, "client_secret": client_secret}
+    return _token_call(http, "clio", url, data=data, auth=None)
 
 
 def _token_call(
@@ -141,33 +143,17 @@ def _token_call(
 def exchange_code_qbo(
     http: httpx.Client, token_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str
 ) -> TokenResponse:
-    """The authorization-code grant at Intuit's token endpoint (client credentials as HTTP Basic)."""
-    return _token_call(
-        http,
-        "qbo",
-        token_url,
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
-        auth=(client_id, client_secret),
-    )
+    """The authorization-code grant at Intuit's token endpoint."""
+    grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    return _qbo_grant(http, token_url, client_id, client_secret, grant)
 
 
 def exchange_code_clio(
     http: httpx.Client, token_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str
 ) -> TokenResponse:
-    """The authorization-code grant at Clio's token endpoint of the firm's region (credentials in the form)."""
-    return _token_call(
-        http,
-        "clio",
-        token_url,
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": client_id,
-            "client_secret": client_secret,
-        },
-        auth=None,
-    )
+    """The authorization-code grant at Clio's token endpoint of the firm's region."""
+    grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    return _clio_grant(http, token_url, client_id, client_secret, grant)
 
 
 def revoke_qbo(http: httpx.Client, revoke_url: str, client_id: str, client_secret: str, token: str) -> None:
