@@ -24,7 +24,7 @@ from hardcost.clock import Clock
 from hardcost.codes import RECHECKED_ON_SYNC, ProblemCode
 from hardcost.errors import AuthError, ReconnectRequiredError, SyncError
 from hardcost.models.messages import MessageSource, PollRequest, PurchaseEvent, PurchaseSnapshot
-from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, is_deleted_stub
+from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, is_deleted_stub, parse_qbo_time
 from hardcost.models.records import CursorRecord, TenantRecord
 from hardcost.queue import ExpenseQueue
 from hardcost.rules import evaluate_preconditions, home_currency_of, transaction_type
@@ -363,13 +363,8 @@ def _last_updated(raw: dict[str, Any]) -> datetime | None:
 
 
 def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+    parsed = parse_qbo_time(value)
+    return parsed if parsed is not None and parsed.tzinfo is not None else None  # cursors compare instants
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

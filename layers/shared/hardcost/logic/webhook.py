@@ -14,7 +14,7 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger
 from hardcost.clock import Clock
 from hardcost.errors import RetryableError
 from hardcost.models.messages import Operation, PurchaseEvent
+from hardcost.models.qbo import parse_qbo_time
 from hardcost.queue import ExpenseQueue
 from hardcost.stores.dynamo import Stores
 
@@ -180,7 +181,7 @@ def receive_webhook(body: bytes, headers: Mapping[str, str], ctx: WebhookContext
             source="webhook",
             txn_id=change.entity_id,
             operation=change.operation,
-            occurred_at=_parse_time(change.occurred_at),
+            occurred_at=parse_qbo_time(change.occurred_at),
         )
         events.append((change, event))
     fresh = [(c, e) for c, e in events if ctx.stores.webhook_seen.first_time(c.dedup_key, ctx.clock.now() + DEDUP_TTL)]
@@ -194,15 +195,3 @@ def receive_webhook(body: bytes, headers: Mapping[str, str], ctx: WebhookContext
             ctx.stores.webhook_seen.forget(change.dedup_key)
         return WebhookAnswer(503, detail="queue unavailable; Intuit will redeliver")
     return WebhookAnswer(200, enqueued=len(fresh), duplicates=duplicates, ignored=ignored)
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    text = value.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"  # legacy "-0700" offsets
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None

@@ -121,5 +121,15 @@ class Preferences(QboModel):
     CurrencyPrefs: CurrencyPreferences | None = None
 
 
+def parse_qbo_time(value: object) -> datetime | None:
+    """A QBO timestamp ("2026-05-05T04:00:00.000-08:00", webhooks' "...-0700" and "...Z"), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def is_deleted_stub(raw: dict[str, Any]) -> bool:
     return str(raw.get("status", "")).lower() == "deleted"
