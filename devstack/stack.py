@@ -374,40 +374,22 @@ def sqs_event(messages: Sequence[Mapping[str, Any]], queue_url: str) -> dict[str
 
 
 def http_api_event(body: bytes, headers: dict[str, str], now: datetime) -> dict[str, Any]:
-    try:
-        text, encoded = body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, encoded = base64.b64encode(body).decode(), True
-    return {
-        "version": "2.0",
-        "routeKey": "POST /webhooks/qbo",
-        "rawPath": "/webhooks/qbo",
-        "rawQueryString": "",
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "local",
-            "domainName": "local.execute-api.localhost",
-            "http": {
-                "method": "POST",
-                "path": "/webhooks/qbo",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "Intuit-Webhooks",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "POST /webhooks/qbo",
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "body": text,
-        "isBase64Encoded": encoded,
-    }
+    """Intuit's webhook POST, as the HTTP API delivers it to WebhookFunction."""
+    return http_api_request(
+        "POST", "/webhooks/qbo", {}, headers, body, now, route_key="POST /webhooks/qbo", user_agent="Intuit-Webhooks"
+    )
 
 
 def http_api_request(
-    method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes, now: datetime
+    method: str,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: bytes,
+    now: datetime,
+    *,
+    route_key: str = "$default",
+    user_agent: str | None = None,
 ) -> dict[str, Any]:
     """An HTTP API (payload 2.0) event for any route, e.g. the admin function's."""
     from urllib.parse import urlencode
@@ -418,7 +400,7 @@ def http_api_request(
         text, encoded = base64.b64encode(body).decode(), True
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": urlencode(query),
         "headers": {k.lower(): v for k, v in headers.items()},
@@ -431,10 +413,10 @@ def http_api_request(
                 "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "127.0.0.1",
-                "userAgent": headers.get("user-agent", "local"),
+                "userAgent": user_agent or headers.get("user-agent", "local"),
             },
             "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
