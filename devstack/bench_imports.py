@@ -26,11 +26,12 @@ from devstack.bench_meter import median
 
 REPO = Path(__file__).resolve().parent.parent
 HANDLERS = ("webhook", "poller", "mapper")
-# Import sets that bound what a leaner webhook handler could cost: its logic module as it is today (it
-# pulls in pydantic models and the stores), and the floor of boto3 plus Powertools' logger alone.
+# Import sets to read the webhook's figure against: the floor of boto3 plus Powertools' logger alone, and
+# boto3 plus hardcost.runtime, which the webhook imported before it built its own few dependencies
+# (docs/performance.md §4): what it would cost again if pydantic, httpx or the clients crept back.
 WEBHOOK_VARIANTS = {
-    "boto3 + hardcost.logic.webhook": "boto3, hardcost.logic.webhook",
     "boto3 + powertools logger (floor)": "boto3, aws_lambda_powertools.logging",
+    "boto3 + hardcost.runtime (the webhook before)": "boto3, hardcost.runtime",
 }
 VENVS = Path(tempfile.gettempdir())
 PYCACHE = Path(tempfile.gettempdir()) / "hardcost-bench-pycache"

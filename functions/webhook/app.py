@@ -1,4 +1,8 @@
-"""Webhook Lambda (HTTP API, payload 2.0): verify Intuit's signature, enqueue, answer within 3 s."""
+"""Webhook Lambda (HTTP API, payload 2.0): verify Intuit's signature, enqueue, answer within 3 s.
+
+Its dependencies come from ``hardcost.webhook_runtime``, not ``hardcost.runtime``: a cold start imports
+no pydantic, httpx or API clients (docs/performance.md §4). The local stack installs its own runtime.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,19 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from hardcost.container import InstalledRuntime, installed
 from hardcost.logic.webhook import receive_webhook
-from hardcost.runtime import Runtime, get_runtime
+from hardcost.webhook_runtime import webhook_runtime_from_environment
 
 logger = Logger()
 
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, context, get_runtime())
+    return handle(event, context, installed() or webhook_runtime_from_environment())
 
 
-def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any, runtime: InstalledRuntime) -> dict[str, Any]:
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}

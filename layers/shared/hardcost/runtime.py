@@ -1,7 +1,9 @@
-"""Builds a container's dependencies once: clients, stores, tokens, queue. The only place boto3 is called.
+"""Builds a container's dependencies once: clients, stores, tokens, queue. The only place boto3 is called,
+but for ``webhook_runtime``: the webhook builds its few dependencies there, to import less.
 
 Handlers call ``get_runtime()`` (cached per container); the local stack calls ``build_runtime`` with
-simulated time and simulator URLs, which is all that differs from production (configuration).
+simulated time and simulator URLs, which is all that differs from production (configuration), and
+installs it; the webhook then takes its context from this runtime's ``webhook_context``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
 
+from hardcost import container
 from hardcost.admin.settings import AdminSettings
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.qbo import QboClient
@@ -23,13 +26,16 @@ from hardcost.clients.resilience import RateLimitPacer, RetryPolicy
 from hardcost.clock import Clock, SystemClock
 from hardcost.config import Settings, get_settings
 from hardcost.logic.directory import TenantDirectory
-from hardcost.logic.poll import PollerContext
-from hardcost.logic.sync_purchase import MapperContext
 from hardcost.logic.webhook import WebhookContext
 from hardcost.models.records import TenantRecord
 from hardcost.queue import ExpenseQueue
 from hardcost.stores.dynamo import Stores
+from hardcost.stores.webhook import WebhookStore
 from hardcost.tokens import TokenStore
+
+if TYPE_CHECKING:  # imported where used: the poller and the mapper each load only their own logic
+    from hardcost.logic.poll import PollerContext
+    from hardcost.logic.sync_purchase import MapperContext
 
 
 @dataclass
@@ -42,12 +48,14 @@ class Runtime:
     http: httpx.Client
     retry: RetryPolicy
     sqs: Any = None
+    session: Any = None  # boto3's, for clients only some functions need (built on first use)
     worker_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _qbo: dict[str, QboClient] = field(default_factory=dict)
     _clio: dict[str, ClioClient] = field(default_factory=dict)
     # The admin function's own settings; None = read from the environment (the local stack sets them).
     admin_settings: AdminSettings | None = None
     _directories: dict[str, TenantDirectory] = field(default_factory=dict)
+    _webhook_store: WebhookStore | None = None
 
     def qbo_for(self, tenant: TenantRecord) -> QboClient:
         # One client per tenant and container, so its pacer sees every call made on that realm.
@@ -92,6 +100,8 @@ class Runtime:
         return str(self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
 
     def mapper_context(self) -> MapperContext:
+        from hardcost.logic.sync_purchase import MapperContext
+
         return MapperContext(
             stores=self.stores,
             clock=self.clock,
@@ -104,6 +114,8 @@ class Runtime:
         )
 
     def poller_context(self) -> PollerContext:
+        from hardcost.logic.poll import PollerContext
+
         return PollerContext(
             stores=self.stores,
             clock=self.clock,
@@ -116,8 +128,12 @@ class Runtime:
         )
 
     def webhook_context(self) -> WebhookContext:
+        if self._webhook_store is None:
+            # Its own low-level client: the stores' table resource would re-serialise the typed items.
+            dynamodb = self.session.client("dynamodb", endpoint_url=self.settings.AWS_ENDPOINT_URL)
+            self._webhook_store = WebhookStore(dynamodb, self.settings.TABLE_NAME)
         return WebhookContext(
-            stores=self.stores,
+            store=self._webhook_store,
             queue=self.queue,
             clock=self.clock,
             verifier_token=lambda: self.tokens.app_credentials().qbo_webhook_verifier_token,
@@ -159,20 +175,18 @@ def build_runtime(
         http=http,
         retry=retry or RetryPolicy(),
         sqs=sqs,
+        session=session,
     )
-
-
-_installed: Runtime | None = None
 
 
 def install_runtime(runtime: Runtime | None) -> None:
     """Used by the local stack to run the real ``lambda_handler``s on simulated time and endpoints."""
-    global _installed
-    _installed = runtime
+    container.install(runtime)
 
 
 def get_runtime() -> Runtime:
-    return _installed or _runtime_from_environment()
+    installed = container.installed()
+    return installed if isinstance(installed, Runtime) else _runtime_from_environment()
 
 
 @cache

@@ -8,7 +8,6 @@ Each container keeps the tokens in memory and reads the secret again only to ref
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from hardcost.clients.oauth import (
 from hardcost.clock import Clock
 from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError, RetryableError
 from hardcost.models.records import TenantRecord
+from hardcost.secret_values import read_secret_string
 from hardcost.stores.dynamo import LeaseStore
 
 if TYPE_CHECKING:
@@ -253,13 +253,4 @@ class TokenStore:
 
     def _read_secret(self, name: str) -> str:
         self.secret_reads += 1
-        try:
-            value = self._secrets.get_secret_value(SecretId=name)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code == "ResourceNotFoundException":
-                raise AuthError(f"secret {name} does not exist") from None
-            if code in {"ThrottlingException", "InternalServiceError"}:
-                raise RetryableError(f"Secrets Manager {code}") from None
-            raise
-        return str(value.get("SecretString") or json.dumps({}))
+        return read_secret_string(self._secrets, name)

@@ -14,21 +14,24 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 
 from hardcost.clock import Clock
 from hardcost.errors import RetryableError
-from hardcost.models.messages import Operation, PurchaseEvent
-from hardcost.models.qbo import parse_qbo_time
-from hardcost.queue import ExpenseQueue
-from hardcost.stores.dynamo import Stores
+from hardcost.qbo_time import parse_qbo_time
+from hardcost.sqs_queue import SqsQueue
+from hardcost.stores.webhook import WebhookStore
+
+if TYPE_CHECKING:  # the message models are pydantic: the webhook's cold start writes their JSON by hand
+    from hardcost.models.messages import Operation
 
 logger = Logger(child=True)
 
 MAX_BODY_BYTES = 1_048_576  # Intuit batches up to ~100 events (~1 MB); anything larger is not Intuit
+QBO_ID_MAX_LENGTH = 64  # PurchaseEvent.txn_id's limit (models.messages.QboId); a longer id is garbage
 DEDUP_TTL = timedelta(days=3)
 CLOUDEVENT_OPERATIONS: dict[str, Operation] = {
     "created": "Create",
@@ -137,17 +140,46 @@ def _legacy(document: dict[str, Any]) -> list[EntityChange]:
     return changes
 
 
+def purchase_event_body(tenant_id: str, change: EntityChange) -> str:
+    """The mapper's ``PurchaseEvent`` for ``change`` as JSON, each value as ``model_dump_json`` writes it,
+    without importing the model (tests/unit/test_webhook_body.py holds the two equal). Fields left out take
+    the model's defaults: the webhook reads neither the tenant record nor the failures."""
+    occurred_at = parse_qbo_time(change.occurred_at)
+    message = {
+        "kind": "purchase_event",
+        "tenant_id": tenant_id,
+        "source": "webhook",
+        "txn_id": change.entity_id,
+        "operation": change.operation,
+        "occurred_at": None if occurred_at is None else _json_time(occurred_at),
+    }
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_time(moment: datetime) -> str:
+    # Pydantic's form: ISO 8601, "Z" for UTC, the offset in whole minutes.
+    text = moment.replace(tzinfo=None).isoformat()
+    offset = moment.utcoffset()
+    if offset is None:
+        return text
+    seconds = int(offset.total_seconds())
+    if seconds == 0:
+        return f"{text}Z"
+    minutes = abs(seconds) // 60
+    return f"{text}{'-' if seconds < 0 else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 @dataclass
 class WebhookContext:
-    stores: Stores
-    queue: ExpenseQueue
+    store: WebhookStore
+    queue: SqsQueue
     clock: Clock
     verifier_token: Callable[[], str]
     realm_tenants: dict[str, str | None] = field(default_factory=dict)
 
     def tenant_of(self, realm_id: str) -> str | None:
         if realm_id not in self.realm_tenants:
-            self.realm_tenants[realm_id] = self.stores.tenants.tenant_of_realm(realm_id)
+            self.realm_tenants[realm_id] = self.store.tenant_of_realm(realm_id)
         return self.realm_tenants[realm_id]
 
 
@@ -167,31 +199,25 @@ def receive_webhook(body: bytes, headers: Mapping[str, str], ctx: WebhookContext
     if not signature_is_valid(body, signature, ctx.verifier_token()):
         return WebhookAnswer(401, detail="invalid signature")
     changes = parse_changes(body)
-    events: list[tuple[EntityChange, PurchaseEvent]] = []
+    events: list[tuple[EntityChange, str]] = []
     ignored = 0
     for change in changes:
-        tenant_id = ctx.tenant_of(change.realm_id) if change.entity == "purchase" else None
+        usable = change.entity == "purchase" and len(change.entity_id) <= QBO_ID_MAX_LENGTH
+        tenant_id = ctx.tenant_of(change.realm_id) if usable else None
         if tenant_id is None:
             ignored += 1
-            if change.entity == "purchase":
+            if usable:
                 logger.info("webhook for an unknown realm acknowledged", extra={"realm_id": change.realm_id})
             continue
-        event = PurchaseEvent(
-            tenant_id=tenant_id,
-            source="webhook",
-            txn_id=change.entity_id,
-            operation=change.operation,
-            occurred_at=parse_qbo_time(change.occurred_at),
-        )
-        events.append((change, event))
-    fresh = [(c, e) for c, e in events if ctx.stores.webhook_seen.first_time(c.dedup_key, ctx.clock.now() + DEDUP_TTL)]
+        events.append((change, purchase_event_body(tenant_id, change)))
+    fresh = [(c, b) for c, b in events if ctx.store.first_time(c.dedup_key, ctx.clock.now() + DEDUP_TTL)]
     duplicates = len(events) - len(fresh)
     # Deletions first: they are what the firm waits for, and they tombstone stale creates (R13).
-    fresh.sort(key=lambda pair: 0 if pair[1].operation in {"Delete", "Void"} else 1)
+    fresh.sort(key=lambda pair: 0 if pair[0].operation in {"Delete", "Void"} else 1)
     try:
-        ctx.queue.send([e for _, e in fresh])
+        ctx.queue.send_bodies([b for _, b in fresh])
     except RetryableError:
         for change, _ in fresh:
-            ctx.stores.webhook_seen.forget(change.dedup_key)
+            ctx.store.forget(change.dedup_key)
         return WebhookAnswer(503, detail="queue unavailable; Intuit will redeliver")
     return WebhookAnswer(200, enqueued=len(fresh), duplicates=duplicates, ignored=ignored)

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Re-exported: the poller parses its CDC times with it; the parser itself is pydantic-free for the webhook.
+from hardcost.qbo_time import parse_qbo_time as parse_qbo_time
+
 # QBO amounts are at most 15 digits before the point; anything beyond is garbage, not money.
 Money = Annotated[Decimal, Field(ge=Decimal("-1e13"), le=Decimal("1e13"), allow_inf_nan=False)]
 Rate = Annotated[Decimal, Field(gt=0, le=Decimal("1e6"), allow_inf_nan=False)]
@@ -119,16 +122,6 @@ class CurrencyPreferences(QboModel):
 class Preferences(QboModel):
     VendorAndPurchasesPrefs: VendorPrefs | None = None
     CurrencyPrefs: CurrencyPreferences | None = None
-
-
-def parse_qbo_time(value: object) -> datetime | None:
-    """A QBO timestamp ("2026-05-05T04:00:00.000-08:00", webhooks' "...-0700" and "...Z"), or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def is_deleted_stub(raw: dict[str, Any]) -> bool:

@@ -18,6 +18,13 @@ def realm_pk(realm_id: str) -> str:
     return f"REALM#{realm_id}"
 
 
+def webhook_seen_pk(dedup_key: str) -> str:
+    return f"WEBHOOK#{dedup_key}"
+
+
+WEBHOOK_SEEN = "SEEN"  # sort key of a webhook dedup marker
+
+
 def mapping_sk(txn_id: str) -> str:
     return f"TXN#{txn_id}"
 

@@ -1,0 +1,30 @@
+"""The runtime installed in this process by the local stack, if any (production installs none).
+
+Dependency-free, so a handler can ask for it without importing ``hardcost.runtime``: the webhook's cold
+start must not pay for the clients, models and logic that module builds on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from hardcost.logic.webhook import WebhookContext
+
+
+class InstalledRuntime(Protocol):
+    """What a handler that does not import ``hardcost.runtime`` asks of an installed ``Runtime``."""
+
+    def webhook_context(self) -> WebhookContext: ...
+
+
+_installed: InstalledRuntime | None = None
+
+
+def install(runtime: InstalledRuntime | None) -> None:
+    global _installed
+    _installed = runtime
+
+
+def installed() -> InstalledRuntime | None:
+    return _installed

@@ -1,0 +1,60 @@
+"""Reading a secret's string from Secrets Manager, its failures mapped onto our error hierarchy.
+
+Pydantic-free, so the webhook reads its verifier token without the token models (``tokens.py`` uses it too).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from hardcost.errors import AuthError, ConfigurationError, RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+else:
+    SecretsManagerClient = Any
+
+VERIFIER_TOKEN_FIELD = "qbo_webhook_verifier_token"  # in the app secret (tokens.AppCredentials)
+
+
+def read_secret_string(secrets: SecretsManagerClient, name: str) -> str:
+    try:
+        value = secrets.get_secret_value(SecretId=name)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            raise AuthError(f"secret {name} does not exist") from None
+        if code in {"ThrottlingException", "InternalServiceError"}:
+            raise RetryableError(f"Secrets Manager {code}") from None
+        raise
+    return str(value.get("SecretString") or json.dumps({}))
+
+
+class VerifierToken:
+    """The QBO webhook verifier token from the app secret, read on first use and kept (one per container)."""
+
+    def __init__(self, secrets: SecretsManagerClient, app_secret_name: str) -> None:
+        self._secrets = secrets
+        self._name = app_secret_name
+        self._token: str | None = None
+        self.secret_reads = 0
+
+    def __call__(self) -> str:
+        if self._token is None:
+            self.secret_reads += 1
+            self._token = verifier_token_of(read_secret_string(self._secrets, self._name), self._name)
+        return self._token
+
+
+def verifier_token_of(app_secret: str, app_secret_name: str) -> str:
+    try:
+        document = json.loads(app_secret)
+    except ValueError:
+        document = None
+    token = document.get(VERIFIER_TOKEN_FIELD) if isinstance(document, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ConfigurationError(f"the app secret {app_secret_name} lacks: {VERIFIER_TOKEN_FIELD}")
+    return token

@@ -1,0 +1,68 @@
+"""One SQS queue, sent JSON bodies: batches of ten within SQS's size limit, refused entries sent again,
+failures raised (never silently dropped). No models here, so the webhook sends without importing pydantic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from hardcost.errors import RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+else:
+    SQSClient = Any
+
+SQS_BATCH = 10
+MAX_BODY_BYTES = 250_000  # SQS allows 256 KiB per message and per batch; keep headroom
+
+
+class SqsQueue:
+    def __init__(self, sqs: SQSClient, queue_url: str) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+        self.sent = 0
+        self.requests = 0
+
+    def send_bodies(self, bodies: Sequence[str]) -> int:
+        """Send every body or raise: the caller advances its cursor only after this returns."""
+        batch: list[str] = []
+        size = 0
+        for body in bodies:
+            if batch and (len(batch) == SQS_BATCH or size + len(body) > MAX_BODY_BYTES):
+                self._send_batch(batch)
+                batch, size = [], 0
+            batch.append(body)
+            size += len(body)
+        if batch:
+            self._send_batch(batch)
+        return len(bodies)
+
+    def send_later(self, body: str, delay_seconds: float) -> None:
+        """Re-send as a new message (receive count starts again at zero) after a delay of at most 15 min."""
+        self.requests += 1
+        delay = max(1, min(900, int(delay_seconds + 0.999)))
+        try:
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=body, DelaySeconds=delay)
+        except ClientError as exc:
+            raise RetryableError(f"SQS send failed: {exc.response.get('Error', {}).get('Code')}") from None
+        self.sent += 1
+
+    def _send_batch(self, bodies: list[str]) -> None:
+        pending = {f"m{i}": body for i, body in enumerate(bodies)}
+        for _ in range(3):
+            self.requests += 1
+            try:
+                result = self._sqs.send_message_batch(
+                    QueueUrl=self._url, Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()]
+                )
+            except ClientError as exc:
+                raise RetryableError(f"SQS send failed: {exc.response.get('Error', {}).get('Code')}") from None
+            for ok in result.get("Successful", []):
+                pending.pop(ok["Id"], None)
+                self.sent += 1
+            if not pending:
+                return
+        raise RetryableError(f"SQS refused {len(pending)} message(s) after 3 tries")

@@ -1,0 +1,195 @@
+"""The webhook as production builds it (``hardcost.webhook_runtime``, nothing installed), on moto.
+
+The local stack runs the handler on ``hardcost.runtime``; these tests cover the lean builder the deployed
+function uses instead: its settings from the template's environment, the verifier token read once per
+container, and the same DynamoDB items and SQS messages as the rest of the service reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devstack.aws_resources import LocalResources, create_resources
+from devstack.stack import LambdaContext, http_api_event
+from functions.webhook import app
+from hardcost import container
+from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, QBO_ID_MAX_LENGTH, receive_webhook, sign
+from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent
+from hardcost.models.records import TenantRecord, TenantSettings
+from hardcost.sqs_queue import SqsQueue
+from hardcost.stores.dynamo import Stores
+from hardcost.stores.webhook import WebhookStore
+from hardcost.webhook_runtime import (
+    WebhookRuntime,
+    build_webhook_runtime,
+    parse_webhook_settings,
+    webhook_runtime_from_environment,
+)
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 4, 22, 21, 40, tzinfo=UTC)
+REALM = "9341455000000001"
+TENANT = "firm-1"
+VERIFIER = "verifier-token-value-1234"
+
+
+@dataclass
+class Aws:
+    session: Any
+    resources: LocalResources
+    stores: Stores
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return self.resources.function_environment("WebhookFunction")
+
+    def runtime(self) -> WebhookRuntime:
+        return build_webhook_runtime(parse_webhook_settings(self.environment), session=self.session)
+
+    def queued(self) -> list[str]:
+        sqs = self.session.client("sqs")
+        received = sqs.receive_message(QueueUrl=self.resources.queue_url, MaxNumberOfMessages=10)
+        return [m["Body"] for m in received.get("Messages", [])]
+
+    def raw_item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": pk}, "sk": {"S": sk}}
+        item: dict[str, Any] | None = (
+            self.session.client("dynamodb").get_item(TableName=self.resources.table_name, Key=key).get("Item")
+        )
+        return item
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        resources = create_resources(session)
+        session.client("secretsmanager").put_secret_value(
+            SecretId=resources.app_secret_name, SecretString=json.dumps({"qbo_webhook_verifier_token": VERIFIER})
+        )
+        stores = Stores(session.resource("dynamodb").Table(resources.table_name))
+        stores.tenants.put(
+            TenantRecord(
+                tenant_id=TENANT,
+                realm_id=REALM,
+                settings=TenantSettings(start_date=date(2026, 1, 1)),
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        yield Aws(session, resources, stores)
+
+
+def cloudevents(*entity_ids: str, op: str = "updated") -> bytes:
+    events = [
+        {
+            "specversion": "1.0",
+            "id": f"e-{entity_id}",
+            "type": f"qbo.purchase.{op}.v1",
+            "time": "2026-04-22T21:35:37Z",
+            "intuitentityid": entity_id,
+            "intuitaccountid": REALM,
+        }
+        for entity_id in entity_ids
+    ]
+    return json.dumps(events).encode()
+
+
+def signed(body: bytes) -> dict[str, str]:
+    return {"intuit-signature": sign(body, VERIFIER), "content-type": "application/json"}
+
+
+def test_the_deployed_handler_builds_its_own_dependencies_and_enqueues_the_purchase_event(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the webhook function's environment from the template and no runtime installed (production)
+    for name, value in aws.environment.items():
+        monkeypatch.setenv(name, value)
+    container.install(None)
+    webhook_runtime_from_environment.cache_clear()
+    body = cloudevents("145")
+    try:
+        # When Intuit posts a signed CloudEvent for a connected realm
+        response = app.lambda_handler(http_api_event(body, signed(body), NOW), LambdaContext("WebhookFunction"))
+        # Then it is acknowledged and the mapper finds its PurchaseEvent on the queue
+        assert (response["statusCode"], json.loads(response["body"])) == (200, {"enqueued": 1})
+        (queued,) = aws.queued()
+        event = SYNC_MESSAGE.validate_json(queued)
+        assert isinstance(event, PurchaseEvent)
+        assert (event.tenant_id, event.source, event.txn_id, event.operation) == (TENANT, "webhook", "145", "Update")
+        assert event.occurred_at == datetime(2026, 4, 22, 21, 35, 37, tzinfo=UTC)
+    finally:
+        webhook_runtime_from_environment.cache_clear()
+
+
+def test_the_verifier_token_is_read_once_per_container(aws: Aws) -> None:
+    # Given one container's dependencies
+    runtime = aws.runtime()
+    # When three deliveries arrive (one of them a replay)
+    answers = [receive_webhook(b, signed(b), runtime.webhook_context()) for b in (cloudevents("1"), cloudevents("2"))]
+    answers.append(receive_webhook(cloudevents("1"), signed(cloudevents("1")), runtime.webhook_context()))
+    # Then the app secret was read once, and the replay was recognised
+    assert [(a.status, a.enqueued, a.duplicates) for a in answers] == [(200, 1, 0), (200, 1, 0), (200, 0, 1)]
+    assert runtime.verifier_token.secret_reads == 1
+
+
+def test_the_webhook_store_keeps_expiring_markers_and_reads_the_realm_index(aws: Aws) -> None:
+    # Given the webhook's store on the service's table
+    store = WebhookStore(aws.session.client("dynamodb"), aws.resources.table_name)
+    expires = NOW + DEDUP_TTL
+    # When it leaves a dedup marker, twice
+    assert store.first_time("lean", expires)
+    assert not store.first_time("lean", expires)
+    # Then the marker expires by the table's TTL attribute, and a second delivery is a replay
+    assert aws.raw_item("WEBHOOK#lean", "SEEN") == {
+        "pk": {"S": "WEBHOOK#lean"},
+        "sk": {"S": "SEEN"},
+        "expires_at": {"N": str(int(expires.timestamp()))},
+    }
+    # And forgetting removes the marker; the realm lookup reads the index TenantStore.put wrote
+    store.forget("lean")
+    assert aws.raw_item("WEBHOOK#lean", "SEEN") is None
+    assert (store.tenant_of_realm(REALM), store.tenant_of_realm("1")) == (TENANT, None)
+    assert store.operations == 5
+
+
+def test_a_failed_send_answers_503_and_forgets_the_markers_so_the_redelivery_is_enqueued(aws: Aws) -> None:
+    # Given a queue that refuses every send
+    runtime = aws.runtime()
+    broken = SqsQueue(aws.session.client("sqs"), f"{aws.resources.queue_url}-gone")
+    context = runtime.webhook_context()
+    context.queue = broken
+    body = cloudevents("7", "8")
+    # When a delivery arrives, then Intuit redelivers it once the queue works again
+    first = receive_webhook(body, signed(body), context)
+    again = receive_webhook(body, signed(body), runtime.webhook_context())
+    # Then the first is a 503 and the redelivery is enqueued whole, not taken for a replay
+    assert (first.status, first.enqueued) == (503, 0)
+    assert (again.status, again.enqueued, again.duplicates) == (200, 2, 0)
+    assert len(aws.queued()) == 2
+
+
+def test_an_oversized_body_is_refused_before_the_secret_is_read(aws: Aws) -> None:
+    runtime = aws.runtime()
+    body = b" " * (MAX_BODY_BYTES + 1)
+    answer = receive_webhook(body, signed(body), runtime.webhook_context())
+    assert answer.status == 413
+    assert runtime.verifier_token.secret_reads == 0
+
+
+def test_an_id_longer_than_the_message_allows_is_acknowledged_and_ignored(aws: Aws) -> None:
+    # Given a signed event whose id the mapper's message could not carry, beside a usable one
+    body = cloudevents("9" * (QBO_ID_MAX_LENGTH + 1), "10")
+    # When it arrives
+    answer = receive_webhook(body, signed(body), aws.runtime().webhook_context())
+    # Then Intuit gets its 200 (a retry could not help) and only the usable event is enqueued
+    assert (answer.status, answer.enqueued, answer.ignored) == (200, 1, 1)
