@@ -41,7 +41,10 @@ def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, A
         )
         return outcome.kind
 
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    try:
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        ctx.flush_activity()  # the batch's activity log lines, in BatchWriteItem requests of 25
     return dict(response)

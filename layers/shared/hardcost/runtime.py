@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ class Runtime:
     # The admin function's own settings; None = read from the environment (the local stack sets them).
     admin_settings: AdminSettings | None = None
     _directories: dict[str, TenantDirectory] = field(default_factory=dict)
+    _tenants: dict[str, tuple[datetime, TenantRecord]] = field(default_factory=dict)
     _webhook_store: WebhookStore | None = None
 
     def qbo_for(self, tenant: TenantRecord) -> QboClient:
@@ -109,6 +110,7 @@ class Runtime:
             clio_for=self.clio_for,
             worker_id=self.worker_id,
             directory_caches=self._directories,
+            tenant_cache=self._tenants,
             queue=self.queue,
             max_receive_count=self.settings.MAX_RECEIVE_COUNT,
         )

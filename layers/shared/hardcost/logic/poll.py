@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from hardcost.clients.qbo import MAX_PAGE, QboClient, format_qbo_datetime
 from hardcost.clock import Clock
-from hardcost.codes import RECHECKED_ON_SYNC, ProblemCode
+from hardcost.codes import RECHECKED_ON_SYNC, FailureCode, ProblemCode
 from hardcost.errors import AuthError, ReconnectRequiredError, SyncError
 from hardcost.models.messages import MessageSource, PollRequest, PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, is_deleted_stub, parse_qbo_time
@@ -172,7 +172,10 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
     held = ctx.stores.held.list(tenant.tenant_id)
     _collect_by_id(qbo, tenant, [h.txn_id for h in held if h.txn_id not in messages], messages, "retry")
 
-    ordered = sorted(messages.values(), key=lambda m: 0 if isinstance(m, PurchaseEvent) else 1)
+    ordered = [
+        m.model_copy(update={"tenant_version": tenant.updated_at})
+        for m in sorted(messages.values(), key=lambda m: 0 if isinstance(m, PurchaseEvent) else 1)
+    ]
     report.enqueued = ctx.queue.send(ordered)
     for record in held:
         ctx.stores.held.delete(tenant.tenant_id, record.txn_id)
@@ -327,6 +330,8 @@ def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, 
         if isinstance(found, PurchaseSnapshot):
             messages[txn_id] = found.model_copy(update={"source": "recheck"})
     _collect_by_id(qbo, tenant, sorted(rechecked - messages.keys()), messages, "recheck")
+    for txn_id in {f.txn_id for f in failures if f.code == FailureCode.DELIVERY_FAILED} & messages.keys():
+        messages[txn_id] = messages[txn_id].model_copy(update={"delivery_failed": True})
     return len(rechecked)
 
 

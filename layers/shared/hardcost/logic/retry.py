@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hardcost.codes import FailureCode
 from hardcost.models.messages import PurchaseEvent
 from hardcost.queue import ExpenseQueue
 from hardcost.stores.dynamo import Stores
@@ -12,9 +13,21 @@ def retry_failures(stores: Stores, queue: ExpenseQueue, tenant_id: str, txn_ids:
     failures = stores.failures.list(tenant_id)
     wanted = set(txn_ids) if txn_ids else None
     ids = sorted({f.txn_id for f in failures if wanted is None or f.txn_id in wanted})
+    undelivered = {f.txn_id for f in failures if f.code == FailureCode.DELIVERY_FAILED}
+    tenant = stores.tenants.get(tenant_id)
+    version = tenant.updated_at if tenant else None  # the mapper then works from settings at least this new
     messages = []
     for txn_id in ids:
         mapping = stores.mappings.get(tenant_id, txn_id)
         operation = "Delete" if mapping is not None and mapping.removed else "Update"
-        messages.append(PurchaseEvent(tenant_id=tenant_id, source="retry", txn_id=txn_id, operation=operation))
+        messages.append(
+            PurchaseEvent(
+                tenant_id=tenant_id,
+                source="retry",
+                txn_id=txn_id,
+                operation=operation,
+                tenant_version=version,
+                delivery_failed=txn_id in undelivered,
+            )
+        )
     return queue.send(messages)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -51,6 +51,7 @@ from hardcost.queue import ExpenseQueue
 from hardcost.rules import (
     CustomerGroup,
     PlannedFailure,
+    PurchasePlan,
     build_note,
     choose_matter,
     content_hash,
@@ -61,6 +62,7 @@ from hardcost.rules import (
 from hardcost.stores.dynamo import Stores
 
 TXN_LOCK_SECONDS = 120
+TENANT_CACHE_FOR = timedelta(seconds=60)
 REMOVING_OPERATIONS = {"Delete", "Void"}
 
 OutcomeKind = Literal["imported", "updated", "removed", "unchanged", "ignored", "failed", "held", "skipped"]
@@ -90,13 +92,37 @@ class MapperContext:
     max_receive_count: int = 5
     # Kept by the runtime across invocations (per container and tenant); the rest lives for one batch.
     directory_caches: dict[str, TenantDirectory] = field(default_factory=dict)
-    tenants: dict[str, TenantRecord | None] = field(default_factory=dict)
+    tenant_cache: dict[str, tuple[datetime, TenantRecord]] = field(default_factory=dict)
+    tenants: dict[str, TenantRecord] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
+    # The firm's activity log, written once per batch (it is a view, not part of the exactly-once protocol).
+    activity: list[ActivityLogRecord] = field(default_factory=list)
 
-    def tenant(self, tenant_id: str) -> TenantRecord | None:
-        if tenant_id not in self.tenants:
-            self.tenants[tenant_id] = self.stores.tenants.get(tenant_id)
-        return self.tenants[tenant_id]
+    def tenant(self, tenant_id: str, version: datetime | None = None) -> TenantRecord | None:
+        """The tenant record, from a copy when that is fresh enough for the message.
+
+        A message the poller sent carries the tenant version it read (``version``): this container's copy
+        serves it if at least that new and read within TENANT_CACHE_FOR, so the import reads the tenant
+        about once a minute instead of once per batch. A message without one (a webhook's) is served only
+        a copy read during this invocation, as before. An unknown tenant is read again every time.
+        """
+        held = self.tenants.get(tenant_id)
+        if held is None and version is not None and tenant_id in self.tenant_cache:
+            read_at, copy = self.tenant_cache[tenant_id]
+            held = copy if self.clock.now() - read_at < TENANT_CACHE_FOR else None
+        if held is not None and (version is None or version <= held.updated_at):
+            return held
+        tenant = self.stores.tenants.get(tenant_id)
+        self.remember_tenant(tenant_id, tenant)
+        return tenant
+
+    def remember_tenant(self, tenant_id: str, tenant: TenantRecord | None) -> None:
+        if tenant is None:
+            self.tenants.pop(tenant_id, None)
+            self.tenant_cache.pop(tenant_id, None)
+        else:
+            self.tenants[tenant_id] = tenant
+            self.tenant_cache[tenant_id] = (self.clock.now(), tenant)
 
     def directory(self, tenant: TenantRecord) -> Directory:
         if tenant.tenant_id not in self.directories:
@@ -106,10 +132,19 @@ class MapperContext:
             )
         return self.directories[tenant.tenant_id]
 
+    def log(self, entry: ActivityLogRecord) -> None:
+        self.activity.append(entry)
+
+    def flush_activity(self) -> None:
+        """Write the batch's activity log lines (the mapper calls it once its batch is done)."""
+        pending, self.activity = self.activity, []
+        if pending:
+            self.stores.activity.append_many(pending)
+
     def set_tenant(self, tenant: TenantRecord) -> None:
         """Record a change of the tenant's health (never its settings, which the firm owns)."""
         self.stores.tenants.update_health(tenant)
-        self.tenants[tenant.tenant_id] = tenant
+        self.remember_tenant(tenant.tenant_id, tenant)
 
 
 def consume(body: str, receive_count: int, ctx: MapperContext) -> Outcome:
@@ -163,7 +198,7 @@ def _record_delivery_failure(ctx: MapperContext, message: PurchaseSnapshot | Pur
 
 
 def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) -> Outcome:
-    tenant = ctx.tenant(message.tenant_id)
+    tenant = ctx.tenant(message.tenant_id, message.tenant_version)
     txn_id = message.txn_id if isinstance(message, PurchaseEvent) else str(message.purchase.get("Id") or "")
     if tenant is None:
         return Outcome("skipped", txn_id, "unknown or disconnected tenant")
@@ -173,9 +208,15 @@ def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) 
     if _must_hold(tenant, message, removing):
         return _hold(ctx, tenant, txn_id, f"tenant is {tenant.status}" if tenant.settings.enabled else "sync disabled")
 
-    work = _TransactionWork(ctx, tenant, txn_id, recheck=message.source in {"recheck", "retry"})
-    work.begin()
+    work = _TransactionWork(
+        ctx,
+        tenant,
+        txn_id,
+        recheck=message.source in {"recheck", "retry"},
+        delivery_failed=message.delivery_failed,
+    )
     try:
+        work.begin(message, removing)
         outcome = work.run(message, removing)
         if outcome.created and ProblemCode.HARD_SOFT_COSTS_OFF in tenant.problems:
             _unblock(ctx, tenant, ProblemCode.HARD_SOFT_COSTS_OFF)  # Clio accepted a hard cost again
@@ -211,10 +252,20 @@ def _must_hold(tenant: TenantRecord, message: PurchaseSnapshot | PurchaseEvent, 
 class _TransactionWork:
     """One transaction under its lock: reads the mapping, changes Clio, writes the mapping once at the end."""
 
-    def __init__(self, ctx: MapperContext, tenant: TenantRecord, txn_id: str, *, recheck: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: MapperContext,
+        tenant: TenantRecord,
+        txn_id: str,
+        *,
+        recheck: bool = False,
+        delivery_failed: bool = False,
+    ) -> None:
         self.ctx = ctx
-        # A re-check (poller) or retry (operator) always re-evaluates, and clears a delivery failure.
+        # A re-check (poller) or retry (operator) always re-evaluates.
         self.recheck = recheck
+        # The sender saw a DELIVERY_FAILED failure open: it is closed once the transaction has been dealt with.
+        self.delivery_failed = delivery_failed
         self.tenant = tenant
         self.txn_id = txn_id
         self.now = ctx.clock.now()
@@ -226,17 +277,56 @@ class _TransactionWork:
         self.removed: str | None = None
         self.locked = False
         self.created = self.updated = self.deleted = 0
+        self.prepared: _Prepared | None = None
+        # Create intents written with the lock (a new transaction): durable already, nothing to adopt.
+        self.intents_on_lock: set[str] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def begin(self) -> None:
-        stores = self.ctx.stores
-        found = stores.mappings.lock(self.tenant.tenant_id, self.txn_id, self.ctx.worker_id, self.now, TXN_LOCK_SECONDS)
+    def begin(self, message: PurchaseSnapshot | PurchaseEvent, removing: bool) -> None:
+        """Take the lock and read the record. A purchase the poller sent is planned first (that needs no
+        lock), so if its transaction is new the create intents are written by the lock's own request."""
+        if isinstance(message, PurchaseSnapshot) and not removing and not self.recheck:
+            self.prepared = self._prepare(message.purchase)
+        if_new = None
+        if self.prepared is not None and self.prepared.desired:
+            intents = {key: self._intent(key, want) for key, want in self.prepared.desired.items()}
+            if_new = MappingRecord(
+                tenant_id=self.tenant.tenant_id, txn_id=self.txn_id, entries=intents, updated_at=self.now
+            )
+        found = self.ctx.stores.mappings.lock(
+            self.tenant.tenant_id, self.txn_id, self.ctx.worker_id, self.now, TXN_LOCK_SECONDS, if_new=if_new
+        )
         self.locked = True
         if found is not None:
             self.record = found
+        elif if_new is not None:
+            self.record = if_new
+            self.intents_on_lock = set(if_new.entries)
         self.entries = dict(self.record.entries)
         self.summary = self.record.summary
+
+    def _prepare(self, raw: dict[str, Any]) -> _Prepared | None:
+        try:
+            purchase = Purchase.model_validate(raw)
+        except ValidationError:
+            return None  # run() turns it into a failure under the lock
+        plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
+        if plan.action != "import":
+            return None
+        failures = {f.scope: f for f in plan.failures}
+        desired = self.resolve(purchase, plan.groups, failures)
+        return _Prepared(purchase, plan, failures, desired)
+
+    def _intent(self, key: str, want: _DesiredEntry) -> EntryRecord:
+        return EntryRecord(
+            customer_id=key,
+            state="creating",
+            marker=entry_marker(self.txn_id, key),
+            contact_id=want.contact_id,
+            amount=want.group.amount,
+            intent_at=self.now,
+        )
 
     def finish(self) -> None:
         if not self.locked:
@@ -245,7 +335,7 @@ class _TransactionWork:
         open_failures = dict(self.record.open_failures)
         if self.failures is not None:
             open_failures = self._write_failures(open_failures)
-            if self.recheck:
+            if self.delivery_failed:
                 stores.failures.delete(self.tenant.tenant_id, f"{self.txn_id}#delivery")
         record = self.record.model_copy(
             update={
@@ -287,6 +377,8 @@ class _TransactionWork:
                 raw = self.ctx.qbo_for(self.tenant).read_purchase(self.txn_id)
             except NotFoundError:
                 return self.remove_all("deleted in QuickBooks")
+        elif self.prepared is not None:
+            return self.apply(self.prepared.purchase)
         else:
             raw = message.purchase
         try:
@@ -308,7 +400,12 @@ class _TransactionWork:
         if version == self.record.sync_token and settled and not self.recheck:
             return Outcome("unchanged", self.txn_id, "already applied")
         self.summary = txn_summary(purchase)
-        plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
+        prepared = self.prepared if self.prepared is not None and self.prepared.purchase is purchase else None
+        plan = (
+            prepared.plan
+            if prepared
+            else plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
+        )
         if plan.action == "remove":
             self.sync_token = version
             return self.remove_all(plan.reason)
@@ -321,8 +418,11 @@ class _TransactionWork:
             self.failures = {f.scope: f for f in plan.failures}
             return Outcome("failed", self.txn_id, plan.reason)
 
-        failures = {f.scope: f for f in plan.failures}
-        desired = self.resolve(purchase, plan.groups, failures)
+        if prepared:
+            failures, desired = dict(prepared.failures), prepared.desired
+        else:
+            failures = {f.scope: f for f in plan.failures}
+            desired = self.resolve(purchase, plan.groups, failures)
         self.reconcile(desired, failures, {g.customer_id for g in plan.groups})
         self.failures = failures
         self.sync_token = version
@@ -391,7 +491,7 @@ class _TransactionWork:
         for key, want in desired.items():
             entry = self.entries.get(key)
             if entry is not None and entry.state == "creating":
-                entry = self._adopt(clio, entry)
+                entry = None if key in self.intents_on_lock else self._adopt(clio, entry)
             if entry is None:
                 to_create.append(key)
             elif entry.state == "gone":
@@ -400,16 +500,9 @@ class _TransactionWork:
                 self._update(clio, key, entry, want, failures)
         if to_create:
             for key in to_create:
-                want = desired[key]
-                self.entries[key] = EntryRecord(
-                    customer_id=key,
-                    state="creating",
-                    marker=entry_marker(self.txn_id, key),
-                    contact_id=want.contact_id,
-                    amount=want.group.amount,
-                    intent_at=self.now,
-                )
-            self.save_intents()  # durable before Clio sees anything
+                self.entries[key] = self._intent(key, desired[key])
+            if not self.intents_on_lock.issuperset(to_create):
+                self.save_intents()  # durable before Clio sees anything
             for key in to_create:
                 try:
                     self._create(clio, key, desired[key])
@@ -586,7 +679,7 @@ class _TransactionWork:
     ) -> None:
         if action in ("created", "updated", "deleted"):
             record_entry(action)
-        self.ctx.stores.activity.append(
+        self.ctx.log(
             ActivityLogRecord(
                 tenant_id=self.tenant.tenant_id,
                 at=self.now,
@@ -596,6 +689,16 @@ class _TransactionWork:
                 detail=detail,
             )
         )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A purchase planned and resolved before its lock was taken (reused under the lock)."""
+
+    purchase: Purchase
+    plan: PurchasePlan
+    failures: dict[str, PlannedFailure]
+    desired: dict[str, _DesiredEntry]
 
 
 @dataclass(frozen=True)
@@ -636,7 +739,7 @@ def _record_malformed(ctx: MapperContext, tenant: TenantRecord, txn_id: str, det
 def _block(ctx: MapperContext, tenant: TenantRecord, code: ProblemCode) -> None:
     current = ctx.stores.tenants.get(tenant.tenant_id) or tenant
     if code in current.problems:
-        ctx.tenants[tenant.tenant_id] = current
+        ctx.remember_tenant(tenant.tenant_id, current)
         return
     ctx.set_tenant(
         current.model_copy(

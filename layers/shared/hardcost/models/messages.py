@@ -18,7 +18,16 @@ class MessageModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PurchaseSnapshot(MessageModel):
+class SyncMessageModel(MessageModel):
+    # The tenant record's ``updated_at`` as the sender read it: a mapper holding an older copy of the
+    # tenant reads it again, so a settings change is never applied late (None: the sender did not read it).
+    tenant_version: datetime | None = None
+    # A DELIVERY_FAILED failure is open for this transaction (its message went to the DLQ): the mapper
+    # closes it once it has dealt with the transaction. Only senders that read the failures set it.
+    delivery_failed: bool = False
+
+
+class PurchaseSnapshot(SyncMessageModel):
     """A purchase as the poller read it. Kept raw: the mapper validates it, so bad data becomes a failure."""
 
     kind: Literal["purchase_snapshot"] = "purchase_snapshot"
@@ -27,7 +36,7 @@ class PurchaseSnapshot(MessageModel):
     purchase: dict[str, Any]
 
 
-class PurchaseEvent(MessageModel):
+class PurchaseEvent(SyncMessageModel):
     """Something happened to a purchase (webhook, CDC): the mapper reads it from QBO unless it was removed."""
 
     kind: Literal["purchase_event"] = "purchase_event"

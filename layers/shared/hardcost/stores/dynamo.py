@@ -6,7 +6,8 @@ so conditions can use them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +35,8 @@ R = TypeVar("R", bound=BaseModel)
 HEALTH_FIELDS = ("status", "problems", "problem_details", "preconditions_checked_at", "home_currency", "updated_at")
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 ACTIVITY_LOG_DAYS = 90
+BATCH_WRITE_MAX = 25  # DynamoDB's limit per BatchWriteItem
+BATCH_WRITE_ATTEMPTS = 5
 
 
 class StoreError(SyncError):
@@ -210,20 +213,42 @@ class LeaseStore(_Items):
 class MappingStore(_Items):
     """QBO transaction -> Clio entries, with a per-transaction lock taken and read in one request."""
 
-    def lock(self, tenant_id: str, txn_id: str, owner: str, now: datetime, seconds: int) -> MappingRecord | None:
+    def lock(
+        self,
+        tenant_id: str,
+        txn_id: str,
+        owner: str,
+        now: datetime,
+        seconds: int,
+        *,
+        if_new: MappingRecord | None = None,
+    ) -> MappingRecord | None:
+        """Take the transaction's lock and read its record in one request; ``None`` when it has none yet.
+
+        ``if_new`` is written by the same request when the transaction has no record (its create intents,
+        durable before Clio sees anything), so a new transaction costs no separate intent write; an existing
+        record is left as it was and returned.
+        """
         self.operations += 1
+        update = "SET lock_owner = :owner, lock_until = :until"
+        values: dict[str, Any] = {
+            ":owner": owner,
+            ":until": int((now + timedelta(seconds=seconds)).timestamp()),
+            ":now": int(now.timestamp()),
+        }
+        request: dict[str, Any] = {
+            "Key": {"pk": keys.tenant_pk(tenant_id), "sk": keys.mapping_sk(txn_id)},
+            "ConditionExpression": "attribute_not_exists(lock_until) OR lock_until < :now OR lock_owner = :owner",
+            "ExpressionAttributeValues": values,
+            # The item as it was: its record (the lock never changes an existing one) or nothing.
+            "ReturnValues": "ALL_OLD",
+        }
+        if if_new is not None:
+            update += ", #d = if_not_exists(#d, :data)"
+            values[":data"] = if_new.model_dump(mode="json")
+            request["ExpressionAttributeNames"] = {"#d": "data"}
         try:
-            result = self._table.update_item(
-                Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.mapping_sk(txn_id)},
-                UpdateExpression="SET lock_owner = :owner, lock_until = :until",
-                ConditionExpression="attribute_not_exists(lock_until) OR lock_until < :now OR lock_owner = :owner",
-                ExpressionAttributeValues={
-                    ":owner": owner,
-                    ":until": int((now + timedelta(seconds=seconds)).timestamp()),
-                    ":now": int(now.timestamp()),
-                },
-                ReturnValues="ALL_NEW",
-            )
+            result = self._table.update_item(UpdateExpression=update, **request)
         except ClientError as exc:
             raise _translate(exc, f"lock of transaction {txn_id}") from None
         item = result.get("Attributes") or {}
@@ -316,13 +341,47 @@ class ActivityLog(_Items):
     """Recent activity for the firm's view; items expire after ACTIVITY_LOG_DAYS."""
 
     def append(self, entry: ActivityLogRecord) -> None:
-        expires = int((entry.at + timedelta(days=ACTIVITY_LOG_DAYS)).timestamp())
-        self._put(
-            keys.tenant_pk(entry.tenant_id),
-            keys.activity_sk(entry.at.isoformat(), entry.txn_id, entry.action),
-            entry,
-            expires_at=expires,
-        )
+        self._put(*self._key(entry), entry, expires_at=self._expires(entry))
+
+    def append_many(self, entries: Sequence[ActivityLogRecord]) -> None:
+        """Write many log lines in BatchWriteItem requests of 25 (what the mapper collects in one batch)."""
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": pk,
+                        "sk": sk,
+                        "data": entry.model_dump(mode="json"),
+                        "expires_at": self._expires(entry),
+                    }
+                }
+            }
+            for entry in entries
+            for pk, sk in [self._key(entry)]
+        ]
+        client: Any = self._table.meta.client  # the resource's client: plain Python values, as above
+        for start in range(0, len(requests), BATCH_WRITE_MAX):
+            pending = {self._table.name: requests[start : start + BATCH_WRITE_MAX]}
+            for attempt in range(BATCH_WRITE_ATTEMPTS):
+                self.operations += 1
+                try:
+                    result = client.batch_write_item(RequestItems=pending)
+                except ClientError as exc:
+                    raise _translate(exc, "activity log batch write") from None
+                pending = result.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            else:
+                raise RetryableError(f"DynamoDB left {len(pending[self._table.name])} activity log line(s) unwritten")
+
+    @staticmethod
+    def _key(entry: ActivityLogRecord) -> tuple[str, str]:
+        return keys.tenant_pk(entry.tenant_id), keys.activity_sk(entry.at.isoformat(), entry.txn_id, entry.action)
+
+    @staticmethod
+    def _expires(entry: ActivityLogRecord) -> int:
+        return int((entry.at + timedelta(days=ACTIVITY_LOG_DAYS)).timestamp())
 
     def recent(self, tenant_id: str, limit: int = 100) -> list[ActivityLogRecord]:
         self.operations += 1
@@ -333,26 +392,6 @@ class ActivityLog(_Items):
             Limit=limit,
         )
         return [ActivityLogRecord.model_validate(item["data"]) for item in page.get("Items", [])]
-
-
-class WebhookSeenStore(_Items):
-    """Replayed webhook deliveries (same CloudEvents id, or same realm/entity/id/operation/time)."""
-
-    def first_time(self, key: str, expires: datetime) -> bool:
-        self.operations += 1
-        try:
-            self._table.put_item(
-                Item={"pk": f"WEBHOOK#{key}", "sk": "SEEN", "expires_at": int(expires.timestamp())},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise _translate(exc, "webhook dedup") from None
-        return True
-
-    def forget(self, key: str) -> None:
-        self._delete(f"WEBHOOK#{key}", "SEEN")
 
 
 class Stores:
@@ -367,7 +406,6 @@ class Stores:
         self.needs_matter = NeedsMatterStore(table)
         self.held = HeldStore(table)
         self.activity = ActivityLog(table)
-        self.webhook_seen = WebhookSeenStore(table)
 
     @property
     def operations(self) -> int:
@@ -380,6 +418,5 @@ class Stores:
             self.needs_matter,
             self.held,
             self.activity,
-            self.webhook_seen,
         )
         return sum(p.operations for p in parts)
