@@ -63,8 +63,8 @@ DEFINITIONS = {
     "wall_s": "wall-clock seconds of the full import: the first poller tick and draining the queue to empty",
     "entries_per_s": "Clio entries live after the import / wall_s (local stack; Clio's rate limit not enforced)",
     "qbo_calls_per_1000_purchases": (
-        "QBO API calls (OAuth excluded) made by the incremental sync (poller tick + mapper) / purchases changed "
-        "in QBO x 1000"
+        "QBO API calls (OAuth excluded) made by the incremental sync (poller tick + mapper) / the firm's purchases "
+        "(`purchases`) x 1000; per purchase changed it is incremental.qbo_calls_per_1000_changed"
     ),
     "clio_calls_per_entry": "Clio API calls during the full import / entries created by it",
     "ddb_ops_per_entry": "DynamoDB requests counted by Stores.operations during the full import / entries created",
@@ -374,7 +374,7 @@ def build_result(
         "entries": entries,
         "wall_s": imp.wall_s,
         "entries_per_s": _per(entries, 1) / imp.wall_s if imp.wall_s else 0.0,
-        "qbo_calls_per_1000_purchases": _per(inc.qbo_api_calls, changed, 1000),
+        "qbo_calls_per_1000_purchases": _per(inc.qbo_api_calls, len(main.firm.purchases), 1000),
         "clio_calls_per_entry": _per(imp.clio_api_calls, entries),
         "ddb_ops_per_entry": _per(imp.store_ops, entries),
         "secrets_calls": {
@@ -405,7 +405,7 @@ def build_result(
             "messages_processed": main.incremental_report.processed,
             "clio_effects": main.clio_effects,
             "qbo_api_calls": inc.qbo_api_calls,
-            "qbo_calls_per_1000_firm_purchases": _per(inc.qbo_api_calls, len(main.firm.purchases), 1000),
+            "qbo_calls_per_1000_changed": _per(inc.qbo_api_calls, changed, 1000),
             "clio_api_calls": inc.clio_api_calls,
             "clio_calls_per_clio_write": _per(inc.clio_api_calls, sum(main.clio_effects.values())),
             "ddb_ops_per_message": _per(inc.store_ops, main.incremental_report.processed),
@@ -477,7 +477,9 @@ def _tables(
     headline.add("entries", result["entries"], "Clio entries live after the full import")
     headline.add("wall_s", result["wall_s"], "full import: tick + drain to empty")
     headline.add("entries_per_s", result["entries_per_s"])
-    headline.add("qbo_calls_per_1000_purchases", result["qbo_calls_per_1000_purchases"], "incremental / changes x 1000")
+    headline.add(
+        "qbo_calls_per_1000_purchases", result["qbo_calls_per_1000_purchases"], "incremental / purchases held x 1000"
+    )
     headline.add("clio_calls_per_entry", result["clio_calls_per_entry"], "full import")
     headline.add("ddb_ops_per_entry", result["ddb_ops_per_entry"], "Stores.operations, full import")
     secrets = result["secrets_calls"]
