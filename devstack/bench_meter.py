@@ -183,6 +183,12 @@ def _capacity(operation: str, params: dict[str, Any], response: dict[str, Any], 
         return 0.0, _write_units(ddb_item_size(params.get("Key")) + ddb_item_size(values))
     if operation == "DeleteItem":
         return 0.0, 1.0
+    if operation == "BatchWriteItem":
+        # Each item is billed as its own write; items DynamoDB left unprocessed were not written.
+        requests = [r for batch in (params.get("RequestItems") or {}).values() for r in batch]
+        unprocessed = sum(len(batch) for batch in (response.get("UnprocessedItems") or {}).values())
+        units = [_write_units(ddb_item_size(r["PutRequest"]["Item"])) if "PutRequest" in r else 1.0 for r in requests]
+        return 0.0, sum(units) * (1 - unprocessed / len(units)) if units and not failed else 0.0
     return 0.0, 0.0
 
 
