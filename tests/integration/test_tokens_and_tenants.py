@@ -44,7 +44,26 @@ def test_expired_access_tokens_are_refreshed_and_rotation_is_persisted(seeded_st
     assert stack.runtime.stores.tenants.get("firm-1").status == "active"
 
 
-def test_two_containers_refreshing_at_once_never_lose_the_refresh_token(seeded_stack: Callable[..., Any]) -> None:
+@pytest.fixture
+def atomic_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write atomically; moto checks the condition and then writes, so two
+    threads can both pass it. Serialise moto's writes, as the real service does for one item."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialised(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(*args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, serialised)
+
+
+def test_two_containers_refreshing_at_once_never_lose_the_refresh_token(
+    seeded_stack: Callable[..., Any], atomic_moto_writes: None
+) -> None:
     stack = seeded_stack()
     tenant = stack.runtime.stores.tenants.get("firm-1")
     stack.clock.advance(timedelta(hours=2))
