@@ -8,7 +8,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from hardcost.logic.sync_purchase import consume
+from hardcost.errors import SyncError
+from hardcost.logic.sync_purchase import MapperContext, consume
 from hardcost.observability import metrics
 from hardcost.runtime import Runtime, get_runtime
 
@@ -46,5 +47,15 @@ def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, A
             event=event, record_handler=record_handler, processor=processor, context=context
         )
     finally:
-        ctx.flush_activity()  # the batch's activity log lines, in BatchWriteItem requests of 25
+        _write_activity_log(ctx)
     return dict(response)
+
+
+def _write_activity_log(ctx: MapperContext) -> None:
+    """The batch's activity-log lines, in BatchWriteItem requests of 25. They are the firm's view, not the
+    sync's state: if DynamoDB refuses them, the entries and failures stand and the batch is not retried."""
+    lines = len(ctx.activity)
+    try:
+        ctx.flush_activity()
+    except SyncError as exc:
+        logger.warning("activity log lines not written", extra={"lines": lines, "error": str(exc)})

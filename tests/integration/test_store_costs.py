@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from hardcost.clients.clio import ClioClient
-from hardcost.errors import LockBusyError
+from hardcost.errors import LockBusyError, RetryableError
 from hardcost.models.messages import PurchaseSnapshot
 from hardcost.models.records import ActivityLogRecord, EntryRecord, MappingRecord
 from hardcost.stores import keys
-from hardcost.stores.dynamo import FailureStore, MappingStore
+from hardcost.stores.dynamo import ActivityLog, FailureStore, MappingStore
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration
@@ -173,3 +173,21 @@ def test_recheck_closes_a_delivery_failure_only_where_one_is_open(
     # Then it was re-checked, and no delete was spent on a delivery failure that was never open
     assert report.processed >= len({key.split("#")[0] for key in open_before})
     assert not any(key.endswith("#delivery") for key in deleted)
+
+
+def test_a_refused_activity_log_write_neither_fails_the_batch_nor_repeats_it(
+    seeded_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DynamoDB refusing every activity-log batch
+    stack = seeded_stack()
+
+    def refuse(self: ActivityLog, entries: Any, **_: Any) -> None:
+        raise RetryableError("DynamoDB left 3 activity log line(s) unwritten")
+
+    monkeypatch.setattr(ActivityLog, "append_many", refuse)
+    # When the firm syncs
+    report = stack.sync()
+    # Then the entries are in Clio once and no message was retried; only the log lines are missing
+    assert len(stack.clio.activities("firm-1")) == 3
+    assert (report.failed_attempts, report.dead_lettered) == (0, 0)
+    assert stack.runtime.stores.failures.list("firm-1") == []

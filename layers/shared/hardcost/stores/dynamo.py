@@ -7,7 +7,7 @@ so conditions can use them.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -343,8 +343,9 @@ class ActivityLog(_Items):
     def append(self, entry: ActivityLogRecord) -> None:
         self._put(*self._key(entry), entry, expires_at=self._expires(entry))
 
-    def append_many(self, entries: Sequence[ActivityLogRecord]) -> None:
-        """Write many log lines in BatchWriteItem requests of 25 (what the mapper collects in one batch)."""
+    def append_many(self, entries: Sequence[ActivityLogRecord], *, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Write many log lines in BatchWriteItem requests of 25 (what the mapper collects in one batch);
+        what DynamoDB leaves unprocessed (its partial throttling) is sent again after a short backoff."""
         requests = [
             {
                 "PutRequest": {
@@ -371,7 +372,7 @@ class ActivityLog(_Items):
                 pending = result.get("UnprocessedItems") or {}
                 if not pending:
                     break
-                time.sleep(min(1.0, 0.05 * 2**attempt))
+                sleep(min(1.0, 0.05 * 2**attempt))
             else:
                 raise RetryableError(f"DynamoDB left {len(pending[self._table.name])} activity log line(s) unwritten")
 
