@@ -187,8 +187,12 @@ def _capacity(operation: str, params: dict[str, Any], response: dict[str, Any], 
         # Each item is billed as its own write; items DynamoDB left unprocessed were not written.
         requests = [r for batch in (params.get("RequestItems") or {}).values() for r in batch]
         unprocessed = sum(len(batch) for batch in (response.get("UnprocessedItems") or {}).values())
-        units = [_write_units(ddb_item_size(r["PutRequest"]["Item"])) if "PutRequest" in r else 1.0 for r in requests]
-        return 0.0, sum(units) * (1 - unprocessed / len(units)) if units and not failed else 0.0
+        per_item = [
+            _write_units(ddb_item_size(r["PutRequest"]["Item"])) if "PutRequest" in r else 1.0 for r in requests
+        ]
+        if failed or not per_item:
+            return 0.0, 0.0
+        return 0.0, sum(per_item) * (1 - unprocessed / len(per_item))
     return 0.0, 0.0
 
 
