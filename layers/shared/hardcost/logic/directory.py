@@ -9,7 +9,8 @@ Clio call per entry (the create). It follows Clio's changes cheaply: at most onc
 transaction (poller or operator) finds no contact or no matter, the same refresh is forced once per run
 before the failure is recorded again, so a contact or matter the firm just added is seen by the next
 re-check. (A first attempt that misses does not force it: an import meets many unmatched customers, and
-their re-check comes soon enough.) Everything is read afresh once a day.
+their re-check comes soon enough.) Everything is read afresh once a day. QBO customers are read as one
+list (inactive ones included), and one by one only when a transaction names a customer created since.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class TenantDirectory:
     loaded_at: datetime | None = None
     checked_at: datetime | None = None
     customers: dict[str, Customer | None] = field(default_factory=dict)
+    customers_listed: bool = False
     contacts: dict[int, Contact] = field(default_factory=dict)
     matters: dict[int, dict[int, Matter]] = field(default_factory=dict)
     owner_id: int | None = None
@@ -58,6 +60,7 @@ class TenantDirectory:
         if self.loaded_at is not None and now - self.loaded_at >= RELOAD_EVERY:
             self.loaded_at = self.checked_at = None
             self.customers.clear()
+            self.customers_listed = False
             self.contacts.clear()
             self.matters.clear()
             self.owner_loaded = False
@@ -79,12 +82,27 @@ class Directory:
     # --- QBO customers ---------------------------------------------------------------------
 
     def customer(self, customer_id: str) -> Customer | None:
+        if customer_id not in self.cache.customers and not self.cache.customers_listed:
+            self._list_customers()
         if customer_id not in self.cache.customers:
+            # Created since the list was read (or unreadable in it): read it alone.
             try:
                 self.cache.customers[customer_id] = Customer.model_validate(self.qbo.read_customer(customer_id))
             except (NotFoundError, ValidationError):
                 self.cache.customers[customer_id] = None
         return self.cache.customers[customer_id]
+
+    def _list_customers(self) -> None:
+        """All of the company's customers and projects, inactive ones too (a transaction may name one), in
+        pages of 1,000: one query for a typical firm instead of one read per customer."""
+        for page in self.qbo.query_entities("Customer", "Active IN (true, false)"):
+            for raw in page:
+                try:
+                    customer = Customer.model_validate(raw)
+                except ValidationError:
+                    continue
+                self.cache.customers[customer.Id] = customer
+        self.cache.customers_listed = True
 
     def identity(self, customer_id: str) -> CustomerIdentity | None:
         """Sub-customers (projects, ``Job: true``) belong to their top-level customer's contact."""
