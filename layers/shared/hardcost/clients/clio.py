@@ -82,6 +82,9 @@ class ClioClient:
         params = {"fields": MATTER_FIELDS, "client_id": str(contact_id)}
         return [Matter.model_validate(m) for m in self._list("matters.json", params)]
 
+    def all_matters(self) -> list[Matter]:
+        return [Matter.model_validate(m) for m in self._list("matters.json", {"fields": MATTER_FIELDS})]
+
     def matters_updated_since(self, since: datetime) -> list[Matter]:
         params = {"fields": MATTER_FIELDS, "updated_since": since.isoformat()}
         return [Matter.model_validate(m) for m in self._list("matters.json", params)]

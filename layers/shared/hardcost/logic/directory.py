@@ -9,8 +9,9 @@ Clio call per entry (the create). It follows Clio's changes cheaply: at most onc
 transaction (poller or operator) finds no contact or no matter, the same refresh is forced once per run
 before the failure is recorded again, so a contact or matter the firm just added is seen by the next
 re-check. (A first attempt that misses does not force it: an import meets many unmatched customers, and
-their re-check comes soon enough.) Everything is read afresh once a day. QBO customers are read as one
-list (inactive ones included), and one by one only when a transaction names a customer created since.
+their re-check comes soon enough.) Everything is read afresh once a day. QBO customers and Clio matters
+are read as lists (customers inactive ones included), and one client at a time only for what was created
+since.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class TenantDirectory:
     checked_at: datetime | None = None
     customers: dict[str, Customer | None] = field(default_factory=dict)
     customers_listed: bool = False
+    matters_listed: bool = False
     contacts: dict[int, Contact] = field(default_factory=dict)
     matters: dict[int, dict[int, Matter]] = field(default_factory=dict)
     owner_id: int | None = None
@@ -61,6 +63,7 @@ class TenantDirectory:
             self.loaded_at = self.checked_at = None
             self.customers.clear()
             self.customers_listed = False
+            self.matters_listed = False
             self.contacts.clear()
             self.matters.clear()
             self.owner_loaded = False
@@ -168,11 +171,27 @@ class Directory:
         return min(matches, key=lambda c: c.id) if matches else None
 
     def matters_of(self, contact_id: int, *, recheck: bool = False) -> list[Matter]:
+        if contact_id not in self.cache.matters and not self.cache.matters_listed:
+            self._list_matters()
         if contact_id not in self.cache.matters:
+            # A contact added since the list was read, or one whose matters Clio refused: read its own.
             self.cache.matters[contact_id] = {m.id: m for m in self.clio.matters_of(contact_id)}
         elif not self.cache.matters[contact_id] and recheck and self._may_refresh():
             self.refresh()  # no matter known: look once for one opened since
         return sorted(self.cache.matters[contact_id].values(), key=lambda m: m.id)
+
+    def _list_matters(self) -> None:
+        """Every matter of the firm, in pages, instead of one request per client: each contact known now
+        gets its matters (or none); the deltas keep them current from here."""
+        known = list(self.contacts())
+        by_client: dict[int, dict[int, Matter]] = {c.id: {} for c in known}
+        for matter in self.clio.all_matters():
+            client = matter.client.id if matter.client else None
+            if client is not None:
+                by_client.setdefault(client, {})[matter.id] = matter
+        for client, matters in by_client.items():
+            self.cache.matters.setdefault(client, matters)
+        self.cache.matters_listed = True
 
     def account_owner_id(self) -> int | None:
         if not self.cache.owner_loaded:
