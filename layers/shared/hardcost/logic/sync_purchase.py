@@ -312,10 +312,8 @@ class _TransactionWork:
         except ValidationError:
             return None  # run() turns it into a failure under the lock
         plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
-        if plan.action != "import":
-            return None
         failures = {f.scope: f for f in plan.failures}
-        desired = self.resolve(purchase, plan.groups, failures)
+        desired = self.resolve(purchase, plan.groups, failures) if plan.action == "import" else {}
         return _Prepared(purchase, plan, failures, desired)
 
     def _intent(self, key: str, want: _DesiredEntry) -> EntryRecord:
@@ -400,7 +398,7 @@ class _TransactionWork:
         if version == self.record.sync_token and settled and not self.recheck:
             return Outcome("unchanged", self.txn_id, "already applied")
         self.summary = txn_summary(purchase)
-        prepared = self.prepared if self.prepared is not None and self.prepared.purchase is purchase else None
+        prepared = self.prepared  # when set, run() passed its purchase: plan and resolution are done
         plan = (
             prepared.plan
             if prepared
@@ -693,7 +691,8 @@ class _TransactionWork:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A purchase planned and resolved before its lock was taken (reused under the lock)."""
+    """A purchase validated and planned before its lock was taken, its customers resolved if it imports
+    (all reused under the lock)."""
 
     purchase: Purchase
     plan: PurchasePlan

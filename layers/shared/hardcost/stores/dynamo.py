@@ -65,10 +65,14 @@ class _Items:
             raise _translate(exc, "get") from None
         return model.model_validate(item["data"]) if item and "data" in item else None
 
+    @staticmethod
+    def _item(pk: str, sk: str, record: BaseModel, **extra: Any) -> dict[str, Any]:
+        return {"pk": pk, "sk": sk, "data": record.model_dump(mode="json"), **extra}
+
     def _put(self, pk: str, sk: str, record: BaseModel, **extra: Any) -> None:
         self.operations += 1
         try:
-            self._table.put_item(Item={"pk": pk, "sk": sk, "data": record.model_dump(mode="json"), **extra})
+            self._table.put_item(Item=self._item(pk, sk, record, **extra))
         except ClientError as exc:
             raise _translate(exc, "put") from None
 
@@ -347,18 +351,8 @@ class ActivityLog(_Items):
         """Write many log lines in BatchWriteItem requests of 25 (what the mapper collects in one batch);
         what DynamoDB leaves unprocessed (its partial throttling) is sent again after a short backoff."""
         requests = [
-            {
-                "PutRequest": {
-                    "Item": {
-                        "pk": pk,
-                        "sk": sk,
-                        "data": entry.model_dump(mode="json"),
-                        "expires_at": self._expires(entry),
-                    }
-                }
-            }
+            {"PutRequest": {"Item": self._item(*self._key(entry), entry, expires_at=self._expires(entry))}}
             for entry in entries
-            for pk, sk in [self._key(entry)]
         ]
         client: Any = self._table.meta.client  # the resource's client: plain Python values, as above
         for start in range(0, len(requests), BATCH_WRITE_MAX):
