@@ -89,12 +89,13 @@ class ClioWhere(Strict):
 
 
 class SettingsChange(Strict):
+    """What the firm saves on its page: only the fields given change (the admin API's partial update)."""
+
     enabled: bool | None = None
     start_date: str | None = None
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
-    contact_links: dict[str, int] | None = None
 
 
 class Advance(Strict):
@@ -250,11 +251,15 @@ def _after_qbo_change(stack: LocalStack, webhook: bool) -> None:
 
 
 def change_settings(stack: LocalStack, tenant_id: str, change: SettingsChange) -> None:
-    stores = stack.runtime.stores
-    tenant = stores.tenants.get(tenant_id)
-    updates = change.model_dump(exclude_unset=True)
-    settings = tenant.settings.model_validate({**tenant.settings.model_dump(), **updates})
-    stores.tenants.put(tenant.model_copy(update={"settings": settings, "updated_at": stack.clock.now()}))
+    """Through the admin API, as the firm's page saves them (black-box: the runner never writes the store)."""
+    answer = stack.call_admin(
+        "PUT",
+        f"/admin/tenants/{tenant_id}/settings",
+        token=stack.admin_token(tenant_id),
+        body=change.model_dump(exclude_unset=True),
+    )
+    if answer["statusCode"] != 200:
+        raise LookupError(f"the service refused the settings ({answer['statusCode']}): {answer.get('body')}")
 
 
 def summarise(stack: LocalStack, scenario: Scenario, api_calls: dict[str, int]) -> dict[str, Any]:

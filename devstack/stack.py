@@ -195,7 +195,7 @@ class LocalStack:
             created_at=now,
             updated_at=now,
         )
-        self.runtime.stores.tenants.put(tenant)
+        self.runtime.stores.tenants.create(tenant)
         tokens = self.runtime.tokens
         tokens.store_tokens(tenant_id, "qbo", TokenResponse.model_validate(self.qbo.issue_tokens(realm_id)))
         tokens.store_tokens(tenant_id, "clio", TokenResponse.model_validate(self.clio.issue_tokens(tenant_id)))

@@ -9,7 +9,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from hardcost.errors import SyncError
-from hardcost.logic.sync_purchase import MapperContext, consume
+from hardcost.logic.sync.consume import consume
+from hardcost.logic.sync.context import MapperContext
 from hardcost.observability import metrics
 from hardcost.runtime import Runtime, get_runtime
 

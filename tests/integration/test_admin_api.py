@@ -183,22 +183,47 @@ def test_needs_matter_lists_entries_without_a_matter(seeded_stack: Callable[...,
     assert all(n["clio_activity_id"] for n in body_of(response))
 
 
-def test_disconnect_revokes_both_providers_and_deletes_everything(seeded_stack: Callable[..., Any]) -> None:
+def test_disconnect_revokes_both_providers_and_keeps_the_sync_history(seeded_stack: Callable[..., Any]) -> None:
     # Given a synced firm (mappings, cursor, activity) and a second firm
     stack = two_firms(seeded_stack)
     stack.sync()
     clio_token = stack.runtime.tokens.stored("firm-1").clio.access_token
     secret_name = stack.runtime.tokens.secret_name("firm-1")
+    mappings = stack.runtime.stores.mappings.all("firm-1")
     # When its user disconnects it
     response = stack.call_admin("DELETE", "/admin/tenants/firm-1", token=stack.admin_token("firm-1"))
-    # Then both grants are revoked, the secret and every item are gone, the other firm is untouched
+    # Then both grants are revoked and the secret is gone, but the sync history stays for a reconnect (§4)
     assert response["statusCode"] == 200
-    assert body_of(response) == {"tenant_id": "firm-1", "revoked": {"qbo": True, "clio": True}, "errors": {}}
+    body = body_of(response)
+    assert (body["revoked"], body["errors"], body["data_deleted"]) == ({"qbo": True, "clio": True}, {}, False)
+    assert "90 days" in body["message"] and "duplicates nothing" in body["message"]
     assert not stack.qbo.connected("9341457021722202")
     users = httpx.get(f"{stack.clio.base_url}/api/v4/users.json", headers={"Authorization": f"Bearer {clio_token}"})
     assert users.status_code == 401
     secrets = stack.session.client("secretsmanager")
     assert secret_name not in {s["Name"] for s in secrets.list_secrets()["SecretList"]}
+    assert stack.runtime.stores.mappings.all("firm-1") == mappings and mappings
+    health = body_of(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=stack.admin_token("firm-1")))
+    assert (health["status"], health["reconnect_all"], health["connected"]) == (
+        "disconnected",
+        ["qbo", "clio"],
+        {"qbo": False, "clio": False},
+    )
+    assert stack.qbo.connected(OTHER_REALM) and stack.runtime.stores.tenants.get("firm-2") is not None
+
+
+def test_disconnect_and_delete_our_data_removes_every_item(seeded_stack: Callable[..., Any]) -> None:
+    # Given a synced firm and a second firm
+    stack = two_firms(seeded_stack)
+    stack.sync()
+    # When its user disconnects it and asks for its data to be deleted
+    response = stack.call_admin(
+        "DELETE", "/admin/tenants/firm-1", token=stack.admin_token("firm-1"), query={"delete_data": "true"}
+    )
+    # Then every item of it is gone, the answer says what a later reconnect will do, the other firm is untouched
+    assert response["statusCode"] == 200
+    body = body_of(response)
+    assert body["data_deleted"] is True and "connect again" in body["message"]
     table = stack.session.resource("dynamodb").Table(stack.resources.table_name)
     remaining = table.scan()["Items"]
     assert not [i for i in remaining if "firm-1" in i["pk"] or i.get("tenant_id") == "firm-1"]

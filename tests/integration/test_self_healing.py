@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hardcost import tenant_lifecycle as lifecycle
 from hardcost.codes import ProblemCode
 from hardcost.logic.retry import retry_failures
 from tests.conftest import base_scenario
@@ -155,16 +156,24 @@ def test_retry_on_demand_resends_failed_transactions(seeded_stack: Callable[...,
 def test_poller_health_update_never_overwrites_settings_saved_meanwhile(seeded_stack: Callable[..., Any]) -> None:
     # Given the poller read the tenant, then the firm saved new settings before the poller wrote its health
     stack = seeded_stack()
-    stores = stack.runtime.stores
-    stale = stores.tenants.get("firm-1")
-    fresh = stale.model_copy(update={"settings": stale.settings.model_copy(update={"default_user_id": 2})})
-    stores.tenants.put(fresh)
+    tenants = stack.runtime.stores.tenants
+    stale = tenants.get("firm-1")
+    now = stack.clock.now()
+    tenants.transition("firm-1", lambda t: lifecycle.settings_changed(t, {"default_user_id": 2}, now))
     # When the poller records the health it computed from its stale copy
-    blocked = stale.model_copy(update={"status": "blocked", "problems": (ProblemCode.PLAN_NOT_SUPPORTED,)})
-    stores.tenants.update_health(blocked)
+    found = {ProblemCode.PLAN_NOT_SUPPORTED: "Essentials"}
+    tenants.transition(
+        "firm-1",
+        lambda t: lifecycle.preconditions_checked(t, found, owned=found, now=now, home_currency="USD"),
+        known=stale,
+    )
     # Then both survive
-    now = stores.tenants.get("firm-1")
-    assert (now.settings.default_user_id, now.status, now.problems) == (2, "blocked", ("PLAN_NOT_SUPPORTED",))
+    current = tenants.get("firm-1")
+    assert (current.settings.default_user_id, current.status, current.problems) == (
+        2,
+        "blocked",
+        ("PLAN_NOT_SUPPORTED",),
+    )
 
 
 def test_open_failures_are_rechecked_less_often_the_longer_they_stay_open(seeded_stack: Callable[..., Any]) -> None:

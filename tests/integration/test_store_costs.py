@@ -18,6 +18,7 @@ from hardcost.models.messages import PurchaseSnapshot
 from hardcost.models.records import ActivityLogRecord, EntryRecord, MappingRecord
 from hardcost.stores import keys
 from hardcost.stores.dynamo import ActivityLog, FailureStore, MappingStore
+from hardcost.tenant_lifecycle import TenantChange
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration
@@ -144,8 +145,7 @@ def test_tenant_is_read_once_per_container_for_the_pollers_messages_and_per_batc
     # Without a version (a webhook's), each invocation reads the tenant afresh
     assert deliver(None) == 2
     # And a message that knows of a newer tenant than the container's copy makes it read again
-    changed = tenant.model_copy(update={"updated_at": tenant.updated_at + timedelta(seconds=1)})
-    tenants.put(changed)
+    changed = tenants.change(tenant, TenantChange({"updated_at": tenant.updated_at + timedelta(seconds=1)}))
     assert deliver(changed.updated_at) == 1
 
 

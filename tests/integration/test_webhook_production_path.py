@@ -77,7 +77,7 @@ def aws() -> Iterator[Aws]:
             SecretId=resources.app_secret_name, SecretString=json.dumps({"qbo_webhook_verifier_token": VERIFIER})
         )
         stores = Stores(session.resource("dynamodb").Table(resources.table_name))
-        stores.tenants.put(
+        stores.tenants.create(
             TenantRecord(
                 tenant_id=TENANT,
                 realm_id=REALM,

@@ -34,7 +34,7 @@ NOT_ON_THE_WEBHOOK_PATH = (
     "hardcost.models",
     "hardcost.clients",
     "hardcost.logic.poll",
-    "hardcost.logic.sync_purchase",
+    "hardcost.logic.sync",
 )
 
 

@@ -27,8 +27,28 @@ class LockBusyError(RetryableError):
     """Another worker holds this transaction or tenant; try again shortly."""
 
 
+class LockLostError(RetryableError):
+    """Our lock expired and another worker took the transaction over: our write was refused; try again."""
+
+
+class TenantChangedError(RetryableError):
+    """The tenant record changed between our read and our conditional write; read it again."""
+
+
+class StoreUnavailableError(RetryableError):
+    """DynamoDB throttled us or could not be reached (a ``BotoCoreError``: connection, timeout)."""
+
+
 class PermanentError(SyncError):
     """Retrying cannot help: bad data, a rule that refuses, a provider's 4xx."""
+
+
+class TenantGoneError(PermanentError):
+    """The tenant was disconnected and purged (or never existed) while we worked for it."""
+
+
+class StoreError(PermanentError):
+    """A DynamoDB request refused for a reason retrying cannot change (validation, a missing table)."""
 
 
 class MalformedInputError(PermanentError):
@@ -61,7 +81,11 @@ class EntryBilledError(ConflictError):
 
 
 class AuthError(SyncError):
-    """Credentials are missing, refused or revoked."""
+    """Credentials are missing, refused or revoked; ``provider`` says whose ("qbo" or "clio") when known."""
+
+    def __init__(self, message: str, *, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
 
 
 class AccessTokenRejectedError(AuthError):
@@ -72,8 +96,8 @@ class ReconnectRequiredError(AuthError):
     """The refresh token was refused (invalid_grant): the firm must reconnect."""
 
     def __init__(self, message: str, *, provider: str) -> None:
-        super().__init__(message)
-        self.provider = provider
+        super().__init__(message, provider=provider)
+        self.provider: str = provider
 
 
 class ConfigurationError(SyncError):

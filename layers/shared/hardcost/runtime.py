@@ -35,7 +35,7 @@ from hardcost.tokens import TokenStore
 
 if TYPE_CHECKING:  # imported where used: the poller and the mapper each load only their own logic
     from hardcost.logic.poll import PollerContext
-    from hardcost.logic.sync_purchase import MapperContext
+    from hardcost.logic.sync.context import MapperContext
 
 
 @dataclass
@@ -101,7 +101,7 @@ class Runtime:
         return str(self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
 
     def mapper_context(self) -> MapperContext:
-        from hardcost.logic.sync_purchase import MapperContext
+        from hardcost.logic.sync.context import MapperContext
 
         return MapperContext(
             stores=self.stores,

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from botocore.exceptions import ClientError
@@ -30,7 +30,7 @@ from hardcost.clients.oauth import (
 )
 from hardcost.clock import Clock
 from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError, RetryableError
-from hardcost.models.records import TenantRecord
+from hardcost.models.records import Provider, TenantRecord
 from hardcost.secret_values import read_secret_string
 from hardcost.stores.dynamo import LeaseStore
 
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 else:
     SecretsManagerClient = Any
 
-Provider = Literal["qbo", "clio"]
 REFRESH_MARGIN = timedelta(minutes=5)
 LEASE_SECONDS = 30
 
@@ -173,7 +172,8 @@ class TokenStore:
         return lambda force_refresh: self.access_token(tenant, provider, force_refresh=force_refresh)
 
     def access_token(self, tenant: TenantRecord, provider: Provider, *, force_refresh: bool = False) -> str:
-        credentials = self._cache.get(tenant.tenant_id) or self._read_tenant(tenant.tenant_id)
+        # A missing secret (never connected, or disconnected) is a provider to reconnect, named below.
+        credentials = self._cache.get(tenant.tenant_id) or self._read_tenant(tenant.tenant_id, missing_ok=True)
         token = getattr(credentials, provider)
         if token is None:
             raise ReconnectRequiredError(f"no {provider} connection for this tenant", provider=provider)

@@ -212,9 +212,13 @@ class AdminApi:
         def sync(tenant_id: str) -> SyncOutcome:
             return service.sync_now(ctx(), tenant_id)
 
-        @app.delete("/admin/tenants/<tenant_id>", summary="Disconnect: revoke tokens at QBO and Clio, delete all data")
-        def disconnect(tenant_id: str) -> Disconnected:
-            return service.disconnect(ctx(), tenant_id)
+        @app.delete(
+            "/admin/tenants/<tenant_id>",
+            summary="Disconnect: revoke the tokens at QBO and Clio; the sync history is kept 90 days "
+            "unless delete_data=true",
+        )
+        def disconnect(tenant_id: str, delete_data: Annotated[bool, Query()] = False) -> Disconnected:
+            return service.disconnect(ctx(), tenant_id, delete_data=delete_data)
 
         @app.get("/connect/qbo/start", summary="The URL of Intuit's consent page for this tenant")
         def qbo_start(tenant_id: TenantId) -> AuthorizeUrl:

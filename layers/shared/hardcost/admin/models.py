@@ -27,7 +27,10 @@ class Health(ApiModel):
     status: TenantStatus
     enabled: bool
     problems: list[Problem]
-    reconnect: Literal["qbo", "clio"] | None = Field(None, description="the provider to reconnect, if any")
+    reconnect: Literal["qbo", "clio"] | None = Field(None, description="the first provider to reconnect, if any")
+    reconnect_all: list[Literal["qbo", "clio"]] = Field(
+        default_factory=list, description="every provider the firm must connect again"
+    )
     connected: dict[str, bool] = Field(description="whether tokens are held for qbo and clio")
     clio_region: ClioRegion
     last_sync_at: dt.datetime | None = None
@@ -44,11 +47,20 @@ class TenantSettingsView(ApiModel):
 
 
 class SettingsUpdate(ApiModel):
-    enabled: bool = True
-    start_date: dt.date
-    source_account_id: str | None = Field(None, max_length=64, description="a QBO expense account Id (GET accounts)")
-    default_user_id: int | None = Field(None, ge=1, description="a Clio user id (GET users); else the account owner")
-    clio_expense_category_id: int | None = Field(None, ge=1)
+    """A partial update: only the fields sent change. ``null`` clears the default user (back to Clio's account
+    owner) or the expense category; ``enabled``, ``start_date`` and ``source_account_id`` cannot be cleared."""
+
+    enabled: bool | None = None
+    start_date: dt.date | None = None
+    source_account_id: str | None = Field(
+        None, min_length=1, max_length=64, description="a QBO expense account Id (GET accounts)"
+    )
+    default_user_id: int | None = Field(None, ge=1, description="a Clio user id (GET users); null: the account owner")
+    clio_expense_category_id: int | None = Field(None, ge=1, description="a Clio expense category id; null: none")
+
+    def changes(self) -> dict[str, object]:
+        """The fields the request sent, with their values."""
+        return self.model_dump(include=self.model_fields_set)
 
 
 class ExpenseAccount(ApiModel):
@@ -122,6 +134,8 @@ class Disconnected(ApiModel):
     tenant_id: str
     revoked: dict[str, bool]
     errors: dict[str, str] = Field(default_factory=dict, description="revocations that failed (tokens deleted anyway)")
+    data_deleted: bool = Field(description="whether the sync history was deleted too")
+    message: str = Field(description="what happened, and what a later reconnect will do, in words")
 
 
 class AuthorizeUrl(ApiModel):

@@ -16,16 +16,18 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hardcost import tenant_lifecycle as lifecycle
 from hardcost.admin.settings import QBO_ACCOUNTING_SCOPE
 from hardcost.clock import Clock
 from hardcost.errors import ConflictError, PermanentError
-from hardcost.models.records import ClioRegion, TenantRecord, TenantSettings
+from hardcost.models.records import ClioRegion, Provider, TenantRecord, TenantSettings
 from hardcost.stores.dynamo import Stores
-from hardcost.tokens import Provider, TokenStore
+from hardcost.tokens import TokenStore
 
 QBO_CALLBACK_PATH = "/connect/qbo/callback"
 CLIO_CALLBACK_PATH = "/connect/clio/callback"
@@ -159,9 +161,9 @@ def complete_qbo(
             created_at=now,
             updated_at=now,
         )
+        ctx.stores.tenants.create(tenant)  # writes the realm index too (webhooks find the tenant by realmId)
     else:
-        tenant = _reconnected(existing, "qbo", now)
-    ctx.stores.tenants.put(tenant)  # writes the realm index too (webhooks find the tenant by realmId)
+        tenant = _connected(ctx, existing, "qbo", now)
     ctx.forget_clients(tenant.tenant_id)
     return tenant
 
@@ -177,23 +179,18 @@ def complete_clio(ctx: OnboardingContext, *, code: str | None, state: str | None
         raise ConflictError("connect QuickBooks Online first")
     tokens = ctx.tokens.exchange_code("clio", code, ctx.redirect_uri(CLIO_CALLBACK_PATH), clio_region=verified.region)
     ctx.tokens.store_tokens(verified.tenant_id, "clio", tokens)
-    now = ctx.clock.now()
-    tenant = _reconnected(existing, "clio", now).model_copy(update={"clio_region": verified.region})
-    ctx.stores.tenants.put(tenant)
+    tenant = _connected(ctx, existing, "clio", ctx.clock.now(), clio_region=verified.region)
     ctx.forget_clients(tenant.tenant_id)
     return tenant
 
 
-def _reconnected(tenant: TenantRecord, provider: Provider, now: datetime) -> TenantRecord:
-    """Fresh tokens clear a ``needs_reconnect`` for that provider; the next poll re-checks the preconditions."""
-    if tenant.status != "needs_reconnect" or tenant.problem_details.get("reconnect", "qbo") != provider:
-        return tenant.model_copy(update={"updated_at": now})
-    details = {k: v for k, v in tenant.problem_details.items() if k != "reconnect"}
-    return tenant.model_copy(
-        update={
-            "status": "blocked" if tenant.problems else "active",
-            "problem_details": details,
-            "preconditions_checked_at": None,
-            "updated_at": now,
-        }
+def _connected(
+    ctx: OnboardingContext, tenant: TenantRecord, provider: Provider, now: datetime, **fields: Any
+) -> TenantRecord:
+    """Fresh tokens: a tenant that waited only for this provider goes back to work (tenant_lifecycle)."""
+    updated = ctx.stores.tenants.transition(
+        tenant.tenant_id, lambda current: lifecycle.connected(current, provider, now, **fields), known=tenant
     )
+    if updated is None:
+        raise ConflictError("this firm was removed meanwhile; start connecting again")
+    return updated

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hardcost import tenant_lifecycle as lifecycle
 from hardcost.admin.models import (
     ActivityEntry,
     ClioUser,
@@ -31,10 +32,10 @@ from hardcost.errors import AuthError, PermanentError
 from hardcost.logic import report
 from hardcost.logic.poll import TenantPollReport
 from hardcost.logic.retry import retry_failures
-from hardcost.models.records import TenantRecord
+from hardcost.models.records import Provider, TenantRecord
 from hardcost.queue import ExpenseQueue
 from hardcost.stores.dynamo import Stores
-from hardcost.tokens import Provider, TokenStore
+from hardcost.tokens import TokenStore
 
 
 class TenantNotFoundError(PermanentError):
@@ -95,14 +96,14 @@ def health(ctx: AdminContext, tenant_id: str) -> Health:
                 detail=tenant.problem_details.get(str(code)),
             )
         )
-    reconnect = tenant.problem_details.get("reconnect") if tenant.status == "needs_reconnect" else None
     credentials = ctx.tokens.stored(tenant_id)
     return Health(
         tenant_id=tenant_id,
         status=tenant.status,
         enabled=tenant.settings.enabled,
         problems=problems,
-        reconnect="clio" if reconnect == "clio" else "qbo" if reconnect else None,
+        reconnect=tenant.reconnect[0] if tenant.reconnect else None,
+        reconnect_all=list(tenant.reconnect),
         connected={"qbo": credentials.qbo is not None, "clio": credentials.clio is not None},
         clio_region=tenant.clio_region,
         last_sync_at=ctx.stores.cursors.get(tenant_id).last_poll_at,
@@ -116,23 +117,35 @@ def settings_of(ctx: AdminContext, tenant_id: str) -> TenantSettingsView:
     return TenantSettingsView.model_validate(settings.model_dump(exclude={"contact_links"}))
 
 
+NOT_CLEARABLE = {
+    "enabled": "say true or false",
+    "start_date": "choose the first date to import from",
+    "source_account_id": "choose the QuickBooks account to import from; turn imports off instead of clearing it",
+}
+
+
 def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -> TenantSettingsView:
+    """A partial update: what the request sent, checked against QBO and Clio, written field by field."""
     tenant = tenant_of(ctx, tenant_id)
-    if update.source_account_id is not None and update.source_account_id != tenant.settings.source_account_id:
-        known = {a.id: a for a in expense_accounts(ctx, tenant_id)}
-        if update.source_account_id not in known:
-            raise InvalidSettingsError("source_account_id", "not an expense account of this QuickBooks company")
-    user_changed = update.default_user_id is not None and update.default_user_id != tenant.settings.default_user_id
-    if user_changed and update.default_user_id not in {u.id for u in clio_users(ctx, tenant_id)}:
+    changes = update.changes()
+    for name, advice in NOT_CLEARABLE.items():
+        if name in changes and changes[name] is None:
+            raise InvalidSettingsError(name, f"cannot be empty; {advice}")
+    account = changes.get("source_account_id")
+    new_account = account is not None and account != tenant.settings.source_account_id
+    if new_account and account not in {a.id for a in expense_accounts(ctx, tenant_id)}:
+        raise InvalidSettingsError("source_account_id", "not an expense account of this QuickBooks company")
+    user = changes.get("default_user_id")
+    new_user = user is not None and user != tenant.settings.default_user_id
+    if new_user and user not in {u.id for u in clio_users(ctx, tenant_id)}:
         raise InvalidSettingsError("default_user_id", "not an active user of this Clio account")
-    settings = tenant.settings.model_copy(update=update.model_dump())
-    # A changed source account may clear SOURCE_ACCOUNT_NOT_SET: the next poll re-checks the preconditions.
-    ctx.stores.tenants.put(
-        tenant.model_copy(
-            update={"settings": settings, "preconditions_checked_at": None, "updated_at": ctx.clock.now()}
-        )
+    now = ctx.clock.now()
+    updated = ctx.stores.tenants.transition(
+        tenant_id, lambda current: lifecycle.settings_changed(current, changes, now), known=tenant
     )
-    return settings_of(ctx, tenant_id)
+    if updated is None:
+        raise TenantNotFoundError(f"no tenant {tenant_id!r}")
+    return TenantSettingsView.model_validate(updated.settings.model_dump(exclude={"contact_links"}))
 
 
 def expense_accounts(ctx: AdminContext, tenant_id: str) -> list[ExpenseAccount]:
@@ -216,8 +229,10 @@ def sync_now(ctx: AdminContext, tenant_id: str) -> SyncOutcome:
     )
 
 
-def disconnect(ctx: AdminContext, tenant_id: str) -> Disconnected:
-    """Revoke the tokens at both providers, then delete the tenant's secret and every item of it.
+def disconnect(ctx: AdminContext, tenant_id: str, *, delete_data: bool = False) -> Disconnected:
+    """Revoke the tokens at both providers and delete the tenant's secret (§4). The sync history (mappings,
+    tombstones, the cursor) is kept for 90 days so that a reconnect duplicates nothing; ``delete_data`` purges
+    it now, and the tenant with it.
 
     A provider that is down (RetryableError) stops the disconnect with nothing deleted, so it can be
     retried; a token the provider already refuses (AuthError) counts as revoked and the disconnect goes on.
@@ -233,6 +248,21 @@ def disconnect(ctx: AdminContext, tenant_id: str) -> Disconnected:
             revoked[provider] = False
             errors[provider] = type(exc).__name__
     ctx.tokens.forget(tenant_id)
-    ctx.stores.tenants.delete(tenant)
     ctx.forget_clients(tenant_id)
-    return Disconnected(tenant_id=tenant_id, revoked=revoked, errors=errors)
+    now = ctx.clock.now()
+    if delete_data:
+        ctx.stores.tenants.purge(tenant)
+        message = (
+            "Disconnected, and every record of this firm's syncing was deleted. If you connect again, the first "
+            "import finds the entries already in Clio that match a QuickBooks transaction exactly (date, amount, "
+            "reference and description) and keeps them instead of creating them again; an entry changed in "
+            "either place since, or one you deleted in Clio, is imported as a new entry."
+        )
+    else:
+        ctx.stores.tenants.transition(tenant_id, lambda current: lifecycle.disconnected(current, now), known=tenant)
+        message = (
+            "Disconnected: nothing reaches Clio until you connect again. The sync history is kept for 90 days, so "
+            "connecting the same QuickBooks company and Clio account again catches up on what changed meanwhile "
+            "and duplicates nothing. After 90 days it is deleted."
+        )
+    return Disconnected(tenant_id=tenant_id, revoked=revoked, errors=errors, data_deleted=delete_data, message=message)

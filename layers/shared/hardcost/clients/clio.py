@@ -180,7 +180,7 @@ class ClioClient:
                 try:
                     return self._send(method, url, params, json, headers, force_refresh=True)
                 except AccessTokenRejectedError as again:
-                    raise AuthError(f"Clio refused a freshly refreshed token: {again}") from None
+                    raise AuthError(f"Clio refused a freshly refreshed token: {again}", provider="clio") from None
 
         return self._retry.run(attempt, retry_on)
 
@@ -233,7 +233,7 @@ class ClioClient:
         if status >= 500:
             raise UpstreamUnavailableError(f"Clio {status}: {message}")
         if status == 401:
-            raise AccessTokenRejectedError(f"Clio 401: {message}")
+            raise AccessTokenRejectedError(f"Clio 401: {message}", provider="clio")
         if status == 404:
             raise NotFoundError(f"Clio 404: {message}")
         if status == 412:

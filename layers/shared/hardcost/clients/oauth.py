@@ -133,7 +133,9 @@ def _token_call(
     if error == "invalid_grant":
         raise ReconnectRequiredError(f"{provider} refused the refresh token (invalid_grant)", provider=provider)
     if response.status_code != 200 or error:
-        raise AuthError(f"{provider} token endpoint answered {response.status_code} {error or ''}".strip())
+        raise AuthError(
+            f"{provider} token endpoint answered {response.status_code} {error or ''}".strip(), provider=provider
+        )
     return TokenResponse.model_validate(body)
 
 
@@ -170,7 +172,7 @@ def revoke_qbo(http: httpx.Client, revoke_url: str, client_id: str, client_secre
     if response.status_code >= 500 or response.status_code == 429:
         raise UpstreamUnavailableError(f"qbo revoke endpoint answered {response.status_code}")
     if response.status_code != 200:
-        raise AuthError(f"qbo revoke endpoint answered {response.status_code}")
+        raise AuthError(f"qbo revoke endpoint answered {response.status_code}", provider="qbo")
 
 
 def deauthorize_clio(http: httpx.Client, deauthorize_url: str, access_token: str) -> None:
@@ -184,4 +186,4 @@ def deauthorize_clio(http: httpx.Client, deauthorize_url: str, access_token: str
     if response.status_code >= 500 or response.status_code == 429:
         raise UpstreamUnavailableError(f"clio deauthorize endpoint answered {response.status_code}")
     if response.status_code != 200:
-        raise AuthError(f"clio deauthorize endpoint answered {response.status_code}")
+        raise AuthError(f"clio deauthorize endpoint answered {response.status_code}", provider="clio")

@@ -182,7 +182,7 @@ class QboClient:
             try:
                 return self._send(path, params, force_refresh=True)
             except AccessTokenRejectedError as again:
-                raise AuthError(f"QBO refused a freshly refreshed token: {again}") from None
+                raise AuthError(f"QBO refused a freshly refreshed token: {again}", provider="qbo") from None
 
     def _send(self, path: str, params: dict[str, str], *, force_refresh: bool) -> dict[str, Any]:
         token = self._token(force_refresh)
@@ -207,9 +207,9 @@ class QboClient:
         if status >= 500:
             raise UpstreamUnavailableError(f"QBO {status}: {fault or 'server error'}")
         if status == 401:
-            raise AccessTokenRejectedError(f"QBO 401: {fault or 'unauthorised'}")
+            raise AccessTokenRejectedError(f"QBO 401: {fault or 'unauthorised'}", provider="qbo")
         if status == 403:
-            raise AuthError(f"QBO 403: {fault or 'forbidden'}")
+            raise AuthError(f"QBO 403: {fault or 'forbidden'}", provider="qbo")
         if fault is not None and "610" in fault.codes:
             raise NotFoundError(str(fault))
         if status != 200 or fault is not None:

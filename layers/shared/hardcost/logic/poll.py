@@ -19,13 +19,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
+from hardcost import tenant_lifecycle as lifecycle
 from hardcost.clients.qbo import MAX_PAGE, QboClient, format_qbo_datetime
 from hardcost.clock import Clock
 from hardcost.codes import RECHECKED_ON_SYNC, FailureCode, ProblemCode
-from hardcost.errors import AuthError, ReconnectRequiredError, SyncError
+from hardcost.errors import AuthError, SyncError, TenantGoneError
 from hardcost.models.messages import MessageSource, PollRequest, PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, is_deleted_stub, parse_qbo_time
-from hardcost.models.records import CursorRecord, TenantRecord
+from hardcost.models.records import CursorRecord, Provider, TenantRecord
 from hardcost.queue import ExpenseQueue
 from hardcost.rules import evaluate_preconditions, home_currency_of, transaction_type
 from hardcost.stores.dynamo import Stores
@@ -73,10 +74,14 @@ class FanOutReport:
 
 def fan_out(ctx: PollerContext, poll_queue: ExpenseQueue) -> FanOutReport:
     """The scheduler's tick: one poll request per tenant, so no tick runs near a Lambda's timeout and one
-    tenant's slowness never delays another (each is polled by its own PollWorkerFunction invocation)."""
+    tenant's slowness never delays another (each is polled by its own PollWorkerFunction invocation).
+    A firm disconnected for longer than the history is kept (§4) is purged on the way."""
     tenants = ctx.stores.tenants.all()
     now = ctx.clock.now()
-    wanted = [t for t in tenants if t.settings.enabled and t.status != "needs_reconnect"]
+    for tenant in tenants:
+        if lifecycle.purge_due(tenant, now):
+            ctx.stores.tenants.purge(tenant)
+    wanted = [t for t in tenants if lifecycle.polls(t)]
     sent = poll_queue.send([PollRequest(tenant_id=t.tenant_id, requested_at=now) for t in wanted])
     needing = sum(1 for t in tenants if t.status == "needs_reconnect")
     return FanOutReport(tenants=len(tenants), requested=sent, needing_reconnect=needing)
@@ -109,27 +114,16 @@ def poll_all(ctx: PollerContext) -> list[TenantPollReport]:
 
 
 def poll_tenant(tenant: TenantRecord, ctx: PollerContext) -> TenantPollReport:
-    if not tenant.settings.enabled:
-        return TenantPollReport(tenant.tenant_id, "disabled")
-    if tenant.status == "needs_reconnect":
-        return TenantPollReport(tenant.tenant_id, "needs_reconnect")
+    if not lifecycle.polls(tenant):
+        return TenantPollReport(tenant.tenant_id, tenant.status if tenant.settings.enabled else "disabled")
     now = ctx.clock.now()
     if not ctx.stores.leases.acquire(tenant.tenant_id, "poll", ctx.worker_id, now, ctx.lease_seconds):
         return TenantPollReport(tenant.tenant_id, "busy", detail="another poller holds the lease")
     try:
         return _poll_under_lease(tenant, ctx, now)
-    except (ReconnectRequiredError, AuthError) as exc:
-        provider = exc.provider if isinstance(exc, ReconnectRequiredError) else "qbo"
-        current = ctx.stores.tenants.get(tenant.tenant_id) or tenant
-        ctx.stores.tenants.update_health(
-            current.model_copy(
-                update={
-                    "status": "needs_reconnect",
-                    "problem_details": {**current.problem_details, "reconnect": provider},
-                    "updated_at": now,
-                }
-            )
-        )
+    except AuthError as exc:
+        provider: Provider = "clio" if exc.provider == "clio" else "qbo"
+        ctx.stores.tenants.transition(tenant.tenant_id, lambda t: lifecycle.authorisation_refused(t, provider, now))
         return TenantPollReport(tenant.tenant_id, "needs_reconnect", detail=str(exc))
     finally:
         ctx.stores.leases.release(tenant.tenant_id, "poll", ctx.worker_id)
@@ -199,22 +193,17 @@ def _check_preconditions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClien
         return tenant
     company = CompanyInfo.model_validate(qbo.company_info())
     preferences = Preferences.model_validate(qbo.preferences())
-    found = evaluate_preconditions(company, preferences, tenant.settings)
-    kept = [p for p in tenant.problems if p not in TENANT_PROBLEMS_FROM_QBO]  # R3 is learnt from Clio
-    problems = tuple(dict.fromkeys([*kept, *(p.code for p in found)]))
-    details = {k: v for k, v in tenant.problem_details.items() if k not in TENANT_PROBLEMS_FROM_QBO}
-    details.update({p.code: p.detail for p in found})
-    updated = tenant.model_copy(
-        update={
-            "problems": problems,
-            "problem_details": details,
-            "status": "blocked" if problems else "active",
-            "preconditions_checked_at": now,
-            "home_currency": home_currency_of(preferences),
-            "updated_at": now,
-        }
-    )
-    ctx.stores.tenants.update_health(updated)
+    found = {p.code: p.detail for p in evaluate_preconditions(company, preferences, tenant.settings)}
+    currency = home_currency_of(preferences)
+
+    def checked(current: TenantRecord) -> lifecycle.TenantChange:
+        return lifecycle.preconditions_checked(
+            current, found, owned=TENANT_PROBLEMS_FROM_QBO, now=now, home_currency=currency
+        )
+
+    updated = ctx.stores.tenants.transition(tenant.tenant_id, checked, known=tenant)
+    if updated is None:
+        raise TenantGoneError(f"tenant {tenant.tenant_id} was purged while polling")
     return updated
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hardcost.codes import FAILURE_TEXT, FailureCode, ProblemCode
 from hardcost.models.messages import QboId, TenantId
 
 ClioRegion = Literal["app", "eu", "ca", "au"]
-TenantStatus = Literal["active", "blocked", "needs_reconnect"]
+TenantStatus = Literal["active", "blocked", "needs_reconnect", "disconnected"]
+Provider = Literal["qbo", "clio"]
 
 
 class RecordModel(BaseModel):
@@ -38,10 +39,29 @@ class TenantRecord(RecordModel):
     status: TenantStatus = "active"
     problems: tuple[ProblemCode, ...] = ()
     problem_details: dict[str, str] = Field(default_factory=dict)
+    # The providers the firm must connect again (needs_reconnect, disconnected); see hardcost.tenant_lifecycle.
+    reconnect: tuple[Provider, ...] = ()
+    disconnected_at: datetime | None = None
     preconditions_checked_at: datetime | None = None
     home_currency: str | None = None
     created_at: datetime
     updated_at: datetime
+    # Bumped by every change; a change is written only over the revision it was computed from.
+    revision: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reconnect_of_older_records(cls, data: Any) -> Any:
+        """Records written before ``reconnect`` existed kept the provider in ``problem_details``."""
+        if isinstance(data, dict) and "reconnect" not in data:
+            details = data.get("problem_details") or {}
+            if isinstance(details, dict) and details.get("reconnect") in ("qbo", "clio"):
+                data = {
+                    **data,
+                    "reconnect": (details["reconnect"],) if data.get("status") == "needs_reconnect" else (),
+                    "problem_details": {k: v for k, v in details.items() if k != "reconnect"},
+                }
+        return data
 
 
 class CursorRecord(RecordModel):

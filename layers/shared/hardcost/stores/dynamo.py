@@ -11,10 +11,20 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from hardcost.errors import LockBusyError, RetryableError, SyncError
+from hardcost.errors import (
+    ConflictError,
+    LockBusyError,
+    LockLostError,
+    RetryableError,
+    StoreError,
+    StoreUnavailableError,
+    SyncError,
+    TenantChangedError,
+    TenantGoneError,
+)
 from hardcost.models.records import (
     ActivityLogRecord,
     CursorRecord,
@@ -25,6 +35,7 @@ from hardcost.models.records import (
     TenantRecord,
 )
 from hardcost.stores import keys
+from hardcost.tenant_lifecycle import TenantChange
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -32,23 +43,27 @@ else:
     Table = Any
 
 R = TypeVar("R", bound=BaseModel)
-HEALTH_FIELDS = ("status", "problems", "problem_details", "preconditions_checked_at", "home_currency", "updated_at")
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+CONDITION_FAILED = "ConditionalCheckFailedException"
 ACTIVITY_LOG_DAYS = 90
 BATCH_WRITE_MAX = 25  # DynamoDB's limit per BatchWriteItem
 BATCH_WRITE_ATTEMPTS = 5
 
 
-class StoreError(SyncError):
-    """A DynamoDB failure that is neither throttling nor a lost condition."""
+def condition_failed(exc: ClientError) -> bool:
+    return bool(exc.response.get("Error", {}).get("Code") == CONDITION_FAILED)
 
 
-def _translate(exc: ClientError, operation: str) -> SyncError:
+def translate(exc: ClientError | BotoCoreError, operation: str, *, condition: SyncError | None = None) -> SyncError:
+    """The one table from DynamoDB's errors to ours. A failed condition means what the caller's condition
+    meant (``condition``: a busy lock, a lost lock, a tenant that is gone), never one guess for all."""
+    if isinstance(exc, BotoCoreError):  # no answer at all: connection refused, timeout
+        return StoreUnavailableError(f"DynamoDB {operation}: {type(exc).__name__}")
     code = exc.response.get("Error", {}).get("Code", "")
-    if code in THROTTLING:
-        return RetryableError(f"DynamoDB throttled {operation}")
-    if code == "ConditionalCheckFailedException":
-        return LockBusyError(f"{operation}: held by another worker")
+    if code in THROTTLING or code in {"InternalServerError", "ServiceUnavailable"}:
+        return StoreUnavailableError(f"DynamoDB {operation}: {code}")
+    if code == CONDITION_FAILED and condition is not None:
+        return condition
     return StoreError(f"DynamoDB {operation} failed: {code}")
 
 
@@ -61,8 +76,8 @@ class _Items:
         self.operations += 1
         try:
             item = self._table.get_item(Key={"pk": pk, "sk": sk}).get("Item")
-        except ClientError as exc:
-            raise _translate(exc, "get") from None
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "get") from None
         return model.model_validate(item["data"]) if item and "data" in item else None
 
     @staticmethod
@@ -73,15 +88,15 @@ class _Items:
         self.operations += 1
         try:
             self._table.put_item(Item=self._item(pk, sk, record, **extra))
-        except ClientError as exc:
-            raise _translate(exc, "put") from None
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "put") from None
 
     def _delete(self, pk: str, sk: str) -> None:
         self.operations += 1
         try:
             self._table.delete_item(Key={"pk": pk, "sk": sk})
-        except ClientError as exc:
-            raise _translate(exc, "delete") from None
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "delete") from None
 
     def _query_prefix(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
         # DynamoDB refuses begins_with on an empty string, so "every item of the key" has no sort-key condition.
@@ -97,8 +112,8 @@ class _Items:
             self.operations += 1
             try:
                 page = self._table.query(**kwargs)
-            except ClientError as exc:
-                raise _translate(exc, "query") from None
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, "query") from None
             yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return
@@ -106,43 +121,107 @@ class _Items:
 
 
 class TenantStore(_Items):
+    """Tenant profiles and the realm index. A profile is created once (``create``) and then changed only by
+    the lifecycle's transitions (``transition``), each writing just the fields it changes."""
+
     def get(self, tenant_id: str) -> TenantRecord | None:
         return self._get(keys.tenant_pk(tenant_id), keys.PROFILE, TenantRecord)
 
-    def put(self, tenant: TenantRecord) -> None:
-        self._put(
-            keys.tenant_pk(tenant.tenant_id),
-            keys.PROFILE,
-            tenant,
-            gsi1pk=keys.TENANT_INDEX,
-            gsi1sk=tenant.tenant_id,
-        )
-        # The realm index lets the webhook find the tenant of a realmId with one read.
+    def create(self, tenant: TenantRecord) -> None:
+        """A new tenant, and the realm index the webhook finds it by; refused if the tenant exists."""
         self.operations += 1
-        self._table.put_item(
-            Item={"pk": keys.realm_pk(tenant.realm_id), "sk": keys.TENANT_INDEX, "tenant_id": tenant.tenant_id}
-        )
+        try:
+            self._table.put_item(
+                Item=self._item(
+                    keys.tenant_pk(tenant.tenant_id),
+                    keys.PROFILE,
+                    tenant,
+                    gsi1pk=keys.TENANT_INDEX,
+                    gsi1sk=tenant.tenant_id,
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "tenant create", condition=ConflictError("the tenant exists already")) from None
+        self.index_realm(tenant.realm_id, tenant.tenant_id)
 
-    def update_health(self, tenant: TenantRecord) -> None:
-        """Write only the health fields (status, problems, preconditions) of ``tenant``: a settings change
-        saved meanwhile (admin API) is never overwritten by a poller or mapper working from an older copy."""
-        data = tenant.model_dump(mode="json", include=set(HEALTH_FIELDS))
-        names = {f"#{n}": n for n in HEALTH_FIELDS}
+    def index_realm(self, realm_id: str, tenant_id: str) -> None:
+        self.operations += 1
+        try:
+            self._table.put_item(Item={"pk": keys.realm_pk(realm_id), "sk": keys.TENANT_INDEX, "tenant_id": tenant_id})
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "realm index") from None
+
+    def change(self, tenant: TenantRecord, change: TenantChange) -> TenantRecord:
+        """Write the fields of ``change`` (settings field by field) and the next revision, on condition that the
+        stored tenant is still at ``tenant``'s revision: a change computed from an older copy is refused
+        (``TenantChangedError``) instead of overwriting what another worker wrote. Returns the tenant as it now is."""
+        if not change:
+            return tenant
+        updated = change.applied_to(tenant).model_copy(update={"revision": tenant.revision + 1})
+        data = updated.model_dump(mode="json")
+        names: dict[str, str] = {"#d": "data", "#rev": "revision"}
+        values: dict[str, Any] = {":seen": tenant.revision, ":next": updated.revision}
+        assignments = ["#d.#rev = :next"]
+        for i, name in enumerate(change.fields):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = data[name]
+            assignments.append(f"#d.#f{i} = :f{i}")
+        if change.settings:
+            names["#settings"] = "settings"
+            for i, name in enumerate(change.settings):
+                names[f"#s{i}"] = name
+                values[f":s{i}"] = data["settings"][name]
+                assignments.append(f"#d.#settings.#s{i} = :s{i}")
+        seen = "#d.#rev = :seen" if tenant.revision else "(attribute_not_exists(#d.#rev) OR #d.#rev = :seen)"
         self.operations += 1
         try:
             self._table.update_item(
                 Key={"pk": keys.tenant_pk(tenant.tenant_id), "sk": keys.PROFILE},
-                UpdateExpression="SET " + ", ".join(f"#d.#{n} = :{n}" for n in HEALTH_FIELDS),
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#d": "data", **names},
-                ExpressionAttributeValues={f":{n}": data[n] for n in HEALTH_FIELDS},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=f"attribute_exists(pk) AND {seen}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            raise _translate(exc, "tenant health update") from None
+            if condition_failed(exc):
+                if self.get(tenant.tenant_id) is None:
+                    raise TenantGoneError(f"tenant {tenant.tenant_id} is gone") from None
+                raise TenantChangedError(f"tenant {tenant.tenant_id} changed meanwhile") from None
+            raise translate(exc, "tenant change") from None
+        except BotoCoreError as exc:
+            raise translate(exc, "tenant change") from None
+        return updated
+
+    def transition(
+        self,
+        tenant_id: str,
+        compute: Callable[[TenantRecord], TenantChange],
+        *,
+        known: TenantRecord | None = None,
+        attempts: int = 4,
+    ) -> TenantRecord | None:
+        """Compute a lifecycle transition from the tenant (``known``, a copy just read, saves a read) and write
+        it on condition; when another worker changed the tenant in between, read it and compute again.
+        ``None``: the tenant is gone (purged)."""
+        for attempt in range(attempts):
+            current = known if attempt == 0 and known is not None else self.get(tenant_id)
+            if current is None:
+                return None
+            try:
+                return self.change(current, compute(current))
+            except TenantGoneError:
+                return None
+            except TenantChangedError:
+                continue
+        raise TenantChangedError(f"tenant {tenant_id} kept changing; try again")
 
     def tenant_of_realm(self, realm_id: str) -> str | None:
         self.operations += 1
-        item = self._table.get_item(Key={"pk": keys.realm_pk(realm_id), "sk": keys.TENANT_INDEX}).get("Item")
+        try:
+            item = self._table.get_item(Key={"pk": keys.realm_pk(realm_id), "sk": keys.TENANT_INDEX}).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "realm lookup") from None
         return str(item["tenant_id"]) if item else None
 
     def all(self) -> list[TenantRecord]:
@@ -154,17 +233,24 @@ class TenantStore(_Items):
         tenants: list[TenantRecord] = []
         while True:
             self.operations += 1
-            page = self._table.query(**kwargs)
+            try:
+                page = self._table.query(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, "tenant list") from None
             tenants.extend(TenantRecord.model_validate(item["data"]) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return tenants
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def delete(self, tenant: TenantRecord) -> None:
-        """Everything under the tenant's key, and its realm index entry (disconnect)."""
+    def purge(self, tenant: TenantRecord) -> int:
+        """Everything under the tenant's key, and its realm index entry ("delete our data", §4)."""
+        deleted = 0
         for item in self._query_prefix(keys.tenant_pk(tenant.tenant_id), ""):
             self._delete(item["pk"], item["sk"])
-        self._delete(keys.realm_pk(tenant.realm_id), keys.TENANT_INDEX)
+            deleted += 1
+        if self.tenant_of_realm(tenant.realm_id) == tenant.tenant_id:
+            self._delete(keys.realm_pk(tenant.realm_id), keys.TENANT_INDEX)
+        return deleted
 
 
 class CursorStore(_Items):
@@ -195,9 +281,11 @@ class LeaseStore(_Items):
                 ExpressionAttributeValues={":now": int(now.timestamp()), ":owner": owner},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
-            raise _translate(exc, "lease") from None
+            raise translate(exc, "lease") from None
+        except BotoCoreError as exc:
+            raise translate(exc, "lease") from None
         return True
 
     def release(self, tenant_id: str, name: str, owner: str) -> None:
@@ -210,8 +298,10 @@ class LeaseStore(_Items):
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise _translate(exc, "release") from None
+            if not condition_failed(exc):  # a lease taken over since has nothing of ours to release
+                raise translate(exc, "release") from None
+        except BotoCoreError as exc:
+            raise translate(exc, "release") from None
 
 
 class MappingStore(_Items):
@@ -253,8 +343,9 @@ class MappingStore(_Items):
             request["ExpressionAttributeNames"] = {"#d": "data"}
         try:
             result = self._table.update_item(UpdateExpression=update, **request)
-        except ClientError as exc:
-            raise _translate(exc, f"lock of transaction {txn_id}") from None
+        except (ClientError, BotoCoreError) as exc:
+            busy = LockBusyError(f"transaction {txn_id} is held by another worker")
+            raise translate(exc, f"lock of transaction {txn_id}", condition=busy) from None
         item = result.get("Attributes") or {}
         return MappingRecord.model_validate(item["data"]) if "data" in item else None
 
@@ -270,21 +361,9 @@ class MappingStore(_Items):
                 ExpressionAttributeNames={"#d": "data"},
                 ExpressionAttributeValues={":data": record.model_dump(mode="json"), ":owner": owner},
             )
-        except ClientError as exc:
-            raise _translate(exc, f"save of transaction {record.txn_id}") from None
-
-    def unlock(self, tenant_id: str, txn_id: str, owner: str) -> None:
-        self.operations += 1
-        try:
-            self._table.update_item(
-                Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.mapping_sk(txn_id)},
-                UpdateExpression="REMOVE lock_owner, lock_until",
-                ConditionExpression="lock_owner = :owner",
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise _translate(exc, "unlock") from None
+        except (ClientError, BotoCoreError) as exc:
+            lost = LockLostError(f"the lock of transaction {record.txn_id} was taken over")
+            raise translate(exc, f"save of transaction {record.txn_id}", condition=lost) from None
 
     def get(self, tenant_id: str, txn_id: str) -> MappingRecord | None:
         return self._get(keys.tenant_pk(tenant_id), keys.mapping_sk(txn_id), MappingRecord)
@@ -344,9 +423,6 @@ class HeldStore(_Items):
 class ActivityLog(_Items):
     """Recent activity for the firm's view; items expire after ACTIVITY_LOG_DAYS."""
 
-    def append(self, entry: ActivityLogRecord) -> None:
-        self._put(*self._key(entry), entry, expires_at=self._expires(entry))
-
     def append_many(self, entries: Sequence[ActivityLogRecord], *, sleep: Callable[[float], None] = time.sleep) -> None:
         """Write many log lines in BatchWriteItem requests of 25 (what the mapper collects in one batch);
         what DynamoDB leaves unprocessed (its partial throttling) is sent again after a short backoff."""
@@ -361,8 +437,8 @@ class ActivityLog(_Items):
                 self.operations += 1
                 try:
                     result = client.batch_write_item(RequestItems=pending)
-                except ClientError as exc:
-                    raise _translate(exc, "activity log batch write") from None
+                except (ClientError, BotoCoreError) as exc:
+                    raise translate(exc, "activity log batch write") from None
                 pending = result.get("UnprocessedItems") or {}
                 if not pending:
                     break

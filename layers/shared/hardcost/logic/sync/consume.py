@@ -1,0 +1,138 @@
+"""One SQS record: parse it, pass the tenant's gate (hold while it cannot import), work the transaction,
+and decide what a failure means for the message (throttled: re-sent; last receive: DELIVERY_FAILED)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from pydantic import ValidationError
+
+from hardcost import tenant_lifecycle as lifecycle
+from hardcost.codes import FailureCode, ProblemCode
+from hardcost.errors import AuthError, HardCostsDisabledError, MalformedInputError, ThrottledError
+from hardcost.logic.sync.context import MapperContext, Outcome
+from hardcost.logic.sync.transaction import TransactionWork
+from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent, PurchaseSnapshot, message_txn_id
+from hardcost.models.records import FailureRecord, HeldRecord, Provider, TenantRecord
+from hardcost.tenant_lifecycle import TenantChange
+
+REMOVING_OPERATIONS = {"Delete", "Void"}
+
+
+def consume(body: str, receive_count: int, ctx: MapperContext) -> Outcome:
+    """Throttling is not the message's fault: it is re-sent with a delay (a new message, so its receive
+    count starts again) instead of counting toward the poison limit. Any other error fails the record;
+    on its last receive before the DLQ it leaves a DELIVERY_FAILED failure, which the poller re-checks
+    every sync, so the transaction is not lost with the message.
+    """
+    try:
+        message = SYNC_MESSAGE.validate_json(body)
+    except ValidationError as exc:
+        raise MalformedInputError(f"unreadable queue message: {exc.error_count()} problem(s)") from None
+    try:
+        return replace(sync_message(message, ctx), tenant_id=message.tenant_id)
+    except ThrottledError as exc:
+        if ctx.queue is None:
+            raise
+        wait = exc.retry_after_seconds or 30
+        ctx.queue.send_later(body, wait)
+        return Outcome(
+            "held", message_txn_id(message), f"throttled; re-sent in {wait:.0f}s", tenant_id=message.tenant_id
+        )
+    except Exception as exc:
+        if receive_count >= ctx.max_receive_count:
+            _record_delivery_failure(ctx, message, exc)
+        raise
+
+
+def _record_delivery_failure(ctx: MapperContext, message: PurchaseSnapshot | PurchaseEvent, exc: Exception) -> None:
+    tenant = ctx.tenant(message.tenant_id)
+    txn_id = message_txn_id(message)
+    if tenant is None or not txn_id:
+        return
+    now = ctx.clock.now()
+    existing = ctx.stores.failures.get(tenant.tenant_id, f"{txn_id}#delivery")
+    mapping = ctx.stores.mappings.get(tenant.tenant_id, txn_id)
+    ctx.stores.failures.put(
+        FailureRecord.of(
+            FailureCode.DELIVERY_FAILED,
+            tenant_id=tenant.tenant_id,
+            txn_id=txn_id,
+            scope="delivery",
+            detail=f"{type(exc).__name__}: {str(exc)[:200]}",
+            txn=mapping.summary if mapping else None,
+            first_seen=existing.first_seen if existing else now,
+            last_seen=now,
+        )
+    )
+
+
+def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) -> Outcome:
+    tenant = ctx.tenant(message.tenant_id, message.tenant_version)
+    txn_id = message_txn_id(message)
+    if tenant is None:
+        return Outcome("skipped", txn_id, "unknown or disconnected tenant")
+    if not txn_id:
+        return _record_malformed(ctx, tenant, "?", "the purchase has no Id")
+    removing = isinstance(message, PurchaseEvent) and message.operation in REMOVING_OPERATIONS
+    probing = message.source == "probe"
+    if lifecycle.holds(tenant, removing=removing, probing=probing):
+        return _hold(ctx, tenant, txn_id, f"tenant is {tenant.status}" if tenant.settings.enabled else "sync disabled")
+
+    now = ctx.clock.now()
+    work = TransactionWork(
+        ctx,
+        tenant,
+        txn_id,
+        recheck=message.source in {"recheck", "retry"},
+        delivery_failed=message.delivery_failed,
+    )
+    try:
+        work.begin(message, removing)
+        outcome = work.run(message, removing)
+        if outcome.created and ProblemCode.HARD_SOFT_COSTS_OFF in tenant.problems:
+            # Clio accepted a hard cost again (R3)
+            _change_tenant(ctx, tenant, lambda t: lifecycle.problem_cleared(t, ProblemCode.HARD_SOFT_COSTS_OFF, now))
+        if probing:
+            ctx.stores.held.delete(tenant.tenant_id, txn_id)
+        return outcome
+    except HardCostsDisabledError:
+        work.abandon_intents_not_sent()
+        _change_tenant(ctx, tenant, lambda t: lifecycle.problem_found(t, ProblemCode.HARD_SOFT_COSTS_OFF, now))
+        return _hold(ctx, tenant, txn_id, "Clio hard/soft costs are off")
+    except AuthError as exc:
+        work.abandon_intents_not_sent()
+        provider: Provider = "clio" if exc.provider == "clio" else "qbo"
+        _change_tenant(ctx, tenant, lambda t: lifecycle.authorisation_refused(t, provider, now))
+        return _hold(ctx, tenant, txn_id, f"the {provider} connection needs reconnecting")
+    finally:
+        work.finish()
+
+
+def _hold(ctx: MapperContext, tenant: TenantRecord, txn_id: str, reason: str) -> Outcome:
+    ctx.stores.held.put(HeldRecord(tenant_id=tenant.tenant_id, txn_id=txn_id, reason=reason, held_at=ctx.clock.now()))
+    return Outcome("held", txn_id, reason)
+
+
+def _record_malformed(ctx: MapperContext, tenant: TenantRecord, txn_id: str, detail: str) -> Outcome:
+    now = ctx.clock.now()
+    ctx.stores.failures.put(
+        FailureRecord.of(
+            FailureCode.MALFORMED_TRANSACTION,
+            tenant_id=tenant.tenant_id,
+            txn_id=txn_id,
+            scope="*",
+            detail=detail,
+            txn=None,
+            first_seen=now,
+            last_seen=now,
+        )
+    )
+    return Outcome("failed", txn_id, detail)
+
+
+def _change_tenant(ctx: MapperContext, tenant: TenantRecord, compute: Callable[[TenantRecord], TenantChange]) -> None:
+    """A lifecycle transition of the tenant's health (never its settings, which the firm owns)."""
+    updated = ctx.stores.tenants.transition(tenant.tenant_id, compute, known=tenant)
+    ctx.remember_tenant(tenant.tenant_id, updated)

@@ -1,0 +1,92 @@
+"""What the mapper needs, passed in (built once per container by ``hardcost.runtime``), and what it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from hardcost.clients.clio import ClioClient
+from hardcost.clients.qbo import QboClient
+from hardcost.clock import Clock
+from hardcost.logic.directory import Directory, TenantDirectory
+from hardcost.models.records import ActivityLogRecord, TenantRecord
+from hardcost.queue import ExpenseQueue
+from hardcost.stores.dynamo import Stores
+
+TENANT_CACHE_FOR = timedelta(seconds=60)
+
+OutcomeKind = Literal["imported", "updated", "removed", "unchanged", "ignored", "failed", "held", "skipped"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    txn_id: str
+    detail: str = ""
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    tenant_id: str = ""
+
+
+@dataclass
+class MapperContext:
+    stores: Stores
+    clock: Clock
+    qbo_for: Callable[[TenantRecord], QboClient]
+    clio_for: Callable[[TenantRecord], ClioClient]
+    worker_id: str
+    queue: ExpenseQueue | None = None
+    max_receive_count: int = 5
+    # Kept by the runtime across invocations (per container and tenant); the rest lives for one batch.
+    directory_caches: dict[str, TenantDirectory] = field(default_factory=dict)
+    tenant_cache: dict[str, tuple[datetime, TenantRecord]] = field(default_factory=dict)
+    tenants: dict[str, TenantRecord] = field(default_factory=dict)
+    directories: dict[str, Directory] = field(default_factory=dict)
+    # The firm's activity log, written once per batch (it is a view, not part of the exactly-once protocol).
+    activity: list[ActivityLogRecord] = field(default_factory=list)
+
+    def tenant(self, tenant_id: str, version: datetime | None = None) -> TenantRecord | None:
+        """The tenant record, from a copy when that is fresh enough for the message.
+
+        A message the poller sent carries the tenant version it read (``version``): this container's copy
+        serves it if at least that new and read within TENANT_CACHE_FOR, so the import reads the tenant
+        about once a minute instead of once per batch. A message without one (a webhook's) is served only
+        a copy read during this invocation. An unknown tenant is read again every time.
+        """
+        held = self.tenants.get(tenant_id)
+        if held is None and version is not None and tenant_id in self.tenant_cache:
+            read_at, copy = self.tenant_cache[tenant_id]
+            held = copy if self.clock.now() - read_at < TENANT_CACHE_FOR else None
+        if held is not None and (version is None or version <= held.updated_at):
+            return held
+        tenant = self.stores.tenants.get(tenant_id)
+        self.remember_tenant(tenant_id, tenant)
+        return tenant
+
+    def remember_tenant(self, tenant_id: str, tenant: TenantRecord | None) -> None:
+        if tenant is None:
+            self.tenants.pop(tenant_id, None)
+            self.tenant_cache.pop(tenant_id, None)
+        else:
+            self.tenants[tenant_id] = tenant
+            self.tenant_cache[tenant_id] = (self.clock.now(), tenant)
+
+    def directory(self, tenant: TenantRecord) -> Directory:
+        if tenant.tenant_id not in self.directories:
+            cache = self.directory_caches.setdefault(tenant.tenant_id, TenantDirectory())
+            self.directories[tenant.tenant_id] = Directory(
+                self.qbo_for(tenant), self.clio_for(tenant), self.clock, cache
+            )
+        return self.directories[tenant.tenant_id]
+
+    def log(self, entry: ActivityLogRecord) -> None:
+        self.activity.append(entry)
+
+    def flush_activity(self) -> None:
+        """Write the batch's activity log lines (the mapper calls it once its batch is done)."""
+        pending, self.activity = self.activity, []
+        if pending:
+            self.stores.activity.append_many(pending)

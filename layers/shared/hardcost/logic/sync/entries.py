@@ -1,0 +1,165 @@
+"""The Clio side of one transaction's entries: create, update and remove, and what each refusal means
+(R11: the firm's matter and user stand, a deleted entry stays deleted; R12, R13: a billed entry is never
+altered). Every change is counted and logged for the firm's activity view."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from hardcost.clients.clio import ClioClient
+from hardcost.codes import FailureCode
+from hardcost.errors import (
+    ClioRejectedError,
+    ConflictError,
+    EntryBilledError,
+    HardCostsDisabledError,
+    NotFoundError,
+)
+from hardcost.logic.sync.context import MapperContext
+from hardcost.logic.sync.plan import DesiredEntry
+from hardcost.logic.sync.protocol import MappingTransaction
+from hardcost.models.clio import Activity, ActivityPatch
+from hardcost.models.records import ActivityLogRecord, EntryRecord, NeedsMatterRecord, TenantRecord
+from hardcost.observability import record_entry
+from hardcost.rules import PlannedFailure, entry_marker
+
+LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped"]
+
+
+class EntryEffects:
+    def __init__(self, ctx: MapperContext, tenant: TenantRecord, txn: MappingTransaction) -> None:
+        self.ctx = ctx
+        self.tenant = tenant
+        self.txn = txn
+        self.created = self.updated = self.deleted = 0
+
+    @cached_property
+    def clio(self) -> ClioClient:
+        return self.ctx.clio_for(self.tenant)
+
+    def create(self, key: str, want: DesiredEntry) -> PlannedFailure | None:
+        """Create one entry whose intent is durable; a refusal (matter, user or category gone) is a failure."""
+        try:
+            activity = self.clio.create_hard_cost(want.write)
+        except HardCostsDisabledError:
+            raise  # the tenant's problem (R3), not this entry's
+        except (ClioRejectedError, NotFoundError) as exc:
+            return self._refused(key, want, exc)
+        self.txn.entries[key] = EntryRecord(
+            customer_id=key,
+            state="live",
+            marker=entry_marker(self.txn.txn_id, key),
+            contact_id=want.contact_id,
+            activity_id=activity.id,
+            etag=activity.etag,
+            content_hash=want.hash,
+            amount=want.group.amount,
+            needs_matter=want.needs_matter,
+        )
+        self.created += 1
+        self.log("created", activity.id, f"{want.group.amount}")
+        if want.needs_matter:
+            self.ctx.stores.needs_matter.put(
+                NeedsMatterRecord(
+                    tenant_id=self.tenant.tenant_id,
+                    txn_id=self.txn.txn_id,
+                    customer_id=key,
+                    clio_activity_id=activity.id,
+                    contact_id=want.contact_id,
+                    reason="the contact has several open matters, or only closed ones",
+                    since=self.txn.now,
+                )
+            )
+        return None
+
+    def _refused(self, key: str, want: DesiredEntry, exc: Exception) -> PlannedFailure:
+        # Nothing to remember of a refused create; its matters are read again next time.
+        del self.txn.entries[key]
+        self.ctx.directory(self.tenant).forget_matters_of(want.contact_id)
+        return PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
+
+    def update(self, key: str, entry: EntryRecord, want: DesiredEntry) -> PlannedFailure | None:
+        assert entry.activity_id is not None
+        write = want.write
+        # Matter and user are never sent on update: the firm's choices in Clio stand (R11).
+        patch = ActivityPatch(
+            date=write.date,
+            price=write.price,
+            note=write.note,
+            reference=write.reference,
+            non_billable=write.non_billable,
+            vendor=write.vendor,
+            expense_category=write.expense_category,
+        )
+        try:
+            activity = self._patch(entry.activity_id, patch, entry.etag)
+        except NotFoundError:
+            self.txn.entries[key] = entry.model_copy(update={"state": "gone"})
+            self.log("skipped", entry.activity_id, "deleted in Clio by the firm; not re-created")
+            return None
+        except EntryBilledError:
+            return _billed(key, entry.activity_id)
+        except ClioRejectedError as exc:
+            return PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
+        self.txn.entries[key] = entry.model_copy(
+            update={"etag": activity.etag, "content_hash": want.hash, "amount": want.group.amount, "state": "live"}
+        )
+        self.updated += 1
+        self.log("updated", entry.activity_id, f"{want.group.amount}")
+        return None
+
+    def _patch(self, activity_id: int, patch: ActivityPatch, etag: str | None) -> Activity:
+        try:
+            return self.clio.update_activity(activity_id, patch, etag)
+        except ConflictError as exc:
+            if isinstance(exc, EntryBilledError):
+                raise
+            current = self.clio.get_activity(activity_id)  # changed in Clio since: re-read, keep their edits
+            if current is None:
+                raise NotFoundError("gone") from None
+            if current.billed:
+                raise EntryBilledError(f"activity {activity_id} is billed") from None
+            return self.clio.update_activity(activity_id, patch, current.etag)
+
+    def remove(self, key: str) -> PlannedFailure | None:
+        """Delete one entry (to Clio's Recovery Bin); one already gone is fine, a billed one is a failure."""
+        entry = self.txn.entries[key]
+        if entry.state == "creating":
+            adopted = self.txn.adopt(self.clio, entry)
+            if adopted is None:
+                del self.txn.entries[key]
+                return None
+            entry = adopted
+        if entry.state == "gone" or entry.activity_id is None:
+            del self.txn.entries[key]
+            return None
+        try:
+            deleted = self.clio.delete_activity(entry.activity_id)
+        except EntryBilledError:
+            return _billed(key, entry.activity_id)
+        del self.txn.entries[key]
+        if entry.needs_matter:
+            self.ctx.stores.needs_matter.delete(self.tenant.tenant_id, self.txn.txn_id, key)
+        if deleted:
+            self.deleted += 1
+            self.log("deleted", entry.activity_id, "moved to Clio's Recovery Bin")
+        return None
+
+    def log(self, action: LogAction, activity_id: int | None, detail: str) -> None:
+        if action in ("created", "updated", "deleted"):
+            record_entry(action)
+        self.ctx.log(
+            ActivityLogRecord(
+                tenant_id=self.tenant.tenant_id,
+                at=self.txn.now,
+                action=action,
+                txn_id=self.txn.txn_id,
+                clio_activity_id=activity_id,
+                detail=detail,
+            )
+        )
+
+
+def _billed(key: str, activity_id: int) -> PlannedFailure:
+    return PlannedFailure(FailureCode.ENTRY_BILLED, key, f"Clio activity {activity_id} is billed")

@@ -1,0 +1,220 @@
+"""One transaction worked through under its lock: read the record, plan what Clio should hold, make Clio
+match (create, update, move, remove), write the record once at the end (R4-R15)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from hardcost.codes import FailureCode
+from hardcost.errors import NotFoundError
+from hardcost.logic.sync.context import MapperContext, Outcome, OutcomeKind
+from hardcost.logic.sync.entries import EntryEffects
+from hardcost.logic.sync.failures import write_failures
+from hardcost.logic.sync.plan import DesiredEntry, desired_entries
+from hardcost.logic.sync.protocol import MappingTransaction
+from hardcost.logic.sync.resolve import resolve_customers, vendor_contact_id
+from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
+from hardcost.models.qbo import Purchase
+from hardcost.models.records import TenantRecord, TxnSummary
+from hardcost.rules import PlannedFailure, PurchasePlan, plan_purchase, txn_summary
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A purchase validated and planned, its customers resolved if it imports."""
+
+    purchase: Purchase
+    plan: PurchasePlan
+    failures: dict[str, PlannedFailure]
+    desired: dict[str, DesiredEntry]
+
+
+class TransactionWork:
+    def __init__(
+        self,
+        ctx: MapperContext,
+        tenant: TenantRecord,
+        txn_id: str,
+        *,
+        recheck: bool = False,
+        delivery_failed: bool = False,
+    ) -> None:
+        self.ctx = ctx
+        self.tenant = tenant
+        self.txn_id = txn_id
+        # A re-check (poller) or retry (operator) always re-evaluates.
+        self.recheck = recheck
+        # The sender saw a DELIVERY_FAILED failure open: it is closed once the transaction has been dealt with.
+        self.delivery_failed = delivery_failed
+        self.txn = MappingTransaction(ctx.stores.mappings, tenant.tenant_id, txn_id, ctx.worker_id, ctx.clock.now())
+        self.effects = EntryEffects(ctx, tenant, self.txn)
+        self.failures: dict[str, PlannedFailure] | None = None  # None = leave open failures as they are
+        self.summary: TxnSummary | None = None
+        self.sync_token: int | None = None
+        self.removed: str | None = None
+        self.prepared: Prepared | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def begin(self, message: PurchaseSnapshot | PurchaseEvent, removing: bool) -> None:
+        """Take the lock and read the record. A purchase the poller sent is planned first (that needs no
+        lock), so if its transaction is new the create intents are written by the lock's own request."""
+        if isinstance(message, PurchaseSnapshot) and not removing and not self.recheck:
+            self.prepared = self._prepare(message.purchase)
+        intents = None
+        if self.prepared is not None and self.prepared.desired:
+            intents = {
+                key: self.txn.intent(key, want.contact_id, want.group.amount)
+                for key, want in self.prepared.desired.items()
+            }
+        self.summary = self.txn.open(intents).summary
+
+    def _prepare(self, raw: dict[str, Any]) -> Prepared | None:
+        try:
+            purchase = Purchase.model_validate(raw)
+        except ValidationError:
+            return None  # run() turns it into a failure under the lock
+        return self._plan(purchase)
+
+    def _plan(self, purchase: Purchase) -> Prepared:
+        plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
+        failures = {f.scope: f for f in plan.failures}
+        if plan.action != "import":
+            return Prepared(purchase, plan, failures, {})
+        directory = self.ctx.directory(self.tenant)
+        resolved = resolve_customers(directory, plan.groups, self.tenant.settings, refresh=self.recheck)
+        desired, unresolved = desired_entries(
+            purchase,
+            plan.groups,
+            resolved,
+            self.tenant.settings,
+            owner_id=directory.account_owner_id,
+            vendor_id=vendor_contact_id(directory, purchase),
+        )
+        return Prepared(purchase, plan, {**failures, **unresolved}, desired)
+
+    def abandon_intents_not_sent(self) -> None:
+        self.txn.abandon_unsent_intents()
+
+    def finish(self) -> None:
+        if not self.txn.locked:
+            return
+        record = self.txn.record
+        open_failures = dict(record.open_failures)
+        if self.failures is not None:
+            open_failures = write_failures(self.effects, self.failures, open_failures, self.summary)
+            if self.delivery_failed:
+                self.ctx.stores.failures.delete(self.tenant.tenant_id, f"{self.txn_id}#delivery")
+        self.txn.close(
+            open_failures=open_failures,
+            summary=self.summary,
+            sync_token=self.sync_token if self.sync_token is not None else record.sync_token,
+            removed=record.removed or self.removed is not None,
+            removed_reason=self.removed or record.removed_reason,
+        )
+
+    # --- the work --------------------------------------------------------------------------
+
+    def run(self, message: PurchaseSnapshot | PurchaseEvent, removing: bool) -> Outcome:
+        if removing:
+            assert isinstance(message, PurchaseEvent)
+            return self.remove_all("voided in QuickBooks" if message.operation == "Void" else "deleted in QuickBooks")
+        if self.txn.record.removed:
+            # Tombstone: finish any removal a billed entry held up, never re-create (R13).
+            return self.remove_all(self.txn.record.removed_reason or "removed earlier", already=True)
+        if isinstance(message, PurchaseEvent):
+            try:
+                raw = self.ctx.qbo_for(self.tenant).read_purchase(self.txn_id)
+            except NotFoundError:
+                return self.remove_all("deleted in QuickBooks")
+        elif self.prepared is not None:
+            return self.apply(self.prepared.purchase)
+        else:
+            raw = message.purchase
+        try:
+            purchase = Purchase.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            self.failures = {"*": PlannedFailure(FailureCode.MALFORMED_TRANSACTION, "*", f"{where}: {first['msg']}")}
+            return Outcome("failed", self.txn_id, f"malformed purchase ({where})")
+        return self.apply(purchase)
+
+    def apply(self, purchase: Purchase) -> Outcome:
+        version = purchase.sync_version
+        record = self.txn.record
+        if version < record.sync_token:
+            return Outcome("ignored", self.txn_id, f"stale version {version} < {record.sync_token}")
+        settled = all(e.state == "live" for e in self.txn.entries.values())
+        # The same version again (an overlapping poll, a duplicate): nothing in QBO changed. Only a re-check
+        # looks again at a transaction whose failure may have healed on the Clio side.
+        if version == record.sync_token and settled and not self.recheck:
+            return Outcome("unchanged", self.txn_id, "already applied")
+        self.summary = txn_summary(purchase)
+        prepared = self.prepared or self._plan(purchase)
+        plan = prepared.plan
+        if plan.action == "remove":
+            self.sync_token = version
+            return self.remove_all(plan.reason)
+        if plan.action == "ignore":
+            self.sync_token = version
+            self.failures = {}
+            return Outcome("ignored", self.txn_id, plan.reason)
+        if plan.action == "fail":
+            self.sync_token = version
+            self.failures = dict(prepared.failures)
+            return Outcome("failed", self.txn_id, plan.reason)
+        failures = dict(prepared.failures)
+        self.reconcile(prepared.desired, failures, {g.customer_id for g in plan.groups})
+        # Recorded only once Clio matches: an attempt cut short (auth, hard costs off) is not "applied".
+        self.sync_token = version
+        self.failures = failures
+        effects = self.effects
+        kind: OutcomeKind = (
+            "failed" if failures else ("imported" if effects.created else "updated" if effects.updated else "unchanged")
+        )
+        return Outcome(kind, self.txn_id, plan.reason, effects.created, effects.updated, effects.deleted)
+
+    def reconcile(
+        self, desired: dict[str, DesiredEntry], failures: dict[str, PlannedFailure], planned: set[str]
+    ) -> None:
+        """R9, R12, R15: make Clio hold the desired entries, and only those of customers still planned."""
+        effects = self.effects
+        to_create: list[str] = []
+        for key, want in desired.items():
+            entry = self.txn.entries.get(key)
+            if entry is not None and entry.state == "creating":
+                resumed = self.txn.resume(entry)
+                entry = None if resumed is None else self.txn.adopt(effects.clio, resumed)
+            if entry is None:
+                to_create.append(key)
+            elif entry.state == "gone":
+                continue  # the firm deleted it in Clio: respected, never re-created
+            elif entry.content_hash != want.hash and (failure := effects.update(key, entry, want)):
+                failures[key] = failure
+        if to_create:
+            self.txn.durable_intents(
+                {key: self.txn.intent(key, desired[key].contact_id, desired[key].group.amount) for key in to_create}
+            )
+            for key in to_create:
+                if failure := effects.create(key, desired[key]):
+                    failures[key] = failure
+        # Entries of customers no longer on the transaction move away (a change of customer, R12).
+        for key in [k for k in self.txn.entries if k not in planned]:
+            if failure := effects.remove(key):
+                failures[key] = failure
+
+    def remove_all(self, reason: str, *, already: bool = False) -> Outcome:
+        """R13: delete every entry of the transaction and leave a tombstone."""
+        failures: dict[str, PlannedFailure] = {}
+        for key in list(self.txn.entries):
+            if failure := self.effects.remove(key):
+                failures[key] = failure
+        self.removed = reason
+        self.failures = failures
+        deleted = self.effects.deleted
+        kind: OutcomeKind = "failed" if failures else ("removed" if deleted or not already else "unchanged")
+        return Outcome(kind, self.txn_id, reason, deleted=deleted)
