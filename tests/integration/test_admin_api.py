@@ -257,3 +257,44 @@ def test_the_page_is_served_without_a_token(seeded_stack: Callable[..., Any]) ->
         assert response["headers"]["Content-Type"].startswith("text/html")
         assert "Sync Failures" in response["body"] and "<script>" in response["body"]
         assert "frame-ancestors 'none'" in response["headers"]["Content-Security-Policy"]
+
+
+def test_settings_are_a_partial_update(seeded_stack: Callable[..., Any]) -> None:
+    # Given a firm with imports off, a source account and a default user
+    stack = seeded_stack(base_scenario())
+    token = stack.admin_token("firm-1")
+    first = stack.call_admin(
+        "PUT",
+        "/admin/tenants/firm-1/settings",
+        token=token,
+        body={"enabled": False, "start_date": "2026-01-01", "source_account_id": "91", "default_user_id": 2},
+    )
+    assert first["statusCode"] == 200, first["body"]
+    # When it saves only a new start date
+    saved = stack.call_admin("PUT", "/admin/tenants/firm-1/settings", token=token, body={"start_date": "2025-12-01"})
+    # Then only the start date changed: imports stay off, the account and the user are kept
+    assert saved["statusCode"] == 200, saved["body"]
+    assert body_of(saved) == {
+        "enabled": False,
+        "start_date": "2025-12-01",
+        "source_account_id": "91",
+        "default_user_id": 2,
+        "clio_expense_category_id": None,
+    }
+
+
+def test_a_source_account_cannot_be_cleared(seeded_stack: Callable[..., Any]) -> None:
+    # Given a firm importing from account 91 (e.g. a page whose account picker could not load sends null)
+    stack = seeded_stack(base_scenario())
+    token = stack.admin_token("firm-1")
+    # When a save sends no account
+    saved = stack.call_admin(
+        "PUT",
+        "/admin/tenants/firm-1/settings",
+        token=token,
+        body={"enabled": True, "start_date": "2026-01-01", "source_account_id": None},
+    )
+    # Then it is refused, naming the field, and the account is kept
+    assert saved["statusCode"] == 422
+    assert "source_account_id" in body_of(saved)["message"]
+    assert stack.runtime.stores.tenants.get("firm-1").settings.source_account_id == "91"
