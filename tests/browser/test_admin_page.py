@@ -125,3 +125,19 @@ def test_the_page_refuses_to_load_without_a_token(site: DemoSite, browser: WebDr
     message = wait_for(browser, lambda d: d.find_element(By.ID, "page-message").text)
     assert "Sign in first" in message
     assert failure_rows(browser) == {}
+
+
+def test_a_picker_that_could_not_load_never_overwrites_the_saved_choice(site: DemoSite, browser: WebDriver) -> None:
+    # Given QuickBooks failing to list the firm's accounts (down, or needing reconnecting)
+    site.stack.qbo.fail_next("503", count=50, path_contains="Account")
+    try:
+        # When the firm opens its page and saves its settings
+        browser.get(site.page_url)
+        wait_for(browser, lambda d: "could not be loaded" in d.find_element(By.ID, "source-account-note").text)
+        assert not browser.find_element(By.ID, "source-account").is_enabled()
+        browser.find_element(By.ID, "save-settings").click()
+        wait_for(browser, lambda d: d.find_element(By.ID, "settings-message").text == "Settings saved.")
+    finally:
+        site.stack.qbo.clear_faults()
+    # Then the account it chose before is kept
+    assert site.stack.runtime.stores.tenants.get(site.tenant_id).settings.source_account_id == "64"

@@ -181,11 +181,15 @@ def test_open_failures_are_rechecked_less_often_the_longer_they_stay_open(seeded
     document = base_scenario()
     document["qbo"]["purchases"] = [_purchase("505", "22")]
     stack = seeded_stack(document)
+    stack.clock.advance(timedelta(minutes=10))  # the firm's contacts were last changed well before
     stack.sync()
     clio_calls = stack.clio.request_count
-    # When ticks follow one another within five minutes, the failure is not looked at again
+    [first] = stack.runtime.stores.failures.list("firm-1")
+    # When ticks follow one another within five minutes and nothing changed in Clio, the failure is not
+    # looked at again: the tick only asks Clio whether contacts or matters changed (two small reads)
     stack.sync()
-    assert stack.clio.request_count == clio_calls
+    assert stack.clio.request_count == clio_calls + 2
+    assert stack.runtime.stores.failures.list("firm-1")[0].last_seen == first.last_seen
     # But five minutes on it is (and then after as long again as it has been open)
     stack.clock.advance(timedelta(minutes=5))
     stack.sync()

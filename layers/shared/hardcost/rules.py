@@ -117,7 +117,11 @@ class PurchasePlan:
     failures: tuple[PlannedFailure, ...] = ()
 
 
-def plan_purchase(purchase: Purchase, settings: TenantSettings, home_currency: str) -> PurchasePlan:
+def plan_purchase(
+    purchase: Purchase, settings: TenantSettings, home_currency: str, *, in_clio: bool = False
+) -> PurchasePlan:
+    """``in_clio``: the transaction already has entries in Clio. The start date decides what is imported, not
+    what is kept: an imported transaction stays in step with QBO even once the date has moved past it (R5)."""
     if transaction_type(purchase) is None:
         return PurchasePlan("ignore", f"{describe_type(purchase)} is not an Expense or Check")
     if is_voided(purchase):
@@ -125,7 +129,7 @@ def plan_purchase(purchase: Purchase, settings: TenantSettings, home_currency: s
     if purchase.TxnDate is None:
         failure = PlannedFailure(FailureCode.MALFORMED_TRANSACTION, "*", "the transaction has no TxnDate")
         return PurchasePlan("fail", failure.detail, failures=(failure,))
-    if purchase.TxnDate < settings.start_date:
+    if purchase.TxnDate < settings.start_date and not in_clio:
         return PurchasePlan("ignore", f"dated {purchase.TxnDate} before the start date {settings.start_date}")
     item_lines = [line for line in purchase.Line if line.DetailType == ITEM_DETAIL]
     if item_lines:

@@ -122,6 +122,7 @@ class Runtime:
             stores=self.stores,
             clock=self.clock,
             qbo_for=self.qbo_for,
+            clio_for=self.clio_for,
             queue=self.queue,
             overlap=timedelta(seconds=self.settings.POLL_OVERLAP_SECONDS),
             precondition_ttl=timedelta(seconds=self.settings.PRECONDITION_TTL_SECONDS),

@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from hardcost import tenant_lifecycle as lifecycle
+from hardcost.clients.clio import ClioClient
 from hardcost.clients.qbo import MAX_PAGE, QboClient, format_qbo_datetime
 from hardcost.clock import Clock
 from hardcost.codes import RECHECKED_ON_SYNC, FailureCode, ProblemCode
@@ -34,6 +35,8 @@ from hardcost.stores.dynamo import Stores
 logger = Logger(child=True)
 
 CDC_WINDOW = timedelta(days=29)  # QBO keeps 30 days of CDC; stay a day inside it
+CLIO_CLOCK_SKEW = timedelta(minutes=5)  # Clio's updated_at and our clock may disagree by this much
+HEALED_BY_CLIO_DIRECTORY = frozenset({FailureCode.NO_CLIO_CONTACT, FailureCode.CONTACT_HAS_NO_MATTER})
 TENANT_PROBLEMS_FROM_QBO = {
     ProblemCode.PLAN_NOT_SUPPORTED,
     ProblemCode.TRACKING_BY_CUSTOMER_OFF,
@@ -49,6 +52,8 @@ class PollerContext:
     clock: Clock
     qbo_for: Callable[[TenantRecord], QboClient]
     queue: ExpenseQueue
+    # Asked only whether the firm's contacts or matters changed, for failures waiting on them (R14).
+    clio_for: Callable[[TenantRecord], ClioClient] | None = None
     overlap: timedelta = timedelta(minutes=5)
     precondition_ttl: timedelta = timedelta(minutes=15)
     lease_seconds: int = 300
@@ -145,7 +150,6 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
     if cursor.last_updated_time is None:
         start = tenant.settings.start_date.isoformat()
         newest = _collect_query(qbo, f"TxnDate >= '{start}'", tenant, messages, "poll", newest)
-        applied_start = tenant.settings.start_date
         newest = newest or now
     else:
         since = cursor.last_updated_time - ctx.overlap
@@ -155,12 +159,8 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
             where = f"MetaData.LastUpdatedTime >= '{format_qbo_datetime(since)}'"
             newest = _collect_query(qbo, where, tenant, messages, "poll", newest)
             report.deletions += _reconcile_deletions(tenant, ctx, qbo, messages)
-        applied_start = cursor.applied_start_date or tenant.settings.start_date
-        if tenant.settings.start_date < applied_start:
-            # R5: the start date moved earlier; import what lies between the two dates.
-            where = f"TxnDate >= '{tenant.settings.start_date.isoformat()}' and TxnDate < '{applied_start.isoformat()}'"
-            _collect_query(qbo, where, tenant, messages, "backfill", None)
-        applied_start = tenant.settings.start_date
+        _collect_backfill(qbo, tenant, cursor, messages)
+    applied_start = tenant.settings.start_date
 
     report.rechecks = _collect_rechecks(tenant, ctx, qbo, messages)
     held = ctx.stores.held.list(tenant.tenant_id)
@@ -178,6 +178,7 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
             tenant_id=tenant.tenant_id,
             last_updated_time=newest,
             applied_start_date=applied_start,
+            applied_source_account_id=tenant.settings.source_account_id,
             last_poll_at=now,
         )
     )
@@ -219,6 +220,22 @@ def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient) 
 
 
 # --- reading QBO ------------------------------------------------------------------------------
+
+
+def _collect_backfill(qbo: QboClient, tenant: TenantRecord, cursor: CursorRecord, messages: dict[str, Message]) -> None:
+    """R5, R6: what the settings now bring into scope since the last poll, as "backfill" messages (the mapper
+    imports those not yet in Clio, and leaves what is in Clio as it is). Another source account may count
+    lines of any transaction from the start date; an earlier start date, those between the two dates."""
+    settings = tenant.settings
+    start = settings.start_date.isoformat()
+    account_before = cursor.applied_source_account_id
+    if account_before is not None and account_before != settings.source_account_id:
+        _collect_query(qbo, f"TxnDate >= '{start}'", tenant, messages, "backfill", None)
+        return
+    applied_start = cursor.applied_start_date or settings.start_date
+    if settings.start_date < applied_start:
+        where = f"TxnDate >= '{start}' and TxnDate < '{applied_start.isoformat()}'"
+        _collect_query(qbo, where, tenant, messages, "backfill", None)
 
 
 def _collect_query(
@@ -307,11 +324,18 @@ def _collect_by_id(
 
 
 def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:
-    """Failures caused by Clio (no contact, no matter, billed) heal when Clio changes: look again."""
+    """Failures caused by Clio (no contact, no matter, billed) heal when Clio changes: look again. Those
+    waiting for a contact or a matter are looked at on the first sync after the firm added one (their fix
+    says "the next sync imports it"); otherwise every failure backs off (``_recheck_due``)."""
     failures = ctx.stores.failures.list(tenant.tenant_id)
     now = ctx.clock.now()
+    waiting = [f for f in failures if f.code in HEALED_BY_CLIO_DIRECTORY]
+    added = bool(waiting) and _clio_directory_changed(tenant, ctx, min(f.last_seen for f in waiting))
     rechecked = {
-        f.txn_id for f in failures if f.code in RECHECKED_ON_SYNC and _recheck_due(f.first_seen, f.last_seen, now)
+        f.txn_id
+        for f in failures
+        if f.code in RECHECKED_ON_SYNC
+        and ((added and f.code in HEALED_BY_CLIO_DIRECTORY) or _recheck_due(f.first_seen, f.last_seen, now))
     }
     for txn_id in rechecked & messages.keys():
         # Already read this tick: send it as a re-check, so the mapper re-evaluates and clears what healed.
@@ -322,6 +346,15 @@ def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, 
     for txn_id in {f.txn_id for f in failures if f.code == FailureCode.DELIVERY_FAILED} & messages.keys():
         messages[txn_id] = messages[txn_id].model_copy(update={"delivery_failed": True})
     return len(rechecked)
+
+
+def _clio_directory_changed(tenant: TenantRecord, ctx: PollerContext, since: datetime) -> bool:
+    """Whether any contact or matter of the firm changed in Clio since ``since`` (two small reads)."""
+    if ctx.clio_for is None:
+        return False
+    clio = ctx.clio_for(tenant)
+    since = since - CLIO_CLOCK_SKEW
+    return bool(clio.all_contacts(updated_since=since) or clio.matters_updated_since(since))
 
 
 RECHECK_MIN = timedelta(minutes=5)

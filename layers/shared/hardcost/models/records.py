@@ -67,7 +67,9 @@ class TenantRecord(RecordModel):
 class CursorRecord(RecordModel):
     tenant_id: TenantId
     last_updated_time: datetime | None = None
+    # The settings the last poll read QBO under: when they change, the next poll backfills (R5, R6).
     applied_start_date: dt.date | None = None
+    applied_source_account_id: str | None = None
     last_poll_at: datetime | None = None
 
 

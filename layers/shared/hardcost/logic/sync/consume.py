@@ -87,6 +87,7 @@ def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) 
         txn_id,
         recheck=message.source in {"recheck", "retry"},
         delivery_failed=message.delivery_failed,
+        source=message.source,
     )
     try:
         work.begin(message, removing)

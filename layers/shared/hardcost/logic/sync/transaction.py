@@ -41,8 +41,10 @@ class TransactionWork:
         *,
         recheck: bool = False,
         delivery_failed: bool = False,
+        source: str = "poll",
     ) -> None:
         self.ctx = ctx
+        self.source = source
         self.tenant = tenant
         self.txn_id = txn_id
         # A re-check (poller) or retry (operator) always re-evaluates.
@@ -80,7 +82,8 @@ class TransactionWork:
         return self._plan(purchase)
 
     def _plan(self, purchase: Purchase) -> Prepared:
-        plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
+        in_clio = bool(self.txn.entries)
+        plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD", in_clio=in_clio)
         failures = {f.scope: f for f in plan.failures}
         if plan.action != "import":
             return Prepared(purchase, plan, failures, {})
@@ -149,12 +152,16 @@ class TransactionWork:
         if version < record.sync_token:
             return Outcome("ignored", self.txn_id, f"stale version {version} < {record.sync_token}")
         settled = all(e.state == "live" for e in self.txn.entries.values())
-        # The same version again (an overlapping poll, a duplicate): nothing in QBO changed. Only a re-check
-        # looks again at a transaction whose failure may have healed on the Clio side.
-        if version == record.sync_token and settled and not self.recheck:
+        # The same version again (an overlapping poll, a duplicate): nothing in QBO changed. A re-check looks
+        # again (a failure may have healed on the Clio side), and so does a backfill of a transaction not in
+        # Clio (the settings that left it out have changed: an earlier start date, another source account).
+        reevaluate = self.recheck or (self.source == "backfill" and not self.txn.entries)
+        if version == record.sync_token and settled and not reevaluate:
             return Outcome("unchanged", self.txn_id, "already applied")
         self.summary = txn_summary(purchase)
-        prepared = self.prepared or self._plan(purchase)
+        prepared = self.prepared
+        if prepared is None or (self.txn.entries and prepared.plan.action == "ignore"):
+            prepared = self._plan(purchase)  # planned before the lock, not knowing it was in Clio already
         plan = prepared.plan
         if plan.action == "remove":
             self.sync_token = version
