@@ -71,9 +71,11 @@ def test_messages_are_distinct_when_codes_differ() -> None:
 
 def test_item_details_fix_says_to_move_lines_to_category_details() -> None:
     # Given R7's failure
-    fix = FAILURE_TEXT[FailureCode.ITEM_DETAILS_UNSUPPORTED].fix
+    text = FAILURE_TEXT[FailureCode.ITEM_DETAILS_UNSUPPORTED]
     # Then the fix is the one DESIGN.md quotes
-    assert "Item details" in fix and "Category details" in fix and fix.startswith("Move")
+    assert "Item details" in text.fix and "Category details" in text.fix and text.fix.startswith("Move")
+    # And both say it is about lines charged to a customer (item lines of no customer are not failures)
+    assert "customer" in text.message and "customer" in text.fix
 
 
 @pytest.mark.parametrize("code", ALL_CODES, ids=str)

@@ -430,26 +430,68 @@ def test_nothing_counts_when_source_account_is_not_set() -> None:
 # ------------------------------------------------------------------------------- R7: Item details
 
 
-def test_real_item_details_check_fails_when_any_line_is_item_based() -> None:
-    # Given the real check with four Item details lines
+def test_real_item_details_check_is_not_a_failure_when_its_item_lines_have_no_customer() -> None:
+    # Given the real check with four Item details lines, none charged to a customer (an office purchase)
     p = fixture_purchase(CHECK_ITEMS)
     # When planned
     plan = plan_purchase(p, settings("35", start=date(2020, 1, 1)), HOME)
-    # Then it is not imported at all: one ITEM_DETAILS_UNSUPPORTED failure
-    assert plan.action == "fail"
+    # Then its item lines are ignored like lines of other categories: nothing to import, and no failure
+    assert plan.action == "import"
     assert plan.groups == ()
-    assert [f.code for f in plan.failures] == [FailureCode.ITEM_DETAILS_UNSUPPORTED]
+    assert plan.failures == ()
 
 
 def test_whole_transaction_fails_when_one_item_line_sits_beside_counted_lines() -> None:
-    # Given counted category lines with customers plus a single Item details line
+    # Given counted category lines with customers plus a single Item details line charged to a customer
     p = purchase(line("10.00", customer="2"), line("20.00", customer="3"), item_line("5.00", customer="2"))
     # When planned
     plan = plan_purchase(p, SETTINGS, HOME)
-    # Then no entry at all is planned, only the failure
+    # Then no entry at all is planned, only the failure, naming the item line charged to a customer
     assert plan.action == "fail"
     assert plan.groups == ()
+    assert [(f.code, f.scope) for f in plan.failures] == [(FailureCode.ITEM_DETAILS_UNSUPPORTED, "*")]
+    assert "line 3" in plan.failures[0].detail and "customer" in plan.failures[0].detail
+
+
+def test_transaction_fails_when_an_item_line_is_charged_to_a_customer_and_no_category_line_counts() -> None:
+    # Given a client's item line and an office line of another category
+    p = purchase(item_line("40.00", customer="2"), line("5.00", account="8"))
+    # When planned
+    plan = plan_purchase(p, SETTINGS, HOME)
+    # Then the client cost cannot be imported from item details: the transaction fails
+    assert plan.action == "fail"
     assert [f.code for f in plan.failures] == [FailureCode.ITEM_DETAILS_UNSUPPORTED]
+
+
+def test_category_lines_import_when_an_item_line_beside_them_has_no_customer() -> None:
+    # Given a mixed purchase: a client's category line of the source account and an office item line
+    p = purchase(line("10.00", customer="2"), item_line("99.00"))
+    # When planned
+    plan = plan_purchase(p, SETTINGS, HOME)
+    # Then the category line is imported normally and the item line is ignored, not failed
+    assert plan.action == "import"
+    assert [(g.customer_id, g.amount) for g in plan.groups] == [("2", Decimal("10.00"))]
+    assert plan.failures == ()
+
+
+def test_item_line_with_an_empty_customer_ref_is_ignored_when_it_names_no_customer() -> None:
+    # Given an item line whose CustomerRef carries no value, beside a counted line
+    raw_item = item_line("7.00")
+    raw_item["ItemBasedExpenseLineDetail"]["CustomerRef"] = {"value": ""}
+    p = purchase(line("10.00", customer="2"), raw_item)
+    # When planned
+    plan = plan_purchase(p, SETTINGS, HOME)
+    # Then it is charged to no customer: ignored
+    assert plan.action == "import" and plan.failures == ()
+
+
+def test_item_line_is_not_charged_to_a_customer_payee_when_it_has_no_customer_ref() -> None:
+    # Given an office item line on a purchase whose payee is a Customer (R7 looks at the line's CustomerRef only)
+    p = purchase(item_line("12.00"), EntityRef={"value": "2", "name": "Customer 2", "type": "Customer"})
+    # When planned
+    plan = plan_purchase(p, SETTINGS, HOME)
+    # Then it is ignored: nothing imported, nothing failed
+    assert (plan.action, plan.groups, plan.failures) == ("import", (), ())
 
 
 # ---------------------------------------------------------------------------------- R8: customer

@@ -60,9 +60,9 @@ PROBLEM_TEXT: dict[ProblemCode, CodeText] = {
 
 FAILURE_TEXT: dict[FailureCode, CodeText] = {
     FailureCode.ITEM_DETAILS_UNSUPPORTED: CodeText(
-        'This transaction uses "Item details" lines, which cannot be imported as hard costs.',
-        'Move these lines from "Item details" to "Category details" in QuickBooks Online; '
-        "the transaction is imported after you save it.",
+        'This transaction charges "Item details" lines to a customer, and those cannot be imported as hard costs.',
+        'Move the lines charged to a customer from "Item details" to "Category details" in QuickBooks Online '
+        "(or clear their customer if they are not a client cost); the transaction is imported after you save it.",
     ),
     FailureCode.NO_CUSTOMER: CodeText(
         "A reimbursable line has no customer, so it cannot be charged to a client.",

@@ -127,9 +127,10 @@ def plan_purchase(purchase: Purchase, settings: TenantSettings, home_currency: s
         return PurchasePlan("fail", failure.detail, failures=(failure,))
     if purchase.TxnDate < settings.start_date:
         return PurchasePlan("ignore", f"dated {purchase.TxnDate} before the start date {settings.start_date}")
-    item_lines = [line for line in purchase.Line if line.DetailType == ITEM_DETAIL]
-    if item_lines:
-        detail = f"{len(item_lines)} Item details line(s)"
+    client_items = [line for line in purchase.Line if _is_client_item(line)]
+    if client_items:
+        ids = ", ".join(line.Id or "?" for line in client_items)
+        detail = f"Item details line{'s' if len(client_items) > 1 else ''} {ids} charged to a customer"
         failure = PlannedFailure(FailureCode.ITEM_DETAILS_UNSUPPORTED, "*", detail)
         return PurchasePlan("fail", detail, failures=(failure,))
 
@@ -156,6 +157,18 @@ def plan_purchase(purchase: Purchase, settings: TenantSettings, home_currency: s
     )
     reason = f"{len(planned)} entr{'y' if len(planned) == 1 else 'ies'} from {len(counted)} counted line(s)"
     return PurchasePlan("import", reason, groups=planned, failures=tuple(failures))
+
+
+def _is_client_item(line: PurchaseLine) -> bool:
+    """R7: an Item details line charged to a customer is a client cost we cannot import. One charged to no
+    customer (office supplies) is not a client cost and is ignored like a line of another category."""
+    detail = line.ItemBasedExpenseLineDetail
+    return (
+        line.DetailType == ITEM_DETAIL
+        and detail is not None
+        and detail.CustomerRef is not None
+        and bool(detail.CustomerRef.value)
+    )
 
 
 def _is_counted(line: PurchaseLine, source_account_id: str | None) -> bool:
