@@ -16,12 +16,14 @@ from hardcost.models.clio import Contact, Matter
 from hardcost.models.qbo import CompanyInfo, Customer, Preferences, Purchase
 from hardcost.models.records import TenantSettings, TxnSummary
 from hardcost.rules import (
+    RateLookup,
     build_note,
     choose_matter,
     content_hash,
     describe_type,
     entry_marker,
     evaluate_preconditions,
+    exchange_rate_lookup,
     home_currency_of,
     is_voided,
     normalize_name,
@@ -649,6 +651,107 @@ def test_amount_is_in_home_currency_when_currency_ref_is_missing() -> None:
     assert group.foreign_amount is None
 
 
+def test_foreign_purchase_without_exchange_rate_fails_when_qbo_has_no_rate_either() -> None:
+    # Given a CAD purchase in a USD company with no ExchangeRate, and no rate found in QBO
+    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, TxnDate="2026-04-01")
+    # When planned without a looked-up rate
+    plan = plan_purchase(p, SETTINGS, "USD", exchange_rate=None)
+    # Then nothing is imported (never at a rate of 1): the whole transaction fails EXCHANGE_RATE_MISSING
+    assert plan.action == "fail"
+    assert plan.groups == ()
+    assert [(f.code, f.scope) for f in plan.failures] == [(FailureCode.EXCHANGE_RATE_MISSING, "*")]
+    assert "CAD" in plan.failures[0].detail and "2026-04-01" in plan.failures[0].detail
+
+
+def test_foreign_purchase_without_exchange_rate_is_converted_at_the_rate_looked_up_in_qbo() -> None:
+    # Given a CAD purchase with no ExchangeRate, and QBO's own rate for its date, 0.75 USD per CAD
+    p = purchase(line("100.00", customer="2"), line("33.33", customer="2"), CurrencyRef={"value": "CAD"})
+    # When planned with that rate
+    plan = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("0.75"))
+    # Then 133.33 CAD x 0.75 -> 100.00 USD, and the rate used is kept with the group
+    [group] = plan.groups
+    assert (plan.action, plan.failures) == ("import", ())
+    assert (group.amount, group.foreign_amount, group.exchange_rate) == (
+        Decimal("100.00"),
+        Decimal("133.33"),
+        Decimal("0.75"),
+    )
+
+
+def test_purchase_exchange_rate_wins_when_a_looked_up_rate_is_also_given() -> None:
+    # Given a CAD purchase that carries its own ExchangeRate
+    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, ExchangeRate="0.70")
+    # When planned with another rate as well
+    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("0.75")).groups[0]
+    # Then the transaction's own rate is the one used
+    assert (group.amount, group.exchange_rate) == (Decimal("70.00"), Decimal("0.70"))
+
+
+def test_looked_up_rate_is_ignored_when_purchase_is_in_the_home_currency() -> None:
+    # Given a USD purchase in a USD company
+    p = purchase(line("10.00", customer="2"), CurrencyRef={"value": "USD"})
+    # When planned with a rate anyway
+    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("1.5")).groups[0]
+    # Then nothing is converted
+    assert (group.amount, group.foreign_amount, group.exchange_rate) == (Decimal("10.00"), None, None)
+
+
+def test_no_rate_failure_when_a_foreign_purchase_counts_no_line() -> None:
+    # Given an office purchase in EUR: no line of the source account, no ExchangeRate
+    p = purchase(line("80.00", account="8"), CurrencyRef={"value": "EUR"})
+    # When planned without a rate
+    plan = plan_purchase(p, SETTINGS, "USD")
+    # Then there is nothing to convert, so nothing fails
+    assert (plan.action, plan.groups, plan.failures) == ("import", (), ())
+
+
+def test_no_rate_failure_when_a_foreign_purchase_sums_to_nothing_for_its_customers() -> None:
+    # Given a foreign purchase without a rate whose counted lines cancel out (a refund line)
+    p = purchase(line("10.00", customer="2"), line("-10.00", customer="2"), CurrencyRef={"value": "EUR"})
+    # When planned without a rate
+    plan = plan_purchase(p, SETTINGS, "USD")
+    # Then no entry would be made, so no rate is needed and nothing fails
+    assert (plan.action, plan.groups, plan.failures) == ("import", (), ())
+
+
+def test_rate_failure_keeps_the_no_customer_failure_when_lines_lack_a_customer() -> None:
+    # Given a foreign purchase without a rate, one counted line with a customer and one without
+    p = purchase(line("10.00", customer="2"), line("5.00", line_id="9"), CurrencyRef={"value": "EUR"})
+    # When planned without a rate
+    plan = plan_purchase(p, SETTINGS, "USD")
+    # Then both reasons are on the Sync Failures list
+    assert plan.action == "fail"
+    assert {f.code for f in plan.failures} == {FailureCode.EXCHANGE_RATE_MISSING, FailureCode.NO_CUSTOMER}
+
+
+def test_rate_is_looked_up_for_currency_and_txn_date_when_foreign_purchase_has_none() -> None:
+    # Given a counted CAD purchase dated 2026-04-01 without ExchangeRate
+    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, TxnDate="2026-04-01")
+    # Then the caller is told to ask QBO for CAD on that date
+    assert exchange_rate_lookup(p, SETTINGS, "USD") == RateLookup(currency="CAD", as_of=date(2026, 4, 1))
+
+
+@pytest.mark.parametrize(
+    ("why", "changes"),
+    [
+        ("carries its ExchangeRate", {"ExchangeRate": "0.75"}),
+        ("is in the home currency", {"CurrencyRef": {"value": "USD"}}),
+        ("has no CurrencyRef", {"CurrencyRef": None}),
+        ("counts no line", {"Line": [{"Id": "1", **line("5.00", account="8")}]}),
+        ("is dated before the start date", {"TxnDate": "2025-12-31"}),
+        ("is a credit-card credit", {"PaymentType": "CreditCard", "Credit": True}),
+        ("fails R7", {"Line": [{"Id": "1", **item_line("5.00", customer="2")}]}),
+    ],
+)
+def test_no_rate_is_looked_up_when_the_plan_does_not_need_one(why: str, changes: dict[str, Any]) -> None:
+    # Given a CAD purchase without ExchangeRate, changed so that its plan needs no QBO rate
+    raw = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}).model_dump(exclude_none=True)
+    raw.update(changes)
+    p = Purchase.model_validate({k: v for k, v in raw.items() if v is not None})
+    # Then QBO is not asked (a read is metered): no lookup
+    assert exchange_rate_lookup(p, SETTINGS, "USD") is None, why
+
+
 @pytest.mark.parametrize(
     ("amounts", "expected"),
     [
@@ -938,6 +1041,26 @@ def test_note_of_real_expense_names_payee_number_and_marker_when_imported() -> N
     assert "Hicks Hardware" in note
     assert "Expense 1" in note
     assert note.endswith(entry_marker("81", "20"))
+
+
+def test_note_prints_the_rate_used_when_it_was_looked_up_in_qbo() -> None:
+    # Given a CAD purchase without ExchangeRate, converted at QBO's rate of 0.7312 for its date
+    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"})
+    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("0.7312")).groups[0]
+    # When the note is built with the currency
+    note = build_note(p, group, "CAD")
+    # Then it shows the rate actually used, never "at 1"
+    assert "CAD 100.00 at 0.7312" in note
+    assert " at 1 " not in note and not note.endswith(" at 1")
+
+
+def test_note_prints_a_tiny_rate_in_plain_digits_when_it_would_print_as_an_exponent() -> None:
+    # Given a rate that Decimal would print as 1E-7
+    p = purchase(line("1000000.00", customer="2"), CurrencyRef={"value": "IRR"})
+    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("1E-7")).groups[0]
+    # Then the note is readable on a client's bill
+    assert group.amount == Decimal("0.10")
+    assert "IRR 1000000.00 at 0.0000001" in build_note(p, group, "IRR")
 
 
 def test_note_mentions_foreign_amount_when_purchase_is_in_foreign_currency() -> None:

@@ -1,9 +1,8 @@
 """The rules of DESIGN.md §3 as pure functions of data: no I/O, no clock, no clients.
 
-Matching customers to Clio contacts and matters (R8, R10) lives in ``hardcost.matching``; its names are
-re-exported here.
-
-Money is ``Decimal`` end to end; amounts are rounded once, per entry, to cents (half up).
+Money is ``Decimal`` end to end; amounts are rounded once, per entry, to cents (half up). Currency (R9)
+lives in ``hardcost.amounts``, matching customers to Clio contacts and matters (R8, R10) in
+``hardcost.matching``; their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,9 +12,13 @@ import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
+from hardcost.amounts import CENT as CENT
+from hardcost.amounts import Conversion, conversion_of, currency_of, format_rate
+from hardcost.amounts import RateLookup as RateLookup
+from hardcost.amounts import home_currency_of as home_currency_of
 from hardcost.codes import FailureCode, ProblemCode
 from hardcost.matching import MatterChoice as MatterChoice
 from hardcost.matching import choose_matter as choose_matter
@@ -27,7 +30,6 @@ from hardcost.matching import pick_contact_by_name as pick_contact_by_name
 from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, PurchaseLine, Ref
 from hardcost.models.records import TenantSettings, TxnSummary
 
-CENT = Decimal("0.01")
 CATEGORY_DETAIL = "AccountBasedExpenseLineDetail"
 ITEM_DETAIL = "ItemBasedExpenseLineDetail"
 SUPPORTED_PLANS = ("plus", "advanced")
@@ -60,11 +62,6 @@ def evaluate_preconditions(
     if not settings.source_account_id:
         problems.append(Problem(ProblemCode.SOURCE_ACCOUNT_NOT_SET, "settings.source_account_id is empty."))
     return problems
-
-
-def home_currency_of(preferences: Preferences) -> str:
-    currency = preferences.CurrencyPrefs.HomeCurrency if preferences.CurrencyPrefs else None
-    return currency.value if currency else "USD"
 
 
 # --- R4: which purchases are Expenses and Checks ------------------------------------------------
@@ -105,8 +102,9 @@ class CustomerGroup:
 
     customer_id: str
     customer_name: str | None
-    amount: Decimal
-    foreign_amount: Decimal | None
+    amount: Decimal  # in the home currency
+    foreign_amount: Decimal | None  # in the transaction's currency, when that is not the home currency
+    exchange_rate: Decimal | None  # the rate ``amount`` was converted at (None: home currency)
     non_billable: bool
     descriptions: tuple[str, ...]
 
@@ -126,7 +124,11 @@ class PurchasePlan:
     failures: tuple[PlannedFailure, ...] = ()
 
 
-def plan_purchase(purchase: Purchase, settings: TenantSettings, home_currency: str) -> PurchasePlan:
+def plan_purchase(
+    purchase: Purchase, settings: TenantSettings, home_currency: str, *, exchange_rate: Decimal | None = None
+) -> PurchasePlan:
+    """What the purchase should become in Clio. ``exchange_rate`` is QBO's own rate for the purchase's
+    currency on its date, looked up by the caller when ``exchange_rate_lookup`` says one is needed."""
     if transaction_type(purchase) is None:
         return PurchasePlan("ignore", f"{describe_type(purchase)} is not an Expense or Check")
     if is_voided(purchase):
@@ -159,13 +161,32 @@ def plan_purchase(purchase: Purchase, settings: TenantSettings, home_currency: s
     if uncustomered:
         line_names = ", ".join(line.Id or "?" for line in uncustomered)
         failures.append(PlannedFailure(FailureCode.NO_CUSTOMER, "no-customer", f"line(s) {line_names}"))
+    conversion = conversion_of(purchase, home_currency, exchange_rate)
+    if conversion.missing and any(sum(line.Amount for line in lines) > 0 for lines in groups.values()):
+        # R9: without the transaction's rate or QBO's for its date, the amount is unknown; never a rate of 1.
+        detail = f"no {conversion.currency} exchange rate on the transaction or in QuickBooks for {purchase.TxnDate}"
+        missing = PlannedFailure(FailureCode.EXCHANGE_RATE_MISSING, "*", detail)
+        return PurchasePlan("fail", detail, failures=(missing, *failures))
+    # Still missing here, every group sums to zero or less: none would become an entry anyway.
     planned = tuple(
         group
         for customer_id, lines in groups.items()
-        if (group := _group(customer_id, names[customer_id], lines, purchase, home_currency)).amount > 0
+        if not conversion.missing and (group := _group(customer_id, names[customer_id], lines, conversion)).amount > 0
     )
     reason = f"{len(planned)} entr{'y' if len(planned) == 1 else 'ies'} from {len(counted)} counted line(s)"
     return PurchasePlan("import", reason, groups=planned, failures=tuple(failures))
+
+
+def exchange_rate_lookup(purchase: Purchase, settings: TenantSettings, home_currency: str) -> RateLookup | None:
+    """The QBO rate to look up before planning (R9), or None when the plan needs none.
+
+    Exactly when planning without one would fail for want of a rate: a foreign-currency purchase without
+    ``ExchangeRate`` that would otherwise import something. Nothing else costs a (metered) QBO read.
+    """
+    plan = plan_purchase(purchase, settings, home_currency)
+    if purchase.TxnDate is None or all(f.code != FailureCode.EXCHANGE_RATE_MISSING for f in plan.failures):
+        return None
+    return RateLookup(currency_of(purchase, home_currency), purchase.TxnDate)
 
 
 def _is_client_item(line: PurchaseLine) -> bool:
@@ -201,13 +222,8 @@ def _customer_of(line: PurchaseLine, purchase: Purchase) -> Ref | None:
     return None
 
 
-def _group(
-    customer_id: str, name: str | None, lines: Sequence[PurchaseLine], purchase: Purchase, home_currency: str
-) -> CustomerGroup:
+def _group(customer_id: str, name: str | None, lines: Sequence[PurchaseLine], conversion: Conversion) -> CustomerGroup:
     total = sum((line.Amount for line in lines), Decimal(0))
-    currency = purchase.CurrencyRef.value if purchase.CurrencyRef else home_currency
-    foreign = currency != home_currency
-    rate = purchase.ExchangeRate if foreign and purchase.ExchangeRate else Decimal(1)
     non_billable = all(
         line.AccountBasedExpenseLineDetail is not None
         and line.AccountBasedExpenseLineDetail.BillableStatus == "NotBillable"
@@ -216,8 +232,9 @@ def _group(
     return CustomerGroup(
         customer_id=customer_id,
         customer_name=name,
-        amount=(total * rate).quantize(CENT, rounding=ROUND_HALF_UP),
-        foreign_amount=total if foreign else None,
+        amount=conversion.to_home(total),
+        foreign_amount=total if conversion.foreign else None,
+        exchange_rate=conversion.rate if conversion.foreign else None,
         non_billable=non_billable,
         descriptions=tuple(line.Description.strip() for line in lines if line.Description and line.Description.strip()),
     )
@@ -238,9 +255,8 @@ def build_note(purchase: Purchase, group: CustomerGroup, currency: str | None = 
     parts.extend(group.descriptions)
     if purchase.PrivateNote and purchase.PrivateNote.strip():
         parts.append(purchase.PrivateNote.strip())
-    if group.foreign_amount is not None and currency:
-        rate = purchase.ExchangeRate or Decimal(1)
-        parts.append(f"{currency} {group.foreign_amount} at {rate}")
+    if group.foreign_amount is not None and group.exchange_rate is not None and currency:
+        parts.append(f"{currency} {group.foreign_amount} at {format_rate(group.exchange_rate)}")
     number = f" {purchase.DocNumber}" if purchase.DocNumber else ""
     source = f"QuickBooks {describe_type(purchase)}{number}"
     body = " - ".join(dict.fromkeys(parts))
