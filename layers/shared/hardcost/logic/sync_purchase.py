@@ -56,6 +56,7 @@ from hardcost.rules import (
     choose_matter,
     content_hash,
     entry_marker,
+    exchange_rate_lookup,
     plan_purchase,
     txn_summary,
 )
@@ -311,10 +312,16 @@ class _TransactionWork:
             purchase = Purchase.model_validate(raw)
         except ValidationError:
             return None  # run() turns it into a failure under the lock
-        plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
+        plan = self._plan(purchase)
         failures = {f.scope: f for f in plan.failures}
         desired = self.resolve(purchase, plan.groups, failures) if plan.action == "import" else {}
         return _Prepared(purchase, plan, failures, desired)
+
+    def _plan(self, purchase: Purchase) -> PurchasePlan:
+        settings, home = self.tenant.settings, self.tenant.home_currency or "USD"
+        lookup = exchange_rate_lookup(purchase, settings, home)  # R9: QBO's own rate, only when the plan needs it
+        rate = self.ctx.qbo_for(self.tenant).exchange_rate(lookup.currency, lookup.as_of) if lookup else None
+        return plan_purchase(purchase, settings, home, exchange_rate=rate)
 
     def _intent(self, key: str, want: _DesiredEntry) -> EntryRecord:
         return EntryRecord(
@@ -399,11 +406,7 @@ class _TransactionWork:
             return Outcome("unchanged", self.txn_id, "already applied")
         self.summary = txn_summary(purchase)
         prepared = self.prepared  # when set, run() passed its purchase: plan and resolution are done
-        plan = (
-            prepared.plan
-            if prepared
-            else plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD")
-        )
+        plan = prepared.plan if prepared else self._plan(purchase)
         if plan.action == "remove":
             self.sync_token = version
             return self.remove_all(plan.reason)
