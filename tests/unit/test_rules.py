@@ -1063,6 +1063,14 @@ def test_note_prints_a_tiny_rate_in_plain_digits_when_it_would_print_as_an_expon
     assert "IRR 1000000.00 at 0.0000001" in build_note(p, group, "IRR")
 
 
+def test_note_writes_the_foreign_amount_in_cents_when_qbo_sent_it_as_a_float() -> None:
+    # Given EUR 100 as QBO's JSON sends it (100.0), at 1.1
+    p = purchase(line(100.0, customer="2"), CurrencyRef={"value": "EUR"}, ExchangeRate=1.1)
+    group = plan_purchase(p, SETTINGS, "USD").groups[0]
+    # When the note is built, Then the amount reads as money on the client's bill
+    assert "EUR 100.00 at 1.1" in build_note(p, group, "EUR")
+
+
 def test_note_mentions_foreign_amount_when_purchase_is_in_foreign_currency() -> None:
     # Given a CAD purchase converted to USD
     p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, ExchangeRate="0.75")

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Literal
 
 from hardcost.amounts import CENT as CENT
-from hardcost.amounts import Conversion, conversion_of, currency_of, format_rate
+from hardcost.amounts import Conversion, cents, conversion_of, currency_of, format_rate
 from hardcost.amounts import RateLookup as RateLookup
 from hardcost.amounts import home_currency_of as home_currency_of
 from hardcost.codes import FailureCode, ProblemCode
@@ -256,7 +256,7 @@ def build_note(purchase: Purchase, group: CustomerGroup, currency: str | None = 
     if purchase.PrivateNote and purchase.PrivateNote.strip():
         parts.append(purchase.PrivateNote.strip())
     if group.foreign_amount is not None and group.exchange_rate is not None and currency:
-        parts.append(f"{currency} {group.foreign_amount} at {format_rate(group.exchange_rate)}")
+        parts.append(f"{currency} {cents(group.foreign_amount)} at {format_rate(group.exchange_rate)}")
     number = f" {purchase.DocNumber}" if purchase.DocNumber else ""
     source = f"QuickBooks {describe_type(purchase)}{number}"
     body = " - ".join(dict.fromkeys(parts))
