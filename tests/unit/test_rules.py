@@ -1125,8 +1125,20 @@ def test_summary_shows_type_number_date_amount_and_payee_when_txn_is_a_check() -
     summary = txn_summary(fixture_purchase(CHECK))
     # Then the failures list can show it
     assert summary == TxnSummary(
-        txn_type="Check", number="70", date=date(2026, 3, 31), amount=Decimal("185"), payee="Chin's Gas and Oil"
+        txn_type="Check",
+        number="70",
+        date=date(2026, 3, 31),
+        amount=Decimal("185"),
+        payee="Chin's Gas and Oil",
+        currency="USD",
     )
+
+
+def test_summary_names_the_currency_its_amount_is_in_when_txn_is_in_a_foreign_currency() -> None:
+    # Given a CAD purchase (its TotalAmt is in CAD)
+    summary = txn_summary(purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}))
+    # Then the failures list can say "CAD 100.00" rather than pass it off as home currency
+    assert (summary.amount, summary.currency) == (Decimal("100.00"), "CAD")
 
 
 def test_summary_shows_expense_type_when_txn_is_a_cash_expense() -> None:

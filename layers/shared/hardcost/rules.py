@@ -274,4 +274,5 @@ def txn_summary(purchase: Purchase) -> TxnSummary:
         date=purchase.TxnDate,
         amount=purchase.TotalAmt,
         payee=purchase.EntityRef.name if purchase.EntityRef else None,
+        currency=purchase.CurrencyRef.value if purchase.CurrencyRef and purchase.CurrencyRef.value else None,
     )
