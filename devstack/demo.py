@@ -136,8 +136,9 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
         if kind == "CreditCard":
             purchase["Credit"] = False
         purchases.append(purchase)
-    # An item-details check (R7), a credit-card credit (R4), a foreign-currency expense (R9), a bill-like
-    # other payment type (R4) and one dated before the start date (R5).
+    # An item-details check charged to a client (R7), a credit-card credit (R4), a foreign-currency expense with
+    # its rate and one without, converted at QBO's own rate for its date (R9), a bill-like other payment type
+    # (R4) and one dated before the start date (R5).
     purchases.append(
         {
             **purchases[0],
@@ -177,6 +178,15 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
             "ExchangeRate": 0.73,
             "TotalAmt": 200.0,
             "Line": [category_line(1, 200.0, SOURCE_ACCOUNT, "29", "Toronto filing")],
+        }
+    )
+    purchases.append(
+        {
+            **purchases[1],
+            "Id": "1104",
+            "CurrencyRef": {"value": "CAD", "name": "Canadian Dollar"},
+            "TotalAmt": 120.0,
+            "Line": [category_line(1, 120.0, SOURCE_ACCOUNT, "29", "Montreal courier")],
         }
     )
     purchases.append(
@@ -270,6 +280,13 @@ def demo_scenario(seed_value: int = 7) -> Scenario:
     accounts = json.loads((SHARED / "fixtures" / "qbo" / "query_account_sandbox_2026.json").read_text())[
         "QueryResponse"
     ]["Account"]
+    purchases = _sandbox_purchases() + _demo_purchases(rng)
+    # QBO's own rate for each foreign purchase that carries none (R9)
+    rates = [
+        {"SourceCurrencyCode": p["CurrencyRef"]["value"], "AsOfDate": p["TxnDate"], "Rate": 0.73}
+        for p in purchases
+        if p.get("CurrencyRef", {}).get("value") == "CAD" and "ExchangeRate" not in p
+    ]
     return parse_scenario(
         {
             "name": "demo firm",
@@ -289,7 +306,8 @@ def demo_scenario(seed_value: int = 7) -> Scenario:
                 "accounts": accounts,
                 "customers": _customers(),
                 "vendors": [],
-                "purchases": _sandbox_purchases() + _demo_purchases(rng),
+                "purchases": purchases,
+                "exchange_rates": rates,
             },
             "clio": _clio(),
             "steps": [{"sync": {}}],
@@ -323,7 +341,8 @@ def render_summary(scenario: Scenario, result: dict[str, Any], stack: LocalStack
         f"Purchases in QBO: {len(purchases)} ({len(sandbox_ids)} recorded sandbox, {demo_count} demo)",
         f"  imported: {len(imported_txns)} transactions -> {len(activities)} Clio entries, total {total:,.2f}",
         f"  failed:   {len(failed_txns)} transactions (partly imported ones count in both)",
-        f"  ignored:  {len(purchases) - len(handled)} (other categories, credit-card credits, before the start date)",
+        f"  ignored:  {len(purchases) - len(handled)} (other categories, item lines of no client, credit-card credits, "
+        "before the start date)",
         f"  the 35 recorded sandbox purchases: {len(sandbox_ids & imported_txns)} imported, "
         f"{len(sandbox_ids & failed_txns)} failed, {len(sandbox_ids - handled)} ignored",
         "",

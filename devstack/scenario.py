@@ -13,7 +13,8 @@ import logging
 import os
 import sys
 import warnings
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -46,6 +47,14 @@ class ScenarioTenant(Strict):
     clio_region: Literal["app", "eu", "ca", "au"] = "app"
 
 
+class ScenarioExchangeRate(Strict):
+    """A rate the firm's QBO holds for one currency on one date, into the home currency (R9)."""
+
+    SourceCurrencyCode: Annotated[str, Field(min_length=1)]
+    AsOfDate: date
+    Rate: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+
+
 class ScenarioQbo(Strict):
     realm_id: Annotated[str, Field(min_length=1)]
     company_info: dict[str, Any] | None = None
@@ -54,6 +63,7 @@ class ScenarioQbo(Strict):
     customers: list[dict[str, Any]] = Field(default_factory=list)
     vendors: list[dict[str, Any]] = Field(default_factory=list)
     purchases: list[dict[str, Any]] = Field(default_factory=list)
+    exchange_rates: list[ScenarioExchangeRate] = Field(default_factory=list)
 
 
 class ScenarioClio(Strict):
@@ -196,6 +206,7 @@ def seed(stack: LocalStack, scenario: Scenario) -> None:
         customers=q.customers,
         vendors=q.vendors,
         purchases=q.purchases,
+        exchange_rates=[r.model_dump() for r in q.exchange_rates],
     )
     stack.clio.add_account(
         t.id,

@@ -4,7 +4,8 @@ Fidelity is to shared/reference/qbo-api.md and the recordings in shared/fixtures
 name the source of each behaviour, and "[ours]" marks choices the sources leave open. In short:
 
 Served: ``GET|POST /v3/company/{realm}/query``, ``GET …/{purchase|customer|vendor|account}/{id}``,
-``GET …/preferences``, ``GET …/companyinfo/{realm}``, ``GET …/cdc``, ``POST /oauth2/v1/tokens/bearer``,
+``GET …/preferences``, ``GET …/companyinfo/{realm}``, ``GET …/cdc``, ``GET …/exchangerate`` (rates seeded
+per company and date; see ``exchange_rates.py``), ``POST /oauth2/v1/tokens/bearer``,
 ``POST /v2/oauth2/tokens/revoke``; ``GET /connect/oauth2`` answers 501 (use ``issue_authorization_code``) unless
 ``set_authorizing_realm`` said who is signed in, when it redirects with ``code``, ``state`` and ``realmId``.
 Writes through the API (``POST …/purchase``) are not simulated: the service only reads QBO.
@@ -37,8 +38,9 @@ import time as monotonic_time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlencode
@@ -56,6 +58,7 @@ from devstack.qbo_query import (
 )
 from devstack.qbo_sim import responses
 from devstack.qbo_sim.defaults import default_company_info, default_preferences
+from devstack.qbo_sim.exchange_rates import RateKey, exchange_rate_reply, seeded_rate
 from devstack.qbo_sim.oauth import AccessCheck, TokenStore
 from devstack.qbo_sim.responses import Reply
 from devstack.qbo_sim.server import IncomingRequest, LoopbackServer
@@ -128,6 +131,14 @@ class _Company:
     preferences: dict[str, Any]
     live: dict[str, dict[str, dict[str, Any]]]  # entity → Id → object
     deleted: dict[str, dict[str, dict[str, Any]]]  # entity → Id → CDC stub
+    # (currency, AsOfDate) → (rate, LastUpdatedTime): the rates a firm's QBO holds (exchange_rates.py)
+    rates: dict[RateKey, tuple[Decimal, str]] = field(default_factory=dict)
+
+    @property
+    def home_currency(self) -> str:
+        prefs = self.preferences.get("CurrencyPrefs")
+        home = prefs.get("HomeCurrency") if isinstance(prefs, dict) else None
+        return str(home.get("value") or "USD") if isinstance(home, dict) else "USD"
 
 
 @dataclass
@@ -288,9 +299,11 @@ class QboSimulator:
         customers: Iterable[dict[str, Any]] = (),
         vendors: Iterable[dict[str, Any]] = (),
         purchases: Iterable[dict[str, Any]] = (),
+        exchange_rates: Iterable[dict[str, Any]] = (),
     ) -> None:
         """Create (or replace) a company. Objects are deep-copied; missing SyncToken/MetaData/domain/sparse
-        are filled (MetaData = now in the company's offset); given Ids are kept, missing ones assigned."""
+        are filled (MetaData = now in the company's offset); given Ids are kept, missing ones assigned.
+        ``exchange_rates`` are ``{"SourceCurrencyCode", "AsOfDate", "Rate"}`` objects, into the home currency."""
         stamp = self._now_entity()
         info = copy.deepcopy(company_info) if company_info is not None else default_company_info(realm_id, stamp)
         prefs = copy.deepcopy(preferences) if preferences is not None else default_preferences(stamp)
@@ -313,6 +326,9 @@ class QboSimulator:
                     obj["Id"] = self._next_id(company, entity)
                 obj["Id"] = str(obj["Id"])
                 company.live[entity][obj["Id"]] = obj
+        for given_rate in exchange_rates:
+            key, rate = seeded_rate(given_rate)
+            company.rates[key] = (rate, stamp)
         with self._lock:
             self._companies[realm_id] = company
 
@@ -326,6 +342,12 @@ class QboSimulator:
         """Replace the Preferences object (a direct state change: no webhook, as QBO sends none for it)."""
         with self._lock:
             self._company(realm_id).preferences = self._fill(copy.deepcopy(preferences), self._now_entity())
+
+    def set_exchange_rate(self, realm_id: str, currency: str, as_of: date, rate: Decimal) -> None:
+        """The firm enters (or QBO downloads) a rate for one currency and date (no webhook: QBO sends none)."""
+        key, value = seeded_rate({"SourceCurrencyCode": currency, "AsOfDate": as_of, "Rate": rate})
+        with self._lock:
+            self._company(realm_id).rates[key] = (value, self._now_entity())
 
     def set_company_info(self, realm_id: str, company_info: dict[str, Any]) -> None:
         with self._lock:
@@ -821,6 +843,16 @@ class QboSimulator:
                 )
         if resource in _STORED and len(rest) == 2 and req.method == "GET":
             return self._read(company, _STORED[resource], rest[1])
+        if resource == "exchangerate" and len(rest) == 1 and req.method == "GET":
+            with self._lock:
+                return exchange_rate_reply(
+                    company.rates,
+                    req.param("sourcecurrencycode"),
+                    req.param("asofdate"),
+                    home_currency=company.home_currency,
+                    today=self._clock.now().astimezone(self._tz).date(),
+                    now_text=self._envelope_now(),
+                )
         return self._unsupported(req)
 
     def _unsupported(self, req: IncomingRequest) -> Reply:

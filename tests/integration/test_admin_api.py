@@ -6,6 +6,7 @@ import copy
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -157,6 +158,7 @@ def test_failures_show_the_fix_and_heal_after_a_retry(seeded_stack: Callable[...
         "County Court Clerk",
     )
     assert failure["fix"].startswith("Create the contact in Clio") and failure["first_seen"] and failure["amount"]
+    assert failure["currency"] is None  # in the home currency: nothing to say
     health = body_of(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=token))
     assert (health["status"], health["open_failures"]) == ("active", 1)
     # When the firm adds the contact in Clio and retries that transaction
@@ -169,6 +171,21 @@ def test_failures_show_the_fix_and_heal_after_a_retry(seeded_stack: Callable[...
     assert body_of(stack.call_admin("GET", "/admin/tenants/firm-1/failures", token=token)) == []
     actions = [a["action"] for a in body_of(stack.call_admin("GET", "/admin/tenants/firm-1/activity", token=token))]
     assert actions[0] == "resolved" and "failed" in actions
+
+
+def test_failure_of_a_foreign_purchase_names_the_currency_its_amount_is_in(seeded_stack: Callable[..., Any]) -> None:
+    # Given a EUR 100 purchase in a USD company that fails for want of an exchange rate
+    stack = seeded_stack(base_scenario("r09_exchange_rate_missing"))
+    token = stack.admin_token("firm-1")
+    stack.sync()
+    # When the firm lists its failures
+    [failure] = body_of(stack.call_admin("GET", "/admin/tenants/firm-1/failures", token=token))
+    # Then the amount is shown as what it is, EUR 100, not as 100 of the home currency
+    assert (failure["code"], Decimal(str(failure["amount"])), failure["currency"]) == (
+        "EXCHANGE_RATE_MISSING",
+        100,
+        "EUR",
+    )
 
 
 def test_needs_matter_lists_entries_without_a_matter(seeded_stack: Callable[..., Any]) -> None:

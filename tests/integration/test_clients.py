@@ -223,6 +223,44 @@ def test_read_purchase_of_a_deleted_id_raises_not_found_without_retrying(
     assert client.read_purchase("5")["DocNumber"] == "D-5"
 
 
+def test_exchange_rate_is_qbos_rate_for_the_currency_and_date_as_a_decimal(
+    qbo_sim: QboSimulator, make_qbo: Callable[..., QboClient]
+) -> None:
+    # Given QBO holds a EUR rate for 2026-01-15
+    qbo_sim.set_exchange_rate(REALM, "EUR", date(2026, 1, 15), Decimal("1.0825"))
+    # When the client reads it
+    rate = make_qbo().exchange_rate("EUR", date(2026, 1, 15))
+    # Then it is that exact Decimal, read from the exchangerate endpoint for that currency and date
+    assert rate == Decimal("1.0825") and isinstance(rate, Decimal)
+    [request] = qbo_sim.recorded_requests()
+    sent = parse_qs(urlsplit(request.target).query)
+    assert urlsplit(request.target).path == f"/v3/company/{REALM}/exchangerate"
+    assert (sent["sourcecurrencycode"], sent["asofdate"]) == (["EUR"], ["2026-01-15"])
+
+
+def test_exchange_rate_is_none_without_retrying_when_qbo_has_no_rate(
+    qbo_sim: QboSimulator, make_qbo: Callable[..., QboClient]
+) -> None:
+    # Given QBO has a EUR rate, but not for the date asked
+    qbo_sim.set_exchange_rate(REALM, "EUR", date(2026, 1, 15), Decimal("1.1"))
+    # When the client asks for another date
+    rate = make_qbo().exchange_rate("EUR", date(2026, 1, 16))
+    # Then there is no rate (never 1), and QBO was asked once: retrying cannot make a rate appear
+    assert rate is None
+    assert statuses(qbo_sim) == [400]
+
+
+def test_exchange_rate_raises_upstream_unavailable_when_qbo_is_down(
+    qbo_sim: QboSimulator, make_qbo: Callable[..., QboClient]
+) -> None:
+    # Given QBO fails every attempt
+    qbo_sim.set_exchange_rate(REALM, "EUR", date(2026, 1, 15), Decimal("1.1"))
+    qbo_sim.fail_next("500", 3)
+    # When the rate is read, Then the outage is not mistaken for a missing rate: it is retryable
+    with pytest.raises(UpstreamUnavailableError):
+        make_qbo(attempts=3).exchange_rate("EUR", date(2026, 1, 15))
+
+
 def test_a_401_refreshes_the_token_once_and_the_call_succeeds(
     clock: SimClock, qbo_sim: QboSimulator, qbo_tokens: TokenProvider, make_qbo: Callable[..., QboClient]
 ) -> None:

@@ -13,7 +13,8 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -493,6 +494,72 @@ def test_request_counting_and_minorversion(sim: QboSimulator, api: httpx.Client,
     assert sim.last_minorversion is None  # the last API call sent none
     query(api, "select * from Purchase maxresults 1")
     assert sim.last_minorversion == "75"
+
+
+# ------------------------------------------------------------------------------- exchange rates
+
+
+def exchangerate(api: httpx.Client, **params: str) -> httpx.Response:
+    return api.get("/exchangerate", params={**params, "minorversion": "75"})
+
+
+def test_exchange_rate_is_read_for_a_seeded_currency_and_date(clock: SimClock) -> None:
+    # Given a EUR rate seeded for 2026-01-15 in a USD company
+    with QboSimulator(clock) as sim:
+        sim.add_company(REALM, exchange_rates=[{"SourceCurrencyCode": "EUR", "AsOfDate": "2026-01-15", "Rate": 1.1}])
+        token = sim.issue_tokens(REALM)["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        with httpx.Client(base_url=f"{sim.base_url}/v3/company/{REALM}", headers=headers, timeout=5) as api:
+            # When QBO's rate for EUR on that date is read
+            resp = exchangerate(api, sourcecurrencycode="EUR", asofdate="2026-01-15")
+    # Then it comes back in the documented envelope: one ExchangeRate object into the home currency
+    assert resp.status_code == 200
+    body = resp.json()
+    assert set(body) == {"ExchangeRate", "time"} and ENVELOPE_TIME.match(body["time"])
+    rate = body["ExchangeRate"]
+    assert (rate["SourceCurrencyCode"], rate["TargetCurrencyCode"], rate["AsOfDate"], rate["Rate"]) == (
+        "EUR",
+        "USD",
+        "2026-01-15",
+        1.1,
+    )
+    assert (rate["domain"], rate["sparse"], rate["SyncToken"]) == ("QBO", False, "0")
+    assert ENTITY_TIME.match(rate["MetaData"]["LastUpdatedTime"])
+
+
+def test_exchange_rate_is_an_object_not_found_fault_when_qbo_has_none(
+    sim: QboSimulator, api: httpx.Client, clock: SimClock
+) -> None:
+    # Given a EUR rate for one date only
+    sim.set_exchange_rate(REALM, "EUR", date(2026, 1, 15), Decimal("1.1"))
+    # When another date or another currency is asked for
+    for params in ({"sourcecurrencycode": "EUR", "asofdate": "2026-01-16"}, {"sourcecurrencycode": "GBP"}):
+        resp = exchangerate(api, **params)
+        # Then QBO answers a data-service fault, not a rate of 1
+        assert resp.status_code == 400
+        (error,) = resp.json()["Fault"]["Error"]
+        assert resp.json()["Fault"]["type"] == "ValidationFault"
+        assert error["code"] == "610" and error["Message"] == "Object Not Found"
+    # And another company does not see this one's rates
+    other = sim.issue_tokens(OTHER_REALM)["access_token"]
+    elsewhere = httpx.get(
+        f"{sim.base_url}/v3/company/{OTHER_REALM}/exchangerate",
+        params={"sourcecurrencycode": "EUR", "asofdate": "2026-01-15"},
+        headers={"Authorization": f"Bearer {other}", "Accept": "application/json"},
+    )
+    assert elsewhere.status_code == 400
+
+
+def test_exchange_rate_defaults_to_today_and_needs_a_currency(sim: QboSimulator, api: httpx.Client) -> None:
+    # Given a CAD rate for today in the company's time zone (START is 04:00 on 2026-05-05 at -08:00)
+    sim.set_exchange_rate(REALM, "CAD", date(2026, 5, 5), Decimal("0.7312"))
+    # When no asofdate is sent, Then today's rate is the one read
+    today = exchangerate(api, sourcecurrencycode="CAD").json()["ExchangeRate"]
+    assert (today["AsOfDate"], today["Rate"]) == ("2026-05-05", 0.7312)
+    # When the currency is missing or the date is not a date, Then a validation fault
+    for params in ({}, {"sourcecurrencycode": "CAD", "asofdate": "2026-13-01"}):
+        resp = exchangerate(api, **params)
+        assert resp.status_code == 400 and resp.json()["Fault"]["type"] == "ValidationFault"
 
 
 # ------------------------------------------------------------------------------------- webhooks

@@ -7,7 +7,15 @@ import re
 
 import pytest
 
-from hardcost.codes import FAILURE_TEXT, PROBLEM_TEXT, CodeText, FailureCode, ProblemCode, readme_table
+from hardcost.codes import (
+    FAILURE_TEXT,
+    PROBLEM_TEXT,
+    RECHECKED_ON_SYNC,
+    CodeText,
+    FailureCode,
+    ProblemCode,
+    readme_table,
+)
 from hardcost.config import DEFAULT_CLIO_REGION_URLS, parse_settings
 from hardcost.errors import ConfigurationError
 
@@ -34,6 +42,7 @@ def test_code_sets_are_closed_when_compared_with_the_design() -> None:
         "NO_CLIO_CONTACT",
         "CONTACT_HAS_NO_MATTER",
         "ENTRY_BILLED",
+        "EXCHANGE_RATE_MISSING",
     } <= {c.value for c in FailureCode}
 
 
@@ -71,9 +80,21 @@ def test_messages_are_distinct_when_codes_differ() -> None:
 
 def test_item_details_fix_says_to_move_lines_to_category_details() -> None:
     # Given R7's failure
-    fix = FAILURE_TEXT[FailureCode.ITEM_DETAILS_UNSUPPORTED].fix
+    text = FAILURE_TEXT[FailureCode.ITEM_DETAILS_UNSUPPORTED]
     # Then the fix is the one DESIGN.md quotes
-    assert "Item details" in fix and "Category details" in fix and fix.startswith("Move")
+    assert "Item details" in text.fix and "Category details" in text.fix and text.fix.startswith("Move")
+    # And both say it is about lines charged to a customer (item lines of no customer are not failures)
+    assert "customer" in text.message and "customer" in text.fix
+
+
+def test_missing_exchange_rate_is_fixed_in_quickbooks_and_not_rechecked_every_sync() -> None:
+    # Given R9's failure
+    text = FAILURE_TEXT[FailureCode.EXCHANGE_RATE_MISSING]
+    # Then it tells the bookkeeper where the rate goes: on the transaction, or in QuickBooks' currency settings
+    assert "exchange rate" in text.message and "exchange rate" in text.fix
+    assert "QuickBooks Online" in text.fix and "retry" in text.fix.lower()
+    # And, the cause being in QuickBooks, it resolves when the transaction changes or is retried
+    assert FailureCode.EXCHANGE_RATE_MISSING not in RECHECKED_ON_SYNC
 
 
 @pytest.mark.parametrize("code", ALL_CODES, ids=str)

@@ -16,12 +16,14 @@ from hardcost.models.clio import Contact, Matter
 from hardcost.models.qbo import CompanyInfo, Customer, Preferences, Purchase
 from hardcost.models.records import TenantSettings, TxnSummary
 from hardcost.rules import (
+    RateLookup,
     build_note,
     choose_matter,
     content_hash,
     describe_type,
     entry_marker,
     evaluate_preconditions,
+    exchange_rate_lookup,
     home_currency_of,
     is_voided,
     normalize_name,
@@ -430,26 +432,68 @@ def test_nothing_counts_when_source_account_is_not_set() -> None:
 # ------------------------------------------------------------------------------- R7: Item details
 
 
-def test_real_item_details_check_fails_when_any_line_is_item_based() -> None:
-    # Given the real check with four Item details lines
+def test_real_item_details_check_is_not_a_failure_when_its_item_lines_have_no_customer() -> None:
+    # Given the real check with four Item details lines, none charged to a customer (an office purchase)
     p = fixture_purchase(CHECK_ITEMS)
     # When planned
     plan = plan_purchase(p, settings("35", start=date(2020, 1, 1)), HOME)
-    # Then it is not imported at all: one ITEM_DETAILS_UNSUPPORTED failure
-    assert plan.action == "fail"
+    # Then its item lines are ignored like lines of other categories: nothing to import, and no failure
+    assert plan.action == "import"
     assert plan.groups == ()
-    assert [f.code for f in plan.failures] == [FailureCode.ITEM_DETAILS_UNSUPPORTED]
+    assert plan.failures == ()
 
 
 def test_whole_transaction_fails_when_one_item_line_sits_beside_counted_lines() -> None:
-    # Given counted category lines with customers plus a single Item details line
+    # Given counted category lines with customers plus a single Item details line charged to a customer
     p = purchase(line("10.00", customer="2"), line("20.00", customer="3"), item_line("5.00", customer="2"))
     # When planned
     plan = plan_purchase(p, SETTINGS, HOME)
-    # Then no entry at all is planned, only the failure
+    # Then no entry at all is planned, only the failure, naming the item line charged to a customer
     assert plan.action == "fail"
     assert plan.groups == ()
+    assert [(f.code, f.scope) for f in plan.failures] == [(FailureCode.ITEM_DETAILS_UNSUPPORTED, "*")]
+    assert "line 3" in plan.failures[0].detail and "customer" in plan.failures[0].detail
+
+
+def test_transaction_fails_when_an_item_line_is_charged_to_a_customer_and_no_category_line_counts() -> None:
+    # Given a client's item line and an office line of another category
+    p = purchase(item_line("40.00", customer="2"), line("5.00", account="8"))
+    # When planned
+    plan = plan_purchase(p, SETTINGS, HOME)
+    # Then the client cost cannot be imported from item details: the transaction fails
+    assert plan.action == "fail"
     assert [f.code for f in plan.failures] == [FailureCode.ITEM_DETAILS_UNSUPPORTED]
+
+
+def test_category_lines_import_when_an_item_line_beside_them_has_no_customer() -> None:
+    # Given a mixed purchase: a client's category line of the source account and an office item line
+    p = purchase(line("10.00", customer="2"), item_line("99.00"))
+    # When planned
+    plan = plan_purchase(p, SETTINGS, HOME)
+    # Then the category line is imported normally and the item line is ignored, not failed
+    assert plan.action == "import"
+    assert [(g.customer_id, g.amount) for g in plan.groups] == [("2", Decimal("10.00"))]
+    assert plan.failures == ()
+
+
+def test_item_line_with_an_empty_customer_ref_is_ignored_when_it_names_no_customer() -> None:
+    # Given an item line whose CustomerRef carries no value, beside a counted line
+    raw_item = item_line("7.00")
+    raw_item["ItemBasedExpenseLineDetail"]["CustomerRef"] = {"value": ""}
+    p = purchase(line("10.00", customer="2"), raw_item)
+    # When planned
+    plan = plan_purchase(p, SETTINGS, HOME)
+    # Then it is charged to no customer: ignored
+    assert plan.action == "import" and plan.failures == ()
+
+
+def test_item_line_is_not_charged_to_a_customer_payee_when_it_has_no_customer_ref() -> None:
+    # Given an office item line on a purchase whose payee is a Customer (R7 looks at the line's CustomerRef only)
+    p = purchase(item_line("12.00"), EntityRef={"value": "2", "name": "Customer 2", "type": "Customer"})
+    # When planned
+    plan = plan_purchase(p, SETTINGS, HOME)
+    # Then it is ignored: nothing imported, nothing failed
+    assert (plan.action, plan.groups, plan.failures) == ("import", (), ())
 
 
 # ---------------------------------------------------------------------------------- R8: customer
@@ -605,6 +649,107 @@ def test_amount_is_in_home_currency_when_currency_ref_is_missing() -> None:
     # Then the amount is taken as is
     assert group.amount == Decimal("10.00")
     assert group.foreign_amount is None
+
+
+def test_foreign_purchase_without_exchange_rate_fails_when_qbo_has_no_rate_either() -> None:
+    # Given a CAD purchase in a USD company with no ExchangeRate, and no rate found in QBO
+    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, TxnDate="2026-04-01")
+    # When planned without a looked-up rate
+    plan = plan_purchase(p, SETTINGS, "USD", exchange_rate=None)
+    # Then nothing is imported (never at a rate of 1): the whole transaction fails EXCHANGE_RATE_MISSING
+    assert plan.action == "fail"
+    assert plan.groups == ()
+    assert [(f.code, f.scope) for f in plan.failures] == [(FailureCode.EXCHANGE_RATE_MISSING, "*")]
+    assert "CAD" in plan.failures[0].detail and "2026-04-01" in plan.failures[0].detail
+
+
+def test_foreign_purchase_without_exchange_rate_is_converted_at_the_rate_looked_up_in_qbo() -> None:
+    # Given a CAD purchase with no ExchangeRate, and QBO's own rate for its date, 0.75 USD per CAD
+    p = purchase(line("100.00", customer="2"), line("33.33", customer="2"), CurrencyRef={"value": "CAD"})
+    # When planned with that rate
+    plan = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("0.75"))
+    # Then 133.33 CAD x 0.75 -> 100.00 USD, and the rate used is kept with the group
+    [group] = plan.groups
+    assert (plan.action, plan.failures) == ("import", ())
+    assert (group.amount, group.foreign_amount, group.exchange_rate) == (
+        Decimal("100.00"),
+        Decimal("133.33"),
+        Decimal("0.75"),
+    )
+
+
+def test_purchase_exchange_rate_wins_when_a_looked_up_rate_is_also_given() -> None:
+    # Given a CAD purchase that carries its own ExchangeRate
+    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, ExchangeRate="0.70")
+    # When planned with another rate as well
+    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("0.75")).groups[0]
+    # Then the transaction's own rate is the one used
+    assert (group.amount, group.exchange_rate) == (Decimal("70.00"), Decimal("0.70"))
+
+
+def test_looked_up_rate_is_ignored_when_purchase_is_in_the_home_currency() -> None:
+    # Given a USD purchase in a USD company
+    p = purchase(line("10.00", customer="2"), CurrencyRef={"value": "USD"})
+    # When planned with a rate anyway
+    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("1.5")).groups[0]
+    # Then nothing is converted
+    assert (group.amount, group.foreign_amount, group.exchange_rate) == (Decimal("10.00"), None, None)
+
+
+def test_no_rate_failure_when_a_foreign_purchase_counts_no_line() -> None:
+    # Given an office purchase in EUR: no line of the source account, no ExchangeRate
+    p = purchase(line("80.00", account="8"), CurrencyRef={"value": "EUR"})
+    # When planned without a rate
+    plan = plan_purchase(p, SETTINGS, "USD")
+    # Then there is nothing to convert, so nothing fails
+    assert (plan.action, plan.groups, plan.failures) == ("import", (), ())
+
+
+def test_no_rate_failure_when_a_foreign_purchase_sums_to_nothing_for_its_customers() -> None:
+    # Given a foreign purchase without a rate whose counted lines cancel out (a refund line)
+    p = purchase(line("10.00", customer="2"), line("-10.00", customer="2"), CurrencyRef={"value": "EUR"})
+    # When planned without a rate
+    plan = plan_purchase(p, SETTINGS, "USD")
+    # Then no entry would be made, so no rate is needed and nothing fails
+    assert (plan.action, plan.groups, plan.failures) == ("import", (), ())
+
+
+def test_rate_failure_keeps_the_no_customer_failure_when_lines_lack_a_customer() -> None:
+    # Given a foreign purchase without a rate, one counted line with a customer and one without
+    p = purchase(line("10.00", customer="2"), line("5.00", line_id="9"), CurrencyRef={"value": "EUR"})
+    # When planned without a rate
+    plan = plan_purchase(p, SETTINGS, "USD")
+    # Then both reasons are on the Sync Failures list
+    assert plan.action == "fail"
+    assert {f.code for f in plan.failures} == {FailureCode.EXCHANGE_RATE_MISSING, FailureCode.NO_CUSTOMER}
+
+
+def test_rate_is_looked_up_for_currency_and_txn_date_when_foreign_purchase_has_none() -> None:
+    # Given a counted CAD purchase dated 2026-04-01 without ExchangeRate
+    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, TxnDate="2026-04-01")
+    # Then the caller is told to ask QBO for CAD on that date
+    assert exchange_rate_lookup(p, SETTINGS, "USD") == RateLookup(currency="CAD", as_of=date(2026, 4, 1))
+
+
+@pytest.mark.parametrize(
+    ("why", "changes"),
+    [
+        ("carries its ExchangeRate", {"ExchangeRate": "0.75"}),
+        ("is in the home currency", {"CurrencyRef": {"value": "USD"}}),
+        ("has no CurrencyRef", {"CurrencyRef": None}),
+        ("counts no line", {"Line": [{"Id": "1", **line("5.00", account="8")}]}),
+        ("is dated before the start date", {"TxnDate": "2025-12-31"}),
+        ("is a credit-card credit", {"PaymentType": "CreditCard", "Credit": True}),
+        ("fails R7", {"Line": [{"Id": "1", **item_line("5.00", customer="2")}]}),
+    ],
+)
+def test_no_rate_is_looked_up_when_the_plan_does_not_need_one(why: str, changes: dict[str, Any]) -> None:
+    # Given a CAD purchase without ExchangeRate, changed so that its plan needs no QBO rate
+    raw = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}).model_dump(exclude_none=True)
+    raw.update(changes)
+    p = Purchase.model_validate({k: v for k, v in raw.items() if v is not None})
+    # Then QBO is not asked (a read is metered): no lookup
+    assert exchange_rate_lookup(p, SETTINGS, "USD") is None, why
 
 
 @pytest.mark.parametrize(
@@ -898,6 +1043,34 @@ def test_note_of_real_expense_names_payee_number_and_marker_when_imported() -> N
     assert note.endswith(entry_marker("81", "20"))
 
 
+def test_note_prints_the_rate_used_when_it_was_looked_up_in_qbo() -> None:
+    # Given a CAD purchase without ExchangeRate, converted at QBO's rate of 0.7312 for its date
+    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"})
+    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("0.7312")).groups[0]
+    # When the note is built with the currency
+    note = build_note(p, group, "CAD")
+    # Then it shows the rate actually used, never "at 1"
+    assert "CAD 100.00 at 0.7312" in note
+    assert " at 1 " not in note and not note.endswith(" at 1")
+
+
+def test_note_prints_a_tiny_rate_in_plain_digits_when_it_would_print_as_an_exponent() -> None:
+    # Given a rate that Decimal would print as 1E-7
+    p = purchase(line("1000000.00", customer="2"), CurrencyRef={"value": "IRR"})
+    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("1E-7")).groups[0]
+    # Then the note is readable on a client's bill
+    assert group.amount == Decimal("0.10")
+    assert "IRR 1000000.00 at 0.0000001" in build_note(p, group, "IRR")
+
+
+def test_note_writes_the_foreign_amount_in_cents_when_qbo_sent_it_as_a_float() -> None:
+    # Given EUR 100 as QBO's JSON sends it (100.0), at 1.1
+    p = purchase(line(100.0, customer="2"), CurrencyRef={"value": "EUR"}, ExchangeRate=1.1)
+    group = plan_purchase(p, SETTINGS, "USD").groups[0]
+    # When the note is built, Then the amount reads as money on the client's bill
+    assert "EUR 100.00 at 1.1" in build_note(p, group, "EUR")
+
+
 def test_note_mentions_foreign_amount_when_purchase_is_in_foreign_currency() -> None:
     # Given a CAD purchase converted to USD
     p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, ExchangeRate="0.75")
@@ -952,8 +1125,20 @@ def test_summary_shows_type_number_date_amount_and_payee_when_txn_is_a_check() -
     summary = txn_summary(fixture_purchase(CHECK))
     # Then the failures list can show it
     assert summary == TxnSummary(
-        txn_type="Check", number="70", date=date(2026, 3, 31), amount=Decimal("185"), payee="Chin's Gas and Oil"
+        txn_type="Check",
+        number="70",
+        date=date(2026, 3, 31),
+        amount=Decimal("185"),
+        payee="Chin's Gas and Oil",
+        currency="USD",
     )
+
+
+def test_summary_names_the_currency_its_amount_is_in_when_txn_is_in_a_foreign_currency() -> None:
+    # Given a CAD purchase (its TotalAmt is in CAD)
+    summary = txn_summary(purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}))
+    # Then the failures list can say "CAD 100.00" rather than pass it off as home currency
+    assert (summary.amount, summary.currency) == (Decimal("100.00"), "CAD")
 
 
 def test_summary_shows_expense_type_when_txn_is_a_cash_expense() -> None:

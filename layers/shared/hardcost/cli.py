@@ -72,6 +72,7 @@ def run(argv: Sequence[str], runtime: Runtime, out: TextIO = sys.stdout) -> int:
                 "number": f.txn.number,
                 "date": f.txn.date,
                 "amount": f.txn.amount,
+                "currency": f.txn.currency,
                 "payee": f.txn.payee,
                 "message": f.message,
                 "fix": f.fix,

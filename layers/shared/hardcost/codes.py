@@ -19,12 +19,13 @@ class ProblemCode(StrEnum):
 
 
 class FailureCode(StrEnum):
-    """Transaction-level Sync Failures (R7, R8, R12, R13 and the service's own)."""
+    """Transaction-level Sync Failures (R7, R8, R9, R12, R13 and the service's own)."""
 
     ITEM_DETAILS_UNSUPPORTED = "ITEM_DETAILS_UNSUPPORTED"
     NO_CUSTOMER = "NO_CUSTOMER"
     NO_CLIO_CONTACT = "NO_CLIO_CONTACT"
     CONTACT_HAS_NO_MATTER = "CONTACT_HAS_NO_MATTER"
+    EXCHANGE_RATE_MISSING = "EXCHANGE_RATE_MISSING"
     ENTRY_BILLED = "ENTRY_BILLED"
     MALFORMED_TRANSACTION = "MALFORMED_TRANSACTION"
     CLIO_REJECTED = "CLIO_REJECTED"
@@ -60,9 +61,9 @@ PROBLEM_TEXT: dict[ProblemCode, CodeText] = {
 
 FAILURE_TEXT: dict[FailureCode, CodeText] = {
     FailureCode.ITEM_DETAILS_UNSUPPORTED: CodeText(
-        'This transaction uses "Item details" lines, which cannot be imported as hard costs.',
-        'Move these lines from "Item details" to "Category details" in QuickBooks Online; '
-        "the transaction is imported after you save it.",
+        'This transaction charges "Item details" lines to a customer, and those cannot be imported as hard costs.',
+        'Move the lines charged to a customer from "Item details" to "Category details" in QuickBooks Online '
+        "(or clear their customer if they are not a client cost); the transaction is imported after you save it.",
     ),
     FailureCode.NO_CUSTOMER: CodeText(
         "A reimbursable line has no customer, so it cannot be charged to a client.",
@@ -76,6 +77,12 @@ FAILURE_TEXT: dict[FailureCode, CodeText] = {
     FailureCode.CONTACT_HAS_NO_MATTER: CodeText(
         "The Clio contact has no matter to record the expense on.",
         "Open a matter for this client in Clio; the next sync imports it.",
+    ),
+    FailureCode.EXCHANGE_RATE_MISSING: CodeText(
+        "This foreign-currency transaction has no exchange rate, and QuickBooks Online has no rate for its date "
+        "either, so its amount in the home currency is unknown.",
+        "Enter the exchange rate on the transaction in QuickBooks Online and save it, or add the rate for "
+        "that date to the currency in QuickBooks Online and then retry the transaction from the Sync Failures list.",
     ),
     FailureCode.ENTRY_BILLED: CodeText(
         "The Clio expense entry is already on a bill, so the change in QuickBooks Online was not applied to it.",

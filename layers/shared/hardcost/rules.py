@@ -1,6 +1,8 @@
 """The rules of DESIGN.md §3 as pure functions of data: no I/O, no clock, no clients.
 
-Money is ``Decimal`` end to end; amounts are rounded once, per entry, to cents (half up).
+Money is ``Decimal`` end to end; amounts are rounded once, per entry, to cents (half up). Currency (R9)
+lives in ``hardcost.amounts``, matching customers to Clio contacts and matters (R8, R10) in
+``hardcost.matching``; their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -8,17 +10,26 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
+from hardcost.amounts import CENT as CENT
+from hardcost.amounts import Conversion, cents, conversion_of, currency_of, format_rate
+from hardcost.amounts import RateLookup as RateLookup
+from hardcost.amounts import home_currency_of as home_currency_of
 from hardcost.codes import FailureCode, ProblemCode
-from hardcost.models.clio import Contact, Matter
-from hardcost.models.qbo import CompanyInfo, Customer, Preferences, Purchase, PurchaseLine, Ref
+from hardcost.matching import MatterChoice as MatterChoice
+from hardcost.matching import choose_matter as choose_matter
+from hardcost.matching import contact_names as contact_names
+from hardcost.matching import customer_names as customer_names
+from hardcost.matching import normalize_name as normalize_name
+from hardcost.matching import pick_contact_by_email as pick_contact_by_email
+from hardcost.matching import pick_contact_by_name as pick_contact_by_name
+from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, PurchaseLine, Ref
 from hardcost.models.records import TenantSettings, TxnSummary
 
-CENT = Decimal("0.01")
 CATEGORY_DETAIL = "AccountBasedExpenseLineDetail"
 ITEM_DETAIL = "ItemBasedExpenseLineDetail"
 SUPPORTED_PLANS = ("plus", "advanced")
@@ -51,11 +62,6 @@ def evaluate_preconditions(
     if not settings.source_account_id:
         problems.append(Problem(ProblemCode.SOURCE_ACCOUNT_NOT_SET, "settings.source_account_id is empty."))
     return problems
-
-
-def home_currency_of(preferences: Preferences) -> str:
-    currency = preferences.CurrencyPrefs.HomeCurrency if preferences.CurrencyPrefs else None
-    return currency.value if currency else "USD"
 
 
 # --- R4: which purchases are Expenses and Checks ------------------------------------------------
@@ -96,8 +102,9 @@ class CustomerGroup:
 
     customer_id: str
     customer_name: str | None
-    amount: Decimal
-    foreign_amount: Decimal | None
+    amount: Decimal  # in the home currency
+    foreign_amount: Decimal | None  # in the transaction's currency, when that is not the home currency
+    exchange_rate: Decimal | None  # the rate ``amount`` was converted at (None: home currency)
     non_billable: bool
     descriptions: tuple[str, ...]
 
@@ -118,10 +125,17 @@ class PurchasePlan:
 
 
 def plan_purchase(
-    purchase: Purchase, settings: TenantSettings, home_currency: str, *, in_clio: bool = False
+    purchase: Purchase,
+    settings: TenantSettings,
+    home_currency: str,
+    *,
+    in_clio: bool = False,
+    exchange_rate: Decimal | None = None,
 ) -> PurchasePlan:
-    """``in_clio``: the transaction already has entries in Clio. The start date decides what is imported, not
-    what is kept: an imported transaction stays in step with QBO even once the date has moved past it (R5)."""
+    """What the purchase should become in Clio. ``in_clio``: the transaction already has entries there; the
+    start date decides what is imported, not what is kept, so an imported transaction stays in step with QBO
+    even once the date has moved past it (R5). ``exchange_rate`` is QBO's own rate for the purchase's currency
+    on its date, looked up by the caller when ``exchange_rate_lookup`` says one is needed (R9)."""
     if transaction_type(purchase) is None:
         return PurchasePlan("ignore", f"{describe_type(purchase)} is not an Expense or Check")
     if is_voided(purchase):
@@ -131,9 +145,10 @@ def plan_purchase(
         return PurchasePlan("fail", failure.detail, failures=(failure,))
     if purchase.TxnDate < settings.start_date and not in_clio:
         return PurchasePlan("ignore", f"dated {purchase.TxnDate} before the start date {settings.start_date}")
-    item_lines = [line for line in purchase.Line if line.DetailType == ITEM_DETAIL]
-    if item_lines:
-        detail = f"{len(item_lines)} Item details line(s)"
+    client_items = [line for line in purchase.Line if _is_client_item(line)]
+    if client_items:
+        ids = ", ".join(line.Id or "?" for line in client_items)
+        detail = f"Item details line{'s' if len(client_items) > 1 else ''} {ids} charged to a customer"
         failure = PlannedFailure(FailureCode.ITEM_DETAILS_UNSUPPORTED, "*", detail)
         return PurchasePlan("fail", detail, failures=(failure,))
 
@@ -153,13 +168,46 @@ def plan_purchase(
     if uncustomered:
         line_names = ", ".join(line.Id or "?" for line in uncustomered)
         failures.append(PlannedFailure(FailureCode.NO_CUSTOMER, "no-customer", f"line(s) {line_names}"))
+    conversion = conversion_of(purchase, home_currency, exchange_rate)
+    if conversion.missing and any(sum(line.Amount for line in lines) > 0 for lines in groups.values()):
+        # R9: without the transaction's rate or QBO's for its date, the amount is unknown; never a rate of 1.
+        detail = f"no {conversion.currency} exchange rate on the transaction or in QuickBooks for {purchase.TxnDate}"
+        missing = PlannedFailure(FailureCode.EXCHANGE_RATE_MISSING, "*", detail)
+        return PurchasePlan("fail", detail, failures=(missing, *failures))
+    # Still missing here, every group sums to zero or less: none would become an entry anyway.
     planned = tuple(
         group
         for customer_id, lines in groups.items()
-        if (group := _group(customer_id, names[customer_id], lines, purchase, home_currency)).amount > 0
+        if not conversion.missing and (group := _group(customer_id, names[customer_id], lines, conversion)).amount > 0
     )
     reason = f"{len(planned)} entr{'y' if len(planned) == 1 else 'ies'} from {len(counted)} counted line(s)"
     return PurchasePlan("import", reason, groups=planned, failures=tuple(failures))
+
+
+def exchange_rate_lookup(
+    purchase: Purchase, settings: TenantSettings, home_currency: str, *, in_clio: bool = False
+) -> RateLookup | None:
+    """The QBO rate to look up before planning (R9), or None when the plan needs none.
+
+    Exactly when planning without one would fail for want of a rate: a foreign-currency purchase without
+    ``ExchangeRate`` that would otherwise import something. Nothing else costs a (metered) QBO read.
+    """
+    plan = plan_purchase(purchase, settings, home_currency, in_clio=in_clio)
+    if purchase.TxnDate is None or all(f.code != FailureCode.EXCHANGE_RATE_MISSING for f in plan.failures):
+        return None
+    return RateLookup(currency_of(purchase, home_currency), purchase.TxnDate)
+
+
+def _is_client_item(line: PurchaseLine) -> bool:
+    """R7: an Item details line charged to a customer is a client cost we cannot import. One charged to no
+    customer (office supplies) is not a client cost and is ignored like a line of another category."""
+    detail = line.ItemBasedExpenseLineDetail
+    return (
+        line.DetailType == ITEM_DETAIL
+        and detail is not None
+        and detail.CustomerRef is not None
+        and bool(detail.CustomerRef.value)
+    )
 
 
 def _is_counted(line: PurchaseLine, source_account_id: str | None) -> bool:
@@ -183,13 +231,8 @@ def _customer_of(line: PurchaseLine, purchase: Purchase) -> Ref | None:
     return None
 
 
-def _group(
-    customer_id: str, name: str | None, lines: Sequence[PurchaseLine], purchase: Purchase, home_currency: str
-) -> CustomerGroup:
+def _group(customer_id: str, name: str | None, lines: Sequence[PurchaseLine], conversion: Conversion) -> CustomerGroup:
     total = sum((line.Amount for line in lines), Decimal(0))
-    currency = purchase.CurrencyRef.value if purchase.CurrencyRef else home_currency
-    foreign = currency != home_currency
-    rate = purchase.ExchangeRate if foreign and purchase.ExchangeRate else Decimal(1)
     non_billable = all(
         line.AccountBasedExpenseLineDetail is not None
         and line.AccountBasedExpenseLineDetail.BillableStatus == "NotBillable"
@@ -198,79 +241,12 @@ def _group(
     return CustomerGroup(
         customer_id=customer_id,
         customer_name=name,
-        amount=(total * rate).quantize(CENT, rounding=ROUND_HALF_UP),
-        foreign_amount=total if foreign else None,
+        amount=conversion.to_home(total),
+        foreign_amount=total if conversion.foreign else None,
+        exchange_rate=conversion.rate if conversion.foreign else None,
         non_billable=non_billable,
         descriptions=tuple(line.Description.strip() for line in lines if line.Description and line.Description.strip()),
     )
-
-
-# --- R8: customer to Clio contact ---------------------------------------------------------------
-
-
-def normalize_name(name: str | None) -> str:
-    """Case- and space-insensitive: "Red  Rock diner" and "redrock Diner" both match "Red Rock Diner"."""
-    return "".join((name or "").split()).casefold()
-
-
-def customer_names(customer: Customer) -> list[str]:
-    given_family = " ".join(part for part in (customer.GivenName, customer.FamilyName) if part)
-    candidates = [customer.DisplayName, customer.CompanyName, given_family]
-    return [c for c in dict.fromkeys(candidates) if c]
-
-
-def contact_names(contact: Contact) -> list[str]:
-    first_last = " ".join(part for part in (contact.first_name, contact.last_name) if part)
-    return [n for n in (contact.name, first_last) if n]
-
-
-def pick_contact_by_name(customer: Customer, candidates: Iterable[Contact]) -> Contact | None:
-    wanted = {normalize_name(n) for n in customer_names(customer)}
-    matches = [c for c in candidates if wanted & {normalize_name(n) for n in contact_names(c)}]
-    if len(matches) > 1 and customer.PrimaryEmailAddr and customer.PrimaryEmailAddr.Address:
-        email = customer.PrimaryEmailAddr.Address.casefold()
-        by_email = [c for c in matches if (c.primary_email_address or "").casefold() == email]
-        matches = by_email or matches
-    return min(matches, key=lambda c: c.id) if matches else None
-
-
-def pick_contact_by_email(customer: Customer, candidates: Iterable[Contact]) -> Contact | None:
-    address = customer.PrimaryEmailAddr.Address if customer.PrimaryEmailAddr else None
-    if not address:
-        return None
-    matches = [c for c in candidates if (c.primary_email_address or "").casefold() == address.casefold()]
-    return min(matches, key=lambda c: c.id) if matches else None
-
-
-# --- R10 and sub-customers: which matter --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MatterChoice:
-    matter_id: int | None
-    needs_matter: bool
-    has_no_matter: bool
-    reason: str
-
-
-def choose_matter(matters: Sequence[Matter], project_name: str | None = None) -> MatterChoice:
-    if not matters:
-        return MatterChoice(None, needs_matter=False, has_no_matter=True, reason="the contact has no matter")
-    live = [m for m in matters if m.is_open_or_pending]
-    if project_name:
-        wanted = normalize_name(project_name)
-        named = [m for m in live if _matter_matches(m, wanted)]  # a closed matter is never linked (R10)
-        if len(named) == 1:
-            return MatterChoice(named[0].id, False, False, f'matter named like project "{project_name}"')
-    if len(live) == 1:
-        return MatterChoice(live[0].id, False, False, "the only open or pending matter")
-    reason = f"{len(live)} open or pending matters" if live else "only closed matters"
-    return MatterChoice(None, needs_matter=True, has_no_matter=False, reason=reason)
-
-
-def _matter_matches(matter: Matter, wanted: str) -> bool:
-    fields = (normalize_name(matter.display_number), normalize_name(matter.description))
-    return any(value == wanted or (wanted and value.endswith(wanted)) for value in fields if value)
 
 
 # --- §5: what the entry says --------------------------------------------------------------------
@@ -288,9 +264,8 @@ def build_note(purchase: Purchase, group: CustomerGroup, currency: str | None = 
     parts.extend(group.descriptions)
     if purchase.PrivateNote and purchase.PrivateNote.strip():
         parts.append(purchase.PrivateNote.strip())
-    if group.foreign_amount is not None and currency:
-        rate = purchase.ExchangeRate or Decimal(1)
-        parts.append(f"{currency} {group.foreign_amount} at {rate}")
+    if group.foreign_amount is not None and group.exchange_rate is not None and currency:
+        parts.append(f"{currency} {cents(group.foreign_amount)} at {format_rate(group.exchange_rate)}")
     number = f" {purchase.DocNumber}" if purchase.DocNumber else ""
     source = f"QuickBooks {describe_type(purchase)}{number}"
     body = " - ".join(dict.fromkeys(parts))
@@ -308,4 +283,5 @@ def txn_summary(purchase: Purchase) -> TxnSummary:
         date=purchase.TxnDate,
         amount=purchase.TotalAmt,
         payee=purchase.EntityRef.name if purchase.EntityRef else None,
+        currency=purchase.CurrencyRef.value if purchase.CurrencyRef and purchase.CurrencyRef.value else None,
     )

@@ -82,6 +82,7 @@ class SyncFailure(ApiModel):
     number: str | None = None
     date: dt.date | None = None
     amount: Decimal | None = None
+    currency: str | None = None  # set when ``amount`` is not in the firm's home currency (R9)
     payee: str | None = None
     code: str
     message: str

@@ -175,7 +175,7 @@ def clio_users(ctx: AdminContext, tenant_id: str) -> list[ClioUser]:
 
 
 def failures(ctx: AdminContext, tenant_id: str) -> list[SyncFailure]:
-    tenant_of(ctx, tenant_id)
+    home = tenant_of(ctx, tenant_id).home_currency or "USD"
     return [
         SyncFailure(
             txn_id=f.txn_id,
@@ -183,6 +183,7 @@ def failures(ctx: AdminContext, tenant_id: str) -> list[SyncFailure]:
             number=f.txn.number,
             date=f.txn.date,
             amount=f.txn.amount,
+            currency=f.txn.currency if f.txn.currency not in (None, home) else None,
             payee=f.txn.payee,
             code=str(f.code),
             message=f.message,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
 from hardcost.clients.resilience import RateLimitPacer, RetryPolicy, transport_error
 from hardcost.errors import (
@@ -23,6 +25,7 @@ from hardcost.errors import (
     ThrottledError,
     UpstreamUnavailableError,
 )
+from hardcost.models.qbo import ExchangeRate
 
 MAX_PAGE = 1000
 TokenProvider = Callable[[bool], str]  # force_refresh -> access token
@@ -147,6 +150,24 @@ class QboClient:
 
     def company_info(self) -> dict[str, Any]:
         return self._unwrap(self._get(f"companyinfo/{self.realm_id}", {}), "CompanyInfo")
+
+    def exchange_rate(self, currency: str, as_of: date) -> Decimal | None:
+        """QBO's own rate for ``currency`` on ``as_of`` (home-currency units per unit), or None when it has none.
+
+        ``GET exchangerate?sourcecurrencycode=EUR&asofdate=2026-01-15`` answers ``{"ExchangeRate": {...}}``.
+        What QBO answers when it holds no rate is not recorded in our references: any fault to this read
+        (the simulator's 610 Object Not Found, or another refusal) and an answer without a positive ``Rate``
+        count as no rate, since retrying cannot make one appear. Throttling, outages and auth are raised as
+        for every read.
+        """
+        try:
+            body = self._get("exchangerate", {"sourcecurrencycode": currency, "asofdate": as_of.isoformat()})
+        except PermanentError:
+            return None
+        try:
+            return ExchangeRate.model_validate(body.get("ExchangeRate")).Rate
+        except ValidationError:
+            return None
 
     def cdc(self, entities: list[str], changed_since: datetime) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
         """Changed and deleted objects since ``changed_since`` (30-day window), by entity, and the server time."""

@@ -13,7 +13,7 @@ from hardcost.qbo_time import parse_qbo_time as parse_qbo_time
 
 # QBO amounts are at most 15 digits before the point; anything beyond is garbage, not money.
 Money = Annotated[Decimal, Field(ge=Decimal("-1e13"), le=Decimal("1e13"), allow_inf_nan=False)]
-Rate = Annotated[Decimal, Field(gt=0, le=Decimal("1e6"), allow_inf_nan=False)]
+PositiveRate = Annotated[Decimal, Field(gt=0, le=Decimal("1e6"), allow_inf_nan=False)]
 
 
 class QboModel(BaseModel):
@@ -65,7 +65,7 @@ class Purchase(QboModel):
     DocNumber: str | None = None
     PrivateNote: str | None = None
     CurrencyRef: Ref | None = None
-    ExchangeRate: Rate | None = None
+    ExchangeRate: PositiveRate | None = None
     Line: list[PurchaseLine] = Field(default_factory=list)
     MetaData: QboMetaData | None = None
     status: str | None = None
@@ -77,6 +77,15 @@ class Purchase(QboModel):
     @property
     def last_updated(self) -> datetime | None:
         return self.MetaData.LastUpdatedTime if self.MetaData else None
+
+
+class ExchangeRate(QboModel):
+    """QBO's own rate for one currency on one date: ``Rate`` home-currency units per ``SourceCurrencyCode`` unit."""
+
+    SourceCurrencyCode: str | None = None
+    TargetCurrencyCode: str | None = None
+    Rate: PositiveRate | None = None
+    AsOfDate: date | None = None
 
 
 class EmailAddress(QboModel):

@@ -99,6 +99,7 @@ class TxnSummary(RecordModel):
     date: dt.date | None = None
     amount: Decimal | None = None
     payee: str | None = None
+    currency: str | None = None  # the currency ``amount`` is in (QBO's CurrencyRef); None when QBO named none
 
 
 class MappingRecord(RecordModel):

@@ -19,7 +19,7 @@ from hardcost.logic.sync.resolve import resolve_customers, vendor_contact_id
 from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import Purchase
 from hardcost.models.records import TenantRecord, TxnSummary
-from hardcost.rules import PlannedFailure, PurchasePlan, plan_purchase, txn_summary
+from hardcost.rules import PlannedFailure, PurchasePlan, exchange_rate_lookup, plan_purchase, txn_summary
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,10 @@ class TransactionWork:
         return self._plan(purchase)
 
     def _plan(self, purchase: Purchase) -> Prepared:
-        in_clio = bool(self.txn.entries)
-        plan = plan_purchase(purchase, self.tenant.settings, self.tenant.home_currency or "USD", in_clio=in_clio)
+        settings, home, in_clio = self.tenant.settings, self.tenant.home_currency or "USD", bool(self.txn.entries)
+        lookup = exchange_rate_lookup(purchase, settings, home, in_clio=in_clio)  # R9: only when the plan needs it
+        rate = self.ctx.qbo_for(self.tenant).exchange_rate(lookup.currency, lookup.as_of) if lookup else None
+        plan = plan_purchase(purchase, settings, home, in_clio=in_clio, exchange_rate=rate)
         failures = {f.scope: f for f in plan.failures}
         if plan.action != "import":
             return Prepared(purchase, plan, failures, {})
