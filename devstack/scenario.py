@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from devstack.clock import SimClock
+from devstack.consent import reconnect
 from devstack.stack import LocalStack
 
 
@@ -92,10 +93,23 @@ class PurchaseRemoval(Strict):
 class ClioChange(Strict):
     where: dict[str, Any]
     set: dict[str, Any]
+    webhook: bool = True
 
 
 class ClioWhere(Strict):
     where: dict[str, Any]
+    webhook: bool = True
+
+
+class ClioAdd(Strict):
+    contacts: list[dict[str, Any]] = Field(default_factory=list)
+    matters: list[dict[str, Any]] = Field(default_factory=list)
+    webhook: bool = True
+
+
+class Disconnect(Strict):
+    # Our addition to FORMAT.md: "disconnect and delete our data" (§4) instead of keeping the sync history.
+    delete_data: bool = False
 
 
 class SettingsChange(Strict):
@@ -128,6 +142,9 @@ class Step(Strict):
     clio_bill: ClioWhere | None = None
     clio_delete: ClioWhere | None = None
     settings: SettingsChange | None = None
+    clio_add: ClioAdd | None = None
+    disconnect: Disconnect | None = None
+    reconnect: Empty | None = None
     advance: Advance | None = None
 
     @model_validator(mode="before")
@@ -243,15 +260,43 @@ def play(stack: LocalStack, scenario: Scenario, step: Step) -> None:
             stack.drain()
     elif step.clio_edit is not None:
         stack.clio.edit_activity(account, step.clio_edit.where, step.clio_edit.set)
+        _after_clio_change(stack, step.clio_edit.webhook)
     elif step.clio_bill is not None:
         stack.clio.bill_activity(account, step.clio_bill.where)
+        _after_clio_change(stack, step.clio_bill.webhook)
     elif step.clio_delete is not None:
         stack.clio.delete_activity(account, step.clio_delete.where)
+        _after_clio_change(stack, step.clio_delete.webhook)
+    elif step.clio_add is not None:
+        for contact in step.clio_add.contacts:
+            stack.clio.add_contact(account, contact)
+        for matter in step.clio_add.matters:
+            stack.clio.add_matter(account, matter)
+        _after_clio_change(stack, step.clio_add.webhook)
     elif step.settings is not None:
         change_settings(stack, account, step.settings)
+    elif step.disconnect is not None:
+        disconnect(stack, account, delete_data=step.disconnect.delete_data)
+    elif step.reconnect is not None:
+        reconnect(stack, account, realm, region=scenario.tenant.clio_region)
     elif step.advance is not None:
         a = step.advance
         stack.clock.advance(timedelta(days=a.days, hours=a.hours, minutes=a.minutes, seconds=a.seconds))
+
+
+def _after_clio_change(stack: LocalStack, webhook: bool) -> None:
+    """Clio's webhooks reach the service only where it holds subscriptions (none yet: FORMAT.md allows a
+    delivered one to be a no-op until then); what they would enqueue is drained either way."""
+    if webhook:
+        stack.drain()
+
+
+def disconnect(stack: LocalStack, tenant_id: str, *, delete_data: bool = False) -> None:
+    """From the firm's page: DELETE /admin/tenants/{id} (tokens revoked at both providers)."""
+    query = {"delete_data": "true"} if delete_data else None
+    answer = stack.call_admin("DELETE", f"/admin/tenants/{tenant_id}", token=stack.admin_token(tenant_id), query=query)
+    if answer["statusCode"] != 200:
+        raise LookupError(f"the service refused to disconnect ({answer['statusCode']}): {answer.get('body')}")
 
 
 def _after_qbo_change(stack: LocalStack, webhook: bool) -> None:
@@ -284,10 +329,16 @@ def summarise(stack: LocalStack, scenario: Scenario, api_calls: dict[str, int]) 
             (failure.txn_id, failure.code),
             {"qbo_txn_id": failure.txn_id, "code": str(failure.code), "message": failure.message},
         )
-    clio = runtime.clio_for(tenant)
+    # Only a connected tenant's entries are looked at in Clio (a disconnected one has no token to do it with).
+    clio = runtime.clio_for(tenant) if tenant is not None and tenant.status in {"active", "blocked"} else None
     needs = report.needs_matter(runtime.stores, scenario.tenant.id, clio)
+    shown = (
+        {"id": tenant.tenant_id, "status": tenant.status, "problems": [str(p) for p in tenant.problems]}
+        if tenant is not None
+        else {"id": scenario.tenant.id, "status": "purged", "problems": []}
+    )
     return {
-        "tenant": {"id": tenant.tenant_id, "status": tenant.status, "problems": [str(p) for p in tenant.problems]},
+        "tenant": shown,
         "clio": {
             "activities": stack.clio.activities(scenario.tenant.id),
             "recovery_bin": stack.clio.recovery_bin(scenario.tenant.id),

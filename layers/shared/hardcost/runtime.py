@@ -35,7 +35,7 @@ from hardcost.tokens import TokenStore
 
 if TYPE_CHECKING:  # imported where used: the poller and the mapper each load only their own logic
     from hardcost.logic.poll import PollerContext
-    from hardcost.logic.sync.context import MapperContext
+    from hardcost.logic.sync.context import ExistingEntries, MapperContext
 
 
 @dataclass
@@ -55,6 +55,7 @@ class Runtime:
     # The admin function's own settings; None = read from the environment (the local stack sets them).
     admin_settings: AdminSettings | None = None
     _directories: dict[str, TenantDirectory] = field(default_factory=dict)
+    _existing_entries: dict[str, ExistingEntries] = field(default_factory=dict)
     _tenants: dict[str, tuple[datetime, TenantRecord]] = field(default_factory=dict)
     _webhook_store: WebhookStore | None = None
 
@@ -110,6 +111,7 @@ class Runtime:
             clio_for=self.clio_for,
             worker_id=self.worker_id,
             directory_caches=self._directories,
+            existing_entries=self._existing_entries,
             tenant_cache=self._tenants,
             queue=self.queue,
             max_receive_count=self.settings.MAX_RECEIVE_COUNT,

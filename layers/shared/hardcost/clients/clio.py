@@ -8,7 +8,7 @@ paging (``order=id(asc)``, follow ``meta.paging.next`` until it is absent); paci
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -95,6 +95,13 @@ class ClioClient:
         except NotFoundError:
             return None
         return Activity.model_validate(body["data"])
+
+    def hard_cost_entries(self, *, dated_from: date | None = None) -> list[Activity]:
+        """Every HardCostEntry of the firm (dated on or after ``dated_from``), with when each was created."""
+        params = {"fields": f"{ACTIVITY_FIELDS},created_at", "type": "HardCostEntry"}
+        if dated_from is not None:
+            params["start_date"] = dated_from.isoformat()
+        return [Activity.model_validate(a) for a in self._list("activities.json", params)]
 
     def find_activities_by_note(self, text: str) -> list[Activity]:
         """Clio's activity ``query`` searches the note only; our marker lives there (R15)."""

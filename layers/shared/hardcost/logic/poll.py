@@ -166,8 +166,10 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
     held = ctx.stores.held.list(tenant.tenant_id)
     _collect_by_id(qbo, tenant, [h.txn_id for h in held if h.txn_id not in messages], messages, "retry")
 
+    # A first import (a new firm, or one that deleted its data and connected again) adopts what Clio holds (§4).
+    first = cursor.last_updated_time is None
     ordered = [
-        m.model_copy(update={"tenant_version": tenant.updated_at})
+        m.model_copy(update={"tenant_version": tenant.updated_at, "adopt_existing": first})
         for m in sorted(messages.values(), key=lambda m: 0 if isinstance(m, PurchaseEvent) else 1)
     ]
     report.enqueued = ctx.queue.send(ordered)

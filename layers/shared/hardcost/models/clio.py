@@ -55,6 +55,7 @@ class Activity(ClioModel):
     billed: bool | None = None
     matter: IdRef | None = None
     user: IdRef | None = None
+    created_at: dt.datetime | None = None
 
 
 class HardCostEntryWrite(BaseModel):

@@ -25,6 +25,9 @@ class SyncMessageModel(MessageModel):
     # A DELIVERY_FAILED failure is open for this transaction (its message went to the DLQ): the mapper
     # closes it once it has dealt with the transaction. Only senders that read the failures set it.
     delivery_failed: bool = False
+    # The tenant's first import (a new firm, or one that deleted its data and connected again, §4): before
+    # creating an entry, adopt one already in Clio that matches it exactly.
+    adopt_existing: bool = False
 
 
 class PurchaseSnapshot(SyncMessageModel):

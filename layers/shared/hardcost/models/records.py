@@ -182,7 +182,7 @@ class HeldRecord(RecordModel):
 class ActivityLogRecord(RecordModel):
     tenant_id: TenantId
     at: datetime
-    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped"]
+    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
     txn_id: QboId
     clio_activity_id: int | None = None
     detail: str = ""

@@ -88,6 +88,7 @@ def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) 
         recheck=message.source in {"recheck", "retry"},
         delivery_failed=message.delivery_failed,
         source=message.source,
+        adopt_existing=message.adopt_existing,
     )
     try:
         work.begin(message, removing)

@@ -11,11 +11,14 @@ from hardcost.clients.clio import ClioClient
 from hardcost.clients.qbo import QboClient
 from hardcost.clock import Clock
 from hardcost.logic.directory import Directory, TenantDirectory
+from hardcost.logic.sync.plan import same_entry
+from hardcost.models.clio import Activity, HardCostEntryWrite
 from hardcost.models.records import ActivityLogRecord, TenantRecord
 from hardcost.queue import ExpenseQueue
 from hardcost.stores.dynamo import Stores
 
 TENANT_CACHE_FOR = timedelta(seconds=60)
+EXISTING_KEPT_FOR = timedelta(hours=1)  # a first import's listing of what Clio held, kept while it runs
 
 OutcomeKind = Literal["imported", "updated", "removed", "unchanged", "ignored", "failed", "held", "skipped"]
 
@@ -32,6 +35,21 @@ class Outcome:
 
 
 @dataclass
+class ExistingEntries:
+    """The HardCostEntries that were in Clio before the tenant was (re)created: its first import adopts those
+    matching an entry exactly, each once, instead of creating them again (§4)."""
+
+    loaded_at: datetime
+    activities: list[Activity]
+
+    def claim(self, write: HardCostEntryWrite) -> Activity | None:
+        for index, activity in enumerate(self.activities):
+            if same_entry(activity, write):
+                return self.activities.pop(index)
+        return None
+
+
+@dataclass
 class MapperContext:
     stores: Stores
     clock: Clock
@@ -43,6 +61,7 @@ class MapperContext:
     # Kept by the runtime across invocations (per container and tenant); the rest lives for one batch.
     directory_caches: dict[str, TenantDirectory] = field(default_factory=dict)
     tenant_cache: dict[str, tuple[datetime, TenantRecord]] = field(default_factory=dict)
+    existing_entries: dict[str, ExistingEntries] = field(default_factory=dict)
     tenants: dict[str, TenantRecord] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
     # The firm's activity log, written once per batch (it is a view, not part of the exactly-once protocol).
@@ -81,6 +100,17 @@ class MapperContext:
                 self.qbo_for(tenant), self.clio_for(tenant), self.clock, cache
             )
         return self.directories[tenant.tenant_id]
+
+    def existing(self, tenant: TenantRecord) -> ExistingEntries:
+        """Read once per container and tenant during a first import (one listing, then claimed from memory)."""
+        pool = self.existing_entries.get(tenant.tenant_id)
+        now = self.clock.now()
+        if pool is None or now - pool.loaded_at > EXISTING_KEPT_FOR:
+            listed = self.clio_for(tenant).hard_cost_entries(dated_from=tenant.settings.start_date)
+            # Only what was there before this tenant existed: never an entry this import created itself.
+            before = [a for a in listed if a.created_at is not None and a.created_at < tenant.created_at]
+            pool = self.existing_entries[tenant.tenant_id] = ExistingEntries(now, before)
+        return pool
 
     def log(self, entry: ActivityLogRecord) -> None:
         self.activity.append(entry)

@@ -24,7 +24,7 @@ from hardcost.models.records import ActivityLogRecord, EntryRecord, NeedsMatterR
 from hardcost.observability import record_entry
 from hardcost.rules import PlannedFailure, entry_marker
 
-LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped"]
+LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
 
 
 class EntryEffects:
@@ -60,18 +60,39 @@ class EntryEffects:
         self.created += 1
         self.log("created", activity.id, f"{want.group.amount}")
         if want.needs_matter:
-            self.ctx.stores.needs_matter.put(
-                NeedsMatterRecord(
-                    tenant_id=self.tenant.tenant_id,
-                    txn_id=self.txn.txn_id,
-                    customer_id=key,
-                    clio_activity_id=activity.id,
-                    contact_id=want.contact_id,
-                    reason="the contact has several open matters, or only closed ones",
-                    since=self.txn.now,
-                )
-            )
+            self._needs_matter(key, activity.id, want.contact_id)
         return None
+
+    def adopt(self, key: str, want: DesiredEntry, activity: Activity) -> None:
+        """Take an entry already in Clio as this one (a first import after the firm's data was deleted, §4)."""
+        needs_matter = activity.matter is None
+        self.txn.entries[key] = EntryRecord(
+            customer_id=key,
+            state="live",
+            marker=entry_marker(self.txn.txn_id, key),
+            contact_id=want.contact_id,
+            activity_id=activity.id,
+            etag=activity.etag,
+            content_hash=want.hash,
+            amount=want.group.amount,
+            needs_matter=needs_matter,
+        )
+        self.log("adopted", activity.id, "already in Clio; kept instead of created again")
+        if needs_matter:
+            self._needs_matter(key, activity.id, want.contact_id)
+
+    def _needs_matter(self, key: str, activity_id: int, contact_id: int) -> None:
+        self.ctx.stores.needs_matter.put(
+            NeedsMatterRecord(
+                tenant_id=self.tenant.tenant_id,
+                txn_id=self.txn.txn_id,
+                customer_id=key,
+                clio_activity_id=activity_id,
+                contact_id=contact_id,
+                reason="the contact has several open matters, or only closed ones",
+                since=self.txn.now,
+            )
+        )
 
     def _refused(self, key: str, want: DesiredEntry, exc: Exception) -> PlannedFailure:
         # Nothing to remember of a refused create; its matters are read again next time.

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from hardcost.codes import FailureCode
-from hardcost.models.clio import HardCostEntryWrite, IdRef, Matter
+from hardcost.models.clio import Activity, HardCostEntryWrite, IdRef, Matter
 from hardcost.models.qbo import Purchase
 from hardcost.models.records import TenantSettings
 from hardcost.rules import CustomerGroup, PlannedFailure, build_note, choose_matter, content_hash
@@ -39,6 +39,17 @@ class DesiredEntry:
     def hash(self) -> str:
         """The fields the service keeps in step; matter and user are the firm's once created (R11)."""
         return content_hash(self.write.model_dump(mode="json", exclude={"matter", "user"}))
+
+
+def same_entry(activity: Activity, write: HardCostEntryWrite) -> bool:
+    """An entry already in Clio is this one (§4, a first import after the firm's data was deleted) when its date,
+    amount, reference and note are exactly those the import would write; its matter and user may be the firm's."""
+    return (
+        activity.date == write.date
+        and activity.price == write.price
+        and (activity.reference or None) == (write.reference or None)
+        and (activity.note or "") == write.note
+    )
 
 
 def desired_entries(

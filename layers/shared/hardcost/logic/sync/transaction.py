@@ -16,6 +16,7 @@ from hardcost.logic.sync.failures import write_failures
 from hardcost.logic.sync.plan import DesiredEntry, desired_entries
 from hardcost.logic.sync.protocol import MappingTransaction
 from hardcost.logic.sync.resolve import resolve_customers, vendor_contact_id
+from hardcost.models.clio import Activity
 from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import Purchase
 from hardcost.models.records import TenantRecord, TxnSummary
@@ -42,9 +43,11 @@ class TransactionWork:
         recheck: bool = False,
         delivery_failed: bool = False,
         source: str = "poll",
+        adopt_existing: bool = False,
     ) -> None:
         self.ctx = ctx
         self.source = source
+        self.adopt_existing = adopt_existing
         self.tenant = tenant
         self.txn_id = txn_id
         # A re-check (poller) or retry (operator) always re-evaluates.
@@ -198,6 +201,9 @@ class TransactionWork:
             if entry is not None and entry.state == "creating":
                 resumed = self.txn.resume(entry)
                 entry = None if resumed is None else self.txn.adopt(effects.clio, resumed)
+            if entry is None and (found := self._already_in_clio(want)):
+                effects.adopt(key, want, found)
+                continue
             if entry is None:
                 to_create.append(key)
             elif entry.state == "gone":
@@ -215,6 +221,12 @@ class TransactionWork:
         for key in [k for k in self.txn.entries if k not in planned]:
             if failure := effects.remove(key):
                 failures[key] = failure
+
+    def _already_in_clio(self, want: DesiredEntry) -> Activity | None:
+        """A first import's entry that Clio already holds exactly (§4), claimed so no other adopts it."""
+        if not self.adopt_existing:
+            return None
+        return self.ctx.existing(self.tenant).claim(want.write)
 
     def remove_all(self, reason: str, *, already: bool = False) -> Outcome:
         """R13: delete every entry of the transaction and leave a tombstone."""
