@@ -21,7 +21,8 @@ from devstack.aws_resources import LocalResources, create_resources
 from devstack.stack import LambdaContext, http_api_event
 from functions.webhook import app
 from hardcost import container
-from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, QBO_ID_MAX_LENGTH, receive_webhook, sign
+from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, receive_webhook
+from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, sign
 from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent
 from hardcost.models.records import TenantRecord, TenantSettings
 from hardcost.sqs_queue import SqsQueue
