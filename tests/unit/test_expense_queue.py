@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from hardcost.errors import MalformedInputError
+from hardcost.errors import MalformedInputError, RetryableError
 from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent, PurchaseSnapshot
 from hardcost.queue import ExpenseQueue
 from hardcost.sqs_queue import MAX_BODY_BYTES
@@ -93,3 +94,21 @@ def test_the_poller_keeps_purchases_without_an_id_from_the_queue_so_no_poll_is_r
     ExpenseQueue(sqs, "https://sqs.example/q").send(list(messages.values()))
     # Then only the purchase with an Id was sent, and the send was not refused
     assert list(messages) == ["145"] and len(sqs.bodies) == 1
+
+
+class UnreachableSqs:
+    def send_message_batch(self, **_: Any) -> dict[str, Any]:
+        raise EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com/")
+
+    def send_message(self, **_: Any) -> dict[str, Any]:
+        raise ReadTimeoutError(endpoint_url="https://sqs.us-east-1.amazonaws.com/")
+
+
+def test_a_queue_that_cannot_be_reached_raises_the_projects_retryable_error() -> None:
+    # The poller isolates tenants by catching SyncError: a boto error escaping here would stop the others.
+    queue = ExpenseQueue(UnreachableSqs(), "https://sqs.example/q")
+    event = PurchaseEvent(tenant_id="firm-1", source="cdc", txn_id="7", operation="Delete")
+    with pytest.raises(RetryableError, match="EndpointConnectionError"):
+        queue.send([event])
+    with pytest.raises(RetryableError, match="ReadTimeoutError"):
+        queue.send_later(event.model_dump_json(), 30)
