@@ -59,7 +59,7 @@ def _sqs_message(message_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_events() -> dict[str, Any]:
-    from hardcost.logic.webhook import sign
+    from hardcost.logic.webhook_parsing import sign
 
     snapshot = {
         "kind": "purchase_snapshot",

@@ -28,13 +28,16 @@ def handle(event: dict[str, Any], context: Any, runtime: InstalledRuntime) -> di
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    answer = receive_webhook(body, headers, runtime.webhook_context())
+    answer = receive_webhook(
+        body, headers, runtime.webhook_context(), remaining_ms=context.get_remaining_time_in_millis
+    )
     logger.info(
         "webhook answered",
         extra={
             "status": answer.status,
             "enqueued": answer.enqueued,
             "duplicates": answer.duplicates,
+            "left_over": answer.left_over,
             "detail": answer.detail,
         },
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from hardcost.cli import run
 from tests.conftest import base_scenario
@@ -16,9 +17,63 @@ pytestmark = pytest.mark.integration
 
 
 def cli(stack: Any, *argv: str) -> Any:
+    exit_code, result = cli_exit(stack, *argv)
+    assert exit_code == 0
+    return result
+
+
+def cli_exit(stack: Any, *argv: str) -> tuple[int, Any]:
     out = io.StringIO()
-    assert run(list(argv), stack.runtime, out) == 0
-    return json.loads(out.getvalue())
+    exit_code = run(list(argv), stack.runtime, out)
+    return exit_code, json.loads(out.getvalue())
+
+
+class RefusingSqs:
+    """The stack's SQS client, but ``SendMessageBatch`` refuses some entries as SQS does (``Failed`` entries
+    beside the ``Successful`` ones), or raises before sending anything."""
+
+    def __init__(
+        self,
+        sqs: Any,
+        *,
+        refuse: Callable[[str], bool] = lambda body: False,
+        error: Exception | None = None,
+        keep_on_delete: bool = False,
+    ) -> None:
+        self._sqs = sqs
+        self._refuse = refuse
+        self._error = error
+        self._keep_on_delete = keep_on_delete
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        if self._error is not None:
+            raise self._error
+        accepted = [e for e in Entries if not self._refuse(e["MessageBody"])]
+        refused = [e for e in Entries if self._refuse(e["MessageBody"])]
+        answer = self._sqs.send_message_batch(QueueUrl=QueueUrl, Entries=accepted) if accepted else {}
+        failed = [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in refused]
+        return {"Successful": answer.get("Successful", []), "Failed": failed}
+
+    def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        if not self._keep_on_delete:
+            return dict(self._sqs.delete_message_batch(QueueUrl=QueueUrl, Entries=Entries))
+        failed = [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in Entries]
+        return {"Successful": [], "Failed": failed}
+
+
+def depth(sqs: Any, queue_url: str) -> int:
+    """Messages in the queue, visible or not (a message received and left goes invisible for a while)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    found = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return sum(int(found[name]) for name in names)
+
+
+def bodies(sqs: Any, queue_url: str) -> list[str]:
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    return sorted(m["Body"] for m in received.get("Messages", []))
 
 
 def test_failures_retry_and_tenants(seeded_stack: Callable[..., Any]) -> None:
@@ -57,8 +112,58 @@ def test_redrive_moves_dead_letters_back(seeded_stack: Callable[..., Any]) -> No
     stack = seeded_stack()
     sqs = stack.session.client("sqs")
     sqs.send_message(QueueUrl=stack.resources.dlq_url, MessageBody='{"kind": "garbage"}')
-    assert cli(stack, "redrive") == {"moved": 1}
+    assert cli(stack, "redrive") == {"moved": 1, "not_moved": 0}
     attributes = sqs.get_queue_attributes(
         QueueUrl=stack.resources.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
     )
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+
+def test_redrive_leaves_in_the_dlq_what_the_queue_refused_and_exits_non_zero(
+    seeded_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three dead letters, and an expense queue that refuses one of them in the batch answer
+    stack = seeded_stack()
+    sqs = stack.session.client("sqs")
+    for n in (1, 2, 3):
+        sqs.send_message(QueueUrl=stack.resources.dlq_url, MessageBody=f'{{"kind": "dead-{n}"}}')
+    monkeypatch.setattr(stack.runtime, "sqs", RefusingSqs(sqs, refuse=lambda body: "dead-2" in body))
+    # When the operator redrives the DLQ
+    exit_code, result = cli_exit(stack, "redrive")
+    # Then the two sent are moved, the refused one stays in the DLQ, and the command says so and fails
+    assert (exit_code, result) == (1, {"moved": 2, "not_moved": 1})
+    assert bodies(sqs, stack.resources.queue_url) == ['{"kind": "dead-1"}', '{"kind": "dead-3"}']
+    assert depth(sqs, stack.resources.dlq_url) == 1
+
+
+def test_redrive_deletes_nothing_when_the_send_fails(
+    seeded_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two dead letters, and an expense queue that cannot be reached
+    stack = seeded_stack()
+    sqs = stack.session.client("sqs")
+    for n in (1, 2):
+        sqs.send_message(QueueUrl=stack.resources.dlq_url, MessageBody=f'{{"kind": "dead-{n}"}}')
+    unreachable = EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com/")
+    monkeypatch.setattr(stack.runtime, "sqs", RefusingSqs(sqs, error=unreachable))
+    # When the operator redrives the DLQ
+    exit_code, result = cli_exit(stack, "redrive")
+    # Then nothing was moved, both stay in the DLQ, and the command fails
+    assert (exit_code, result) == (1, {"moved": 0, "not_moved": 2})
+    assert depth(sqs, stack.resources.queue_url) == 0
+    assert depth(sqs, stack.resources.dlq_url) == 2
+
+
+def test_redrive_counts_a_sent_message_the_dlq_kept_as_not_moved(
+    seeded_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a dead letter the DLQ will not delete once it has been sent
+    stack = seeded_stack()
+    sqs = stack.session.client("sqs")
+    sqs.send_message(QueueUrl=stack.resources.dlq_url, MessageBody='{"kind": "dead-1"}')
+    monkeypatch.setattr(stack.runtime, "sqs", RefusingSqs(sqs, keep_on_delete=True))
+    # When the operator redrives the DLQ
+    exit_code, result = cli_exit(stack, "redrive")
+    # Then it is in both queues (the next redrive sends it again: a harmless duplicate) and the command fails
+    assert (exit_code, result) == (1, {"moved": 0, "not_moved": 1})
+    assert (depth(sqs, stack.resources.queue_url), depth(sqs, stack.resources.dlq_url)) == (1, 1)

@@ -21,7 +21,8 @@ from devstack.aws_resources import LocalResources, create_resources
 from devstack.stack import LambdaContext, http_api_event
 from functions.webhook import app
 from hardcost import container
-from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, QBO_ID_MAX_LENGTH, receive_webhook, sign
+from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, MIN_REMAINING_MS, receive_webhook
+from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, sign
 from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent
 from hardcost.models.records import TenantRecord, TenantSettings
 from hardcost.sqs_queue import SqsQueue
@@ -131,6 +132,30 @@ def test_the_deployed_handler_builds_its_own_dependencies_and_enqueues_the_purch
         webhook_runtime_from_environment.cache_clear()
 
 
+class ShortOnTime(LambdaContext):
+    def get_remaining_time_in_millis(self) -> int:
+        return MIN_REMAINING_MS - 1
+
+
+def test_the_handler_stops_sending_when_the_invocation_runs_short_of_time_and_asks_for_a_redelivery(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the deployed handler, invoked with little of its time left
+    for name, value in aws.environment.items():
+        monkeypatch.setenv(name, value)
+    container.install(None)
+    webhook_runtime_from_environment.cache_clear()
+    body = cloudevents(*(str(n) for n in range(1, 13)))
+    try:
+        # When a delivery of two SQS batches arrives
+        short = app.lambda_handler(http_api_event(body, signed(body), NOW), ShortOnTime("WebhookFunction"))
+        # Then the first batch is enqueued and Intuit is asked to redeliver, which enqueues the rest
+        again = app.lambda_handler(http_api_event(body, signed(body), NOW), LambdaContext("WebhookFunction"))
+        assert (short["statusCode"], again["statusCode"], json.loads(again["body"])) == (503, 200, {"enqueued": 2})
+    finally:
+        webhook_runtime_from_environment.cache_clear()
+
+
 def test_the_verifier_token_is_read_once_per_container(aws: Aws) -> None:
     # Given one container's dependencies
     runtime = aws.runtime()
@@ -146,23 +171,28 @@ def test_the_webhook_store_keeps_expiring_markers_and_reads_the_realm_index(aws:
     # Given the webhook's store on the service's table
     store = WebhookStore(aws.session.client("dynamodb"), aws.resources.table_name)
     expires = NOW + DEDUP_TTL
-    # When it leaves a dedup marker, twice
-    assert store.first_time("lean", expires)
-    assert not store.first_time("lean", expires)
-    # Then the marker expires by the table's TTL attribute, and a second delivery is a replay
+    # When it marks two deliveries as enqueued (one of them named twice)
+    assert store.mark_seen(["lean", "mean", "lean"], expires) == 0
+    # Then the marker expires by the table's TTL attribute, and only marked deliveries count as seen
     assert aws.raw_item("WEBHOOK#lean", "SEEN") == {
         "pk": {"S": "WEBHOOK#lean"},
         "sk": {"S": "SEEN"},
         "expires_at": {"N": str(int(expires.timestamp()))},
     }
-    # And forgetting removes the marker; the realm lookup reads the index TenantStore.put wrote
-    store.forget("lean")
-    assert aws.raw_item("WEBHOOK#lean", "SEEN") is None
+    assert store.already_seen(["lean", "green", "mean", "lean"]) == {"lean", "mean"}
+    # And the realm lookup reads the index TenantStore.put wrote
     assert (store.tenant_of_realm(REALM), store.tenant_of_realm("1")) == (TENANT, None)
-    assert store.operations == 5
+    assert store.operations == 4
 
 
-def test_a_failed_send_answers_503_and_forgets_the_markers_so_the_redelivery_is_enqueued(aws: Aws) -> None:
+def test_the_webhook_store_reads_and_writes_more_markers_than_one_request_holds(aws: Aws) -> None:
+    store = WebhookStore(aws.session.client("dynamodb"), aws.resources.table_name)
+    marked = [f"k{n}" for n in range(130)]
+    assert store.mark_seen(marked, NOW + DEDUP_TTL) == 0
+    assert store.already_seen([*marked, "other"]) == set(marked)
+
+
+def test_a_failed_send_answers_503_and_leaves_no_marker_so_the_redelivery_is_enqueued(aws: Aws) -> None:
     # Given a queue that refuses every send
     runtime = aws.runtime()
     broken = SqsQueue(aws.session.client("sqs"), f"{aws.resources.queue_url}-gone")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hardcost.logic.webhook import sign
+from hardcost.logic.webhook_parsing import sign
 from tests.conftest import add_second_firm, base_scenario
 
 pytestmark = pytest.mark.integration

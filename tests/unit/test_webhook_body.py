@@ -1,6 +1,6 @@
 """The webhook's queue message, written without pydantic, is the mapper's ``PurchaseEvent``.
 
-``logic.webhook.purchase_event_body`` builds the JSON by hand so the webhook's cold start does not import
+``logic.webhook_parsing.purchase_event_body`` builds the JSON by hand so the webhook's cold start does not import
 the message models (docs/performance.md §4); these tests hold it to ``models.messages``: the mapper's
 parser reads it as the same event, every value is written as the model writes it, and the fields it
 leaves out are those the webhook leaves at the model's defaults (``model_of`` below is what it sent before).
@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from hardcost.logic.webhook import (
+from hardcost.logic.webhook_parsing import (
     CLOUDEVENT_OPERATIONS,
     LEGACY_OPERATIONS,
     QBO_ID_MAX_LENGTH,

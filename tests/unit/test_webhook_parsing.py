@@ -1,4 +1,4 @@
-"""QBO webhook signature and body parsing (layers/shared/hardcost/logic/webhook.py), on Intuit's own samples."""
+"""QBO webhook signature and body parsing (layers/shared/hardcost/logic/webhook_parsing.py), on Intuit's own samples."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hardcost.logic.webhook import EntityChange, parse_changes, sign, signature_is_valid
+from hardcost.logic.webhook_parsing import EntityChange, parse_changes, sign, signature_is_valid
 
 QBO_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "qbo"
 VECTORS: list[dict[str, Any]] = json.loads((QBO_FIXTURES / "webhook_signature_test_vectors.json").read_text())[

@@ -1,12 +1,13 @@
 """One SQS queue, sent JSON bodies: batches of ten within SQS's size limit, refused entries sent again,
-failures raised (never silently dropped). No models here, so the webhook sends without importing pydantic."""
+failures raised as ``RetryableError`` (never silently dropped). No models here, so the webhook sends
+without importing pydantic."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from hardcost.errors import RetryableError
 
@@ -46,8 +47,8 @@ class SqsQueue:
         delay = max(1, min(900, int(delay_seconds + 0.999)))
         try:
             self._sqs.send_message(QueueUrl=self._url, MessageBody=body, DelaySeconds=delay)
-        except ClientError as exc:
-            raise RetryableError(f"SQS send failed: {exc.response.get('Error', {}).get('Code')}") from None
+        except (ClientError, BotoCoreError) as exc:
+            raise _send_failed(exc) from None
         self.sent += 1
 
     def _send_batch(self, bodies: list[str]) -> None:
@@ -58,11 +59,17 @@ class SqsQueue:
                 result = self._sqs.send_message_batch(
                     QueueUrl=self._url, Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()]
                 )
-            except ClientError as exc:
-                raise RetryableError(f"SQS send failed: {exc.response.get('Error', {}).get('Code')}") from None
+            except (ClientError, BotoCoreError) as exc:
+                raise _send_failed(exc) from None
             for ok in result.get("Successful", []):
                 pending.pop(ok["Id"], None)
                 self.sent += 1
             if not pending:
                 return
         raise RetryableError(f"SQS refused {len(pending)} message(s) after 3 tries")
+
+
+def _send_failed(exc: ClientError | BotoCoreError) -> RetryableError:
+    # A connection error or timeout (BotoCoreError) is as passing as a 5xx: callers handle our error only.
+    reason = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+    return RetryableError(f"SQS send failed: {reason}")
