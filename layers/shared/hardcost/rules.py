@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -130,12 +130,14 @@ def plan_purchase(
     home_currency: str,
     *,
     in_clio: bool = False,
+    kept_accounts: Collection[str] = (),
     exchange_rate: Decimal | None = None,
 ) -> PurchasePlan:
-    """What the purchase should become in Clio. ``in_clio``: the transaction already has entries there; the
-    start date decides what is imported, not what is kept, so an imported transaction stays in step with QBO
-    even once the date has moved past it (R5). ``exchange_rate`` is QBO's own rate for the purchase's currency
-    on its date, looked up by the caller when ``exchange_rate_lookup`` says one is needed (R9)."""
+    """What the purchase should become in Clio. Settings decide what comes into Clio; what is in Clio stays in
+    step with its transaction: ``in_clio`` (it has entries there) lifts the start date (R5), and the lines of
+    ``kept_accounts`` (the source accounts its entries were imported from) still count after the firm chose
+    another (R6). ``exchange_rate`` is QBO's own rate for the purchase's currency on its date, looked up by the
+    caller when ``exchange_rate_lookup`` says one is needed (R9)."""
     if transaction_type(purchase) is None:
         return PurchasePlan("ignore", f"{describe_type(purchase)} is not an Expense or Check")
     if is_voided(purchase):
@@ -152,7 +154,8 @@ def plan_purchase(
         failure = PlannedFailure(FailureCode.ITEM_DETAILS_UNSUPPORTED, "*", detail)
         return PurchasePlan("fail", detail, failures=(failure,))
 
-    counted = [line for line in purchase.Line if _is_counted(line, settings.source_account_id)]
+    accounts = {settings.source_account_id, *kept_accounts} - {None}
+    counted = [line for line in purchase.Line if _is_counted(line, accounts)]
     groups: OrderedDict[str, list[PurchaseLine]] = OrderedDict()
     names: dict[str, str | None] = {}
     uncustomered: list[PurchaseLine] = []
@@ -185,14 +188,19 @@ def plan_purchase(
 
 
 def exchange_rate_lookup(
-    purchase: Purchase, settings: TenantSettings, home_currency: str, *, in_clio: bool = False
+    purchase: Purchase,
+    settings: TenantSettings,
+    home_currency: str,
+    *,
+    in_clio: bool = False,
+    kept_accounts: Collection[str] = (),
 ) -> RateLookup | None:
     """The QBO rate to look up before planning (R9), or None when the plan needs none.
 
     Exactly when planning without one would fail for want of a rate: a foreign-currency purchase without
     ``ExchangeRate`` that would otherwise import something. Nothing else costs a (metered) QBO read.
     """
-    plan = plan_purchase(purchase, settings, home_currency, in_clio=in_clio)
+    plan = plan_purchase(purchase, settings, home_currency, in_clio=in_clio, kept_accounts=kept_accounts)
     if purchase.TxnDate is None or all(f.code != FailureCode.EXCHANGE_RATE_MISSING for f in plan.failures):
         return None
     return RateLookup(currency_of(purchase, home_currency), purchase.TxnDate)
@@ -210,14 +218,13 @@ def _is_client_item(line: PurchaseLine) -> bool:
     )
 
 
-def _is_counted(line: PurchaseLine, source_account_id: str | None) -> bool:
+def _is_counted(line: PurchaseLine, accounts: Collection[str | None]) -> bool:
     detail = line.AccountBasedExpenseLineDetail
     return (
         line.DetailType == CATEGORY_DETAIL
         and detail is not None
         and detail.AccountRef is not None
-        and source_account_id is not None
-        and detail.AccountRef.value == source_account_id
+        and detail.AccountRef.value in accounts
     )
 
 

@@ -156,6 +156,13 @@ def connected(tenant: TenantRecord, provider: Provider, now: datetime, **fields:
     )
 
 
+def first_import_done(tenant: TenantRecord, now: datetime) -> TenantChange:
+    """The tenant's first poll has sent everything in scope: from now on nothing is adopted (§4)."""
+    if tenant.first_import_at is not None:
+        return TenantChange()
+    return _change(tenant, now, first_import_at=now)
+
+
 def disconnected(tenant: TenantRecord, now: datetime) -> TenantChange:
     """Tokens revoked at both providers; settings and sync history are kept (§4)."""
     if tenant.status == "disconnected":

@@ -162,7 +162,9 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
         _collect_backfill(qbo, tenant, cursor, messages)
     applied_start = tenant.settings.start_date
 
-    report.rechecks = _collect_rechecks(tenant, ctx, qbo, messages)
+    # Another start date or source account may settle any open failure differently: look at each again.
+    scope_changed = cursor.last_updated_time is not None and _scope_changed(tenant, cursor)
+    report.rechecks = _collect_rechecks(tenant, ctx, qbo, messages, everything=scope_changed)
     held = ctx.stores.held.list(tenant.tenant_id)
     _collect_by_id(qbo, tenant, [h.txn_id for h in held if h.txn_id not in messages], messages, "retry")
 
@@ -175,6 +177,8 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
     report.enqueued = ctx.queue.send(ordered)
     for record in held:
         ctx.stores.held.delete(tenant.tenant_id, record.txn_id)
+    if tenant.first_import_at is None:
+        ctx.stores.tenants.transition(tenant.tenant_id, lambda t: lifecycle.first_import_done(t, now), known=tenant)
     ctx.stores.cursors.put(
         CursorRecord(
             tenant_id=tenant.tenant_id,
@@ -325,7 +329,16 @@ def _collect_by_id(
             )
 
 
-def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:
+def _scope_changed(tenant: TenantRecord, cursor: CursorRecord) -> bool:
+    settings = tenant.settings
+    moved = cursor.applied_start_date is not None and cursor.applied_start_date != settings.start_date
+    other_account = cursor.applied_source_account_id not in (None, settings.source_account_id)
+    return moved or other_account
+
+
+def _collect_rechecks(
+    tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message], *, everything: bool
+) -> int:
     """Failures caused by Clio (no contact, no matter, billed) heal when Clio changes: look again. Those
     waiting for a contact or a matter are looked at on the first sync after the firm added one (their fix
     says "the next sync imports it"); otherwise every failure backs off (``_recheck_due``)."""
@@ -336,8 +349,11 @@ def _collect_rechecks(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, 
     rechecked = {
         f.txn_id
         for f in failures
-        if f.code in RECHECKED_ON_SYNC
-        and ((added and f.code in HEALED_BY_CLIO_DIRECTORY) or _recheck_due(f.first_seen, f.last_seen, now))
+        if everything
+        or (
+            f.code in RECHECKED_ON_SYNC
+            and ((added and f.code in HEALED_BY_CLIO_DIRECTORY) or _recheck_due(f.first_seen, f.last_seen, now))
+        )
     }
     for txn_id in rechecked & messages.keys():
         # Already read this tick: send it as a re-check, so the mapper re-evaluates and clears what healed.

@@ -42,6 +42,8 @@ class TenantRecord(RecordModel):
     # The providers the firm must connect again (needs_reconnect, disconnected); see hardcost.tenant_lifecycle.
     reconnect: tuple[Provider, ...] = ()
     disconnected_at: datetime | None = None
+    # When the first poll of this tenant's life completed; until then its imports adopt what Clio holds (§4).
+    first_import_at: datetime | None = None
     preconditions_checked_at: datetime | None = None
     home_currency: str | None = None
     created_at: datetime
@@ -89,6 +91,8 @@ class EntryRecord(RecordModel):
     amount: Decimal = Decimal(0)
     needs_matter: bool = False
     intent_at: datetime | None = None
+    # The source account chosen when the entry was created: its lines still count once the firm chose another.
+    source_account_id: str | None = None
 
 
 class TxnSummary(RecordModel):

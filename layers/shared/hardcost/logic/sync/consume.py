@@ -88,7 +88,8 @@ def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) 
         recheck=message.source in {"recheck", "retry"},
         delivery_failed=message.delivery_failed,
         source=message.source,
-        adopt_existing=message.adopt_existing,
+        # A new tenant (or one whose data was deleted) adopts what Clio holds until its first import is done.
+        adopt_existing=message.adopt_existing or tenant.first_import_at is None,
     )
     try:
         work.begin(message, removing)

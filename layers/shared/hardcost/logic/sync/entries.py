@@ -56,6 +56,7 @@ class EntryEffects:
             content_hash=want.hash,
             amount=want.group.amount,
             needs_matter=want.needs_matter,
+            source_account_id=self.tenant.settings.source_account_id,
         )
         self.created += 1
         self.log("created", activity.id, f"{want.group.amount}")
@@ -76,6 +77,7 @@ class EntryEffects:
             content_hash=want.hash,
             amount=want.group.amount,
             needs_matter=needs_matter,
+            source_account_id=self.tenant.settings.source_account_id,
         )
         self.log("adopted", activity.id, "already in Clio; kept instead of created again")
         if needs_matter:

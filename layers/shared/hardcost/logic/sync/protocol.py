@@ -39,7 +39,7 @@ class MappingTransaction:
         # Intents written by the lock itself (a new transaction): durable already, nothing to adopt.
         self.intents_on_lock: set[str] = set()
 
-    def intent(self, key: str, contact_id: int, amount: Decimal) -> EntryRecord:
+    def intent(self, key: str, contact_id: int, amount: Decimal, source_account_id: str | None) -> EntryRecord:
         return EntryRecord(
             customer_id=key,
             state="creating",
@@ -47,6 +47,7 @@ class MappingTransaction:
             contact_id=contact_id,
             amount=amount,
             intent_at=self.now,
+            source_account_id=source_account_id,
         )
 
     def open(self, intents_if_new: dict[str, EntryRecord] | None = None) -> MappingRecord:

@@ -72,7 +72,7 @@ class TransactionWork:
         intents = None
         if self.prepared is not None and self.prepared.desired:
             intents = {
-                key: self.txn.intent(key, want.contact_id, want.group.amount)
+                key: self.txn.intent(key, want.contact_id, want.group.amount, self.tenant.settings.source_account_id)
                 for key, want in self.prepared.desired.items()
             }
         self.summary = self.txn.open(intents).summary
@@ -85,10 +85,13 @@ class TransactionWork:
         return self._plan(purchase)
 
     def _plan(self, purchase: Purchase) -> Prepared:
-        settings, home, in_clio = self.tenant.settings, self.tenant.home_currency or "USD", bool(self.txn.entries)
-        lookup = exchange_rate_lookup(purchase, settings, home, in_clio=in_clio)  # R9: only when the plan needs it
+        settings, home = self.tenant.settings, self.tenant.home_currency or "USD"
+        # What is in Clio stays in step (R5, R6): the start date no longer applies, its accounts still count.
+        in_clio = bool(self.txn.entries)
+        kept = {e.source_account_id for e in self.txn.entries.values() if e.source_account_id}
+        lookup = exchange_rate_lookup(purchase, settings, home, in_clio=in_clio, kept_accounts=kept)  # R9
         rate = self.ctx.qbo_for(self.tenant).exchange_rate(lookup.currency, lookup.as_of) if lookup else None
-        plan = plan_purchase(purchase, settings, home, in_clio=in_clio, exchange_rate=rate)
+        plan = plan_purchase(purchase, settings, home, in_clio=in_clio, kept_accounts=kept, exchange_rate=rate)
         failures = {f.scope: f for f in plan.failures}
         if plan.action != "import":
             return Prepared(purchase, plan, failures, {})
@@ -103,6 +106,15 @@ class TransactionWork:
             vendor_id=vendor_contact_id(directory, purchase),
         )
         return Prepared(purchase, plan, {**failures, **unresolved}, desired)
+
+    def _still_holds(self, prepared: Prepared) -> bool:
+        """A plan made before the lock did not know the transaction was in Clio: it holds unless that matters
+        (a date before the start date, or entries of a source account the firm has since changed)."""
+        if not self.txn.entries:
+            return True
+        source = self.tenant.settings.source_account_id
+        other = any(e.source_account_id not in (None, source) for e in self.txn.entries.values())
+        return prepared.plan.action != "ignore" and not other
 
     def abandon_intents_not_sent(self) -> None:
         self.txn.abandon_unsent_intents()
@@ -165,8 +177,8 @@ class TransactionWork:
             return Outcome("unchanged", self.txn_id, "already applied")
         self.summary = txn_summary(purchase)
         prepared = self.prepared
-        if prepared is None or (self.txn.entries and prepared.plan.action == "ignore"):
-            prepared = self._plan(purchase)  # planned before the lock, not knowing it was in Clio already
+        if prepared is None or not self._still_holds(prepared):
+            prepared = self._plan(purchase)
         plan = prepared.plan
         if plan.action == "remove":
             self.sync_token = version
@@ -212,7 +224,12 @@ class TransactionWork:
                 failures[key] = failure
         if to_create:
             self.txn.durable_intents(
-                {key: self.txn.intent(key, desired[key].contact_id, desired[key].group.amount) for key in to_create}
+                {
+                    key: self.txn.intent(
+                        key, desired[key].contact_id, desired[key].group.amount, self.tenant.settings.source_account_id
+                    )
+                    for key in to_create
+                }
             )
             for key in to_create:
                 if failure := effects.create(key, desired[key]):
