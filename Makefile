@@ -12,8 +12,9 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 SCENARIO ?=
+SOAK_EXAMPLES ?= 2000
 
-.PHONY: help venv sam-venv demo demo-up test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck check validate build clean
+.PHONY: help venv sam-venv demo demo-up test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck check validate build clean soak chaos
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -102,6 +103,9 @@ clean: ## remove virtual environments and build output
 
 events: venv ## regenerate events/ from the builders the local stack uses
 	@$(PY) -m devstack.events
+
+soak: venv ## the model-based test at length: SOAK_EXAMPLES (2000) new firms; a summary line, then its JSON
+	@POWERTOOLS_METRICS_DISABLED=true $(PY) -m tests.model.soak --examples $(SOAK_EXAMPLES)
 
 chaos: venv ## faults on both simulators; prints one JSON line (duplicates and lost must be 0)
 	@$(PY) -m devstack.chaos

@@ -6,7 +6,8 @@ authorised for; nothing here knows about HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from hardcost import tenant_lifecycle as lifecycle
@@ -28,7 +29,7 @@ from hardcost.clients.clio import ClioClient
 from hardcost.clients.qbo import QboClient
 from hardcost.clock import Clock
 from hardcost.codes import PROBLEM_TEXT, ProblemCode
-from hardcost.errors import AuthError, PermanentError
+from hardcost.errors import AuthError, PermanentError, ReconnectRequiredError
 from hardcost.logic import report
 from hardcost.logic.poll import TenantPollReport
 from hardcost.logic.retry import retry_failures
@@ -148,8 +149,24 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
     return TenantSettingsView.model_validate(updated.settings.model_dump(exclude={"contact_links"}))
 
 
+@contextlib.contextmanager
+def _recording_refusal(ctx: AdminContext, tenant: TenantRecord, provider: Provider) -> Iterator[None]:
+    """A refresh token refused while the firm's page asked: the tenant needs reconnecting, as when the poller
+    or the mapper meets it (DESIGN.md §1, Tokens); the page is told so too."""
+    try:
+        yield
+    except ReconnectRequiredError:
+        now = ctx.clock.now()
+        ctx.stores.tenants.transition(
+            tenant.tenant_id, lambda t: lifecycle.authorisation_refused(t, provider, now), known=tenant
+        )
+        raise
+
+
 def expense_accounts(ctx: AdminContext, tenant_id: str) -> list[ExpenseAccount]:
-    accounts = ctx.qbo_for(tenant_of(ctx, tenant_id)).expense_accounts()
+    tenant = tenant_of(ctx, tenant_id)
+    with _recording_refusal(ctx, tenant, "qbo"):
+        accounts = ctx.qbo_for(tenant).expense_accounts()
     return sorted(
         (
             ExpenseAccount(
@@ -166,7 +183,9 @@ def expense_accounts(ctx: AdminContext, tenant_id: str) -> list[ExpenseAccount]:
 
 
 def clio_users(ctx: AdminContext, tenant_id: str) -> list[ClioUser]:
-    users = ctx.clio_for(tenant_of(ctx, tenant_id)).users()
+    tenant = tenant_of(ctx, tenant_id)
+    with _recording_refusal(ctx, tenant, "clio"):
+        users = ctx.clio_for(tenant).users()
     return [
         ClioUser(id=u.id, name=u.name, account_owner=bool(u.account_owner))
         for u in sorted(users, key=lambda u: (not u.account_owner, (u.name or "").casefold()))

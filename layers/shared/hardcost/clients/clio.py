@@ -98,7 +98,10 @@ class ClioClient:
 
     def hard_cost_entries(self, *, dated_from: date | None = None) -> list[Activity]:
         """Every HardCostEntry of the firm (dated on or after ``dated_from``), with when each was created."""
-        params = {"fields": f"{ACTIVITY_FIELDS},created_at", "type": "HardCostEntry"}
+        params = {
+            "fields": f"{ACTIVITY_FIELDS},created_at,non_billable,vendor{{id}},expense_category{{id}}",
+            "type": "HardCostEntry",
+        }
         if dated_from is not None:
             params["start_date"] = dated_from.isoformat()
         return [Activity.model_validate(a) for a in self._list("activities.json", params)]

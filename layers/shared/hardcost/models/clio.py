@@ -56,6 +56,9 @@ class Activity(ClioModel):
     matter: IdRef | None = None
     user: IdRef | None = None
     created_at: dt.datetime | None = None
+    non_billable: bool | None = None
+    vendor: IdRef | None = None
+    expense_category: IdRef | None = None
 
 
 class HardCostEntryWrite(BaseModel):

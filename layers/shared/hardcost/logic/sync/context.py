@@ -40,6 +40,7 @@ class ExistingEntries:
     matching an entry exactly, each once, instead of creating them again (§4)."""
 
     loaded_at: datetime
+    tenant_created_at: datetime  # a tenant deleted and created again has other entries before it
     activities: list[Activity]
 
     def claim(self, write: HardCostEntryWrite) -> Activity | None:
@@ -105,11 +106,12 @@ class MapperContext:
         """Read once per container and tenant during a first import (one listing, then claimed from memory)."""
         pool = self.existing_entries.get(tenant.tenant_id)
         now = self.clock.now()
-        if pool is None or now - pool.loaded_at > EXISTING_KEPT_FOR:
+        stale = pool is None or now - pool.loaded_at > EXISTING_KEPT_FOR or pool.tenant_created_at != tenant.created_at
+        if pool is None or stale:
             listed = self.clio_for(tenant).hard_cost_entries(dated_from=tenant.settings.start_date)
             # Only what was there before this tenant existed: never an entry this import created itself.
             before = [a for a in listed if a.created_at is not None and a.created_at < tenant.created_at]
-            pool = self.existing_entries[tenant.tenant_id] = ExistingEntries(now, before)
+            pool = self.existing_entries[tenant.tenant_id] = ExistingEntries(now, tenant.created_at, before)
         return pool
 
     def log(self, entry: ActivityLogRecord) -> None:

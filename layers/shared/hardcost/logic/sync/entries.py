@@ -64,17 +64,24 @@ class EntryEffects:
             self._needs_matter(key, activity.id, want.contact_id)
         return None
 
-    def adopt(self, key: str, want: DesiredEntry, activity: Activity) -> None:
-        """Take an entry already in Clio as this one (a first import after the firm's data was deleted, §4)."""
+    def adopt(self, key: str, want: DesiredEntry, activity: Activity) -> EntryRecord:
+        """Take an entry already in Clio as this one (a first import after the firm's data was deleted, §4).
+        Its date, amount, reference and note match; the rest it is brought in step with like any entry."""
         needs_matter = activity.matter is None
-        self.txn.entries[key] = EntryRecord(
+        write = want.write
+        rest_matches = (
+            bool(activity.non_billable) == write.non_billable
+            and activity.vendor == write.vendor
+            and activity.expense_category == write.expense_category
+        )
+        adopted = self.txn.entries[key] = EntryRecord(
             customer_id=key,
             state="live",
             marker=entry_marker(self.txn.txn_id, key),
             contact_id=want.contact_id,
             activity_id=activity.id,
             etag=activity.etag,
-            content_hash=want.hash,
+            content_hash=want.hash if rest_matches else None,
             amount=want.group.amount,
             needs_matter=needs_matter,
             source_account_id=self.tenant.settings.source_account_id,
@@ -82,6 +89,7 @@ class EntryEffects:
         self.log("adopted", activity.id, "already in Clio; kept instead of created again")
         if needs_matter:
             self._needs_matter(key, activity.id, want.contact_id)
+        return adopted
 
     def _needs_matter(self, key: str, activity_id: int, contact_id: int) -> None:
         self.ctx.stores.needs_matter.put(

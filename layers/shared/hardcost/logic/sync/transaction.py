@@ -214,8 +214,7 @@ class TransactionWork:
                 resumed = self.txn.resume(entry)
                 entry = None if resumed is None else self.txn.adopt(effects.clio, resumed)
             if entry is None and (found := self._already_in_clio(want)):
-                effects.adopt(key, want, found)
-                continue
+                entry = effects.adopt(key, want, found)
             if entry is None:
                 to_create.append(key)
             elif entry.state == "gone":
