@@ -5,12 +5,14 @@ provider's redirect back to the admin function's callback, as a browser would.""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 START_PATHS = {"qbo": "/connect/qbo/start", "clio": "/connect/clio/start"}
+CONSENT_TAKES = timedelta(seconds=20)
 
 
 class ConsentError(Exception):
@@ -25,6 +27,7 @@ def connect_through_consent(stack: Any, tenant_id: str, provider: str, *, region
     if started["statusCode"] != 200:
         raise ConsentError(f"{provider} start answered {started['statusCode']}: {started.get('body')}")
     authorize_url = json.loads(started["body"])["authorize_url"]
+    stack.clock.advance(CONSENT_TAKES)  # the firm reads the consent page and agrees: time passes
     redirect = httpx.get(authorize_url, follow_redirects=False)
     if redirect.status_code != 302:
         raise ConsentError(f"{provider} consent page answered {redirect.status_code}")

@@ -16,6 +16,7 @@ from devstack.clock import SimClock
 from devstack.stack import LocalStack
 from tests.model.crashes import Tripwire, installed
 from tests.model.machine import SyncMachine
+from tests.model.walks import WALKS, walk
 
 pytestmark = pytest.mark.integration
 
@@ -43,3 +44,8 @@ def test_whatever_the_firm_does_clio_and_the_failures_are_what_the_model_says(ma
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+
+
+@pytest.mark.parametrize("name", list(WALKS))
+def test_each_rule_and_protocol_step_walked_through_matches_the_model(machine: type[SyncMachine], name: str) -> None:
+    walk(machine, WALKS[name])

@@ -151,7 +151,7 @@ def test_a_tenant_purged_mid_batch_is_not_retried_into_the_dlq(seeded_stack: Cal
     from hardcost.models.messages import PurchaseSnapshot
 
     purchase = {**stack.scenario.qbo.purchases[0], "Id": "9901", "SyncToken": "0"}
-    message = PurchaseSnapshot(tenant_id="firm-1", source="poll", purchase=purchase, tenant_version=tenant.updated_at)
+    message = PurchaseSnapshot(tenant_id="firm-1", source="poll", purchase=purchase, tenant_version=tenant.version)
     stack.runtime.queue.send([message])
     report = stack.drain()
     # Then the message is settled once, not cycled to the dead-letter queue

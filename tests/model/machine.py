@@ -36,9 +36,10 @@ from tests.model.reference import (
     apply,
     evaluate,
 )
-from tests.model.world import SOURCE_ACCOUNTS, Firm, clio_contact, clio_matter, purchases, qbo_purchase
+from tests.model.world import SOURCE_ACCOUNTS, Draft, Firm, clio_contact, clio_matter, drafts, qbo_purchase
 
 WEBHOOK = st.sampled_from(["delivered", "delivered", "lost", "replayed", "delayed"])
+PICK = st.integers(0, 1_000)  # which of the things there are (the n-th, modulo how many)
 ADVANCES = st.sampled_from([1, 7, 20, 70, 5 * 60, 2 * 24 * 60, 31 * 24 * 60])  # minutes
 
 
@@ -165,31 +166,28 @@ class SyncMachine(RuleBasedStateMachine):
     # --- QBO -----------------------------------------------------------------------------------------------
 
     @precondition(lambda self: not self.additions)
-    @rule(data=st.data(), webhook=WEBHOOK)
-    def qbo_create(self, data: st.DataObject, webhook: str) -> None:
+    @rule(draft=drafts(), webhook=WEBHOOK)
+    def qbo_create(self, draft: Draft, webhook: str) -> None:
         txn_id = str(self.next_id)
         self.next_id += 1
-        purchase = data.draw(purchases(txn_id, self.stack.clock.now().date()))
+        purchase = draft.at(txn_id, self.stack.clock.now().date())
         self.stack.qbo.create_purchase(self.firm.realm_id, qbo_purchase(purchase))
         self.purchases[txn_id] = purchase
         self._qbo_changed(txn_id, webhook, removal=False)
 
     @precondition(lambda self: not self.additions and self._live_ids())
-    @rule(data=st.data(), webhook=WEBHOOK)
-    def qbo_update(self, data: st.DataObject, webhook: str) -> None:
-        txn_id = data.draw(st.sampled_from(self._live_ids()))
-        old = self.purchases[txn_id]
-        new = data.draw(
-            purchases(txn_id, self.stack.clock.now().date(), payment_type=old.payment_type, credit=old.credit)
-        )
+    @rule(pick=PICK, draft=drafts(), webhook=WEBHOOK)
+    def qbo_update(self, pick: int, draft: Draft, webhook: str) -> None:
+        txn_id = _nth(self._live_ids(), pick)
+        new = draft.at(txn_id, self.stack.clock.now().date(), keep=self.purchases[txn_id])
         self.stack.qbo.update_purchase(self.firm.realm_id, qbo_purchase(new))
         self.purchases[txn_id] = new
         self._qbo_changed(txn_id, webhook, removal=False)
 
     @precondition(lambda self: not self.additions and self._live_ids())
-    @rule(data=st.data(), webhook=WEBHOOK, void=st.booleans())
-    def qbo_delete_or_void(self, data: st.DataObject, webhook: str, void: bool) -> None:
-        txn_id = data.draw(st.sampled_from(self._live_ids()))
+    @rule(pick=PICK, webhook=WEBHOOK, void=st.booleans())
+    def qbo_delete_or_void(self, pick: int, webhook: str, void: bool) -> None:
+        txn_id = _nth(self._live_ids(), pick)
         if void:
             self.stack.qbo.void_purchase(self.firm.realm_id, txn_id)
             self.voided.add(txn_id)
@@ -199,9 +197,9 @@ class SyncMachine(RuleBasedStateMachine):
         self._qbo_changed(txn_id, webhook, removal=True)
 
     @precondition(lambda self: not self.additions and self.delayed)
-    @rule(data=st.data())
-    def delayed_webhook_arrives(self, data: st.DataObject) -> None:
-        delivery, operations = self.delayed.pop(data.draw(st.integers(0, len(self.delayed) - 1)))
+    @rule(pick=PICK)
+    def delayed_webhook_arrives(self, pick: int) -> None:
+        delivery, operations = self.delayed.pop(pick % len(self.delayed))
         if delivery is not None:
             self.stack.deliver_webhook(delivery)
             self.stack.drain()
@@ -264,7 +262,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     # --- the firm in Clio ----------------------------------------------------------------------------------
 
-    def _mapped(self, data: st.DataObject) -> tuple[str, str, Entry, int] | None:
+    def _mapped(self, pick: int) -> tuple[str, str, Entry, int] | None:
         """An entry the firm can act on: live, unbilled, mapped by the service (its Clio id from the mapping)."""
         choices = [
             (txn_id, customer)
@@ -274,29 +272,27 @@ class SyncMachine(RuleBasedStateMachine):
         ]
         if not choices:
             return None
-        txn_id, customer = data.draw(st.sampled_from(choices))
+        txn_id, customer = _nth(choices, pick)
         record = self.stack.runtime.stores.mappings.get(self.firm.tenant_id, txn_id)
         assert record is not None and customer in record.entries, f"the service lost the entry of {txn_id}/{customer}"
         activity_id = record.entries[customer].activity_id
         assert activity_id is not None, f"the entry of {txn_id}/{customer} has no Clio id"
         return txn_id, customer, self.txns[txn_id].entries[customer], activity_id
 
-    @rule(data=st.data(), what=st.sampled_from(["matter", "user", "bill", "delete"]))
-    def firm_acts_on_an_entry_in_clio(self, data: st.DataObject, what: str) -> None:
-        found = self._mapped(data)
+    @rule(pick=PICK, what=st.sampled_from(["matter", "user", "bill", "delete"]), choice=PICK)
+    def firm_acts_on_an_entry_in_clio(self, pick: int, what: str, choice: int) -> None:
+        found = self._mapped(pick)
         if found is None:
             return
         txn_id, customer, entry, activity_id = found
         account = self.firm.tenant_id
         where = {"id": activity_id}
         if what == "matter":  # R11: the firm's choice of matter stands (and ends "needs matter")
-            matter = data.draw(
-                st.sampled_from(sorted(m.id for m in self.directory.matters.values() if m.status != "Closed"))
-            )
+            matter = _nth(sorted(m.id for m in self.directory.matters.values() if m.status != "Closed"), choice)
             self.stack.clio.edit_activity(account, where, {"matter": {"id": matter}})
             changed = replace(entry, matter=matter)
         elif what == "user":
-            user = data.draw(st.sampled_from([self.firm.clio_id(1), self.firm.clio_id(2)]))
+            user = _nth([self.firm.clio_id(1), self.firm.clio_id(2)], choice)
             self.stack.clio.edit_activity(account, where, {"user": {"id": user}})
             changed = replace(entry, user=user)
         elif what == "bill":
@@ -463,6 +459,10 @@ class SyncMachine(RuleBasedStateMachine):
                 if not e.firm_deleted and e.matter is None
             )
             assert needs == expected_needs, f"needs matter: service {needs} != model {expected_needs}"
+
+
+def _nth(items: list[Any], pick: int) -> Any:
+    return items[pick % len(items)]
 
 
 def _shown(activity: dict[str, Any]) -> tuple[object, ...]:

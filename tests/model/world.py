@@ -8,7 +8,7 @@ matter (until ``clio_add``), one with two open matters (needs matter), one whose
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -220,28 +220,40 @@ def lines(draw: st.DrawFn) -> Line:
     )
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A purchase as drawn, before it has an Id and a date: ``at`` makes it one, dated ``days_ago`` before
+    the day it is entered. An edit keeps the transaction's form: a check stays a check, an expense an expense
+    (Cash or CreditCard), a credit-card credit a credit."""
+
+    days_ago: int
+    purchase: Purchase
+
+    def at(self, txn_id: str, today: date, keep: Purchase | None = None) -> Purchase:
+        purchase = replace(self.purchase, id=txn_id, date=today - timedelta(days=self.days_ago))
+        if keep is None:
+            return purchase
+        form = keep.payment_type
+        if form != "Check" and not keep.credit and purchase.payment_type != "Check":
+            form = purchase.payment_type
+        return replace(purchase, payment_type=form, credit=keep.credit)
+
+
 @st.composite
-def purchases(
-    draw: st.DrawFn, txn_id: str, today: date, payment_type: str | None = None, credit: bool | None = None
-) -> Purchase:
-    """A purchase dated around the start date. An edit keeps the transaction's form (``payment_type``,
-    ``credit``): a check stays a check, an expense an expense (Cash or CreditCard), a credit a credit."""
-    form = payment_type or draw(st.sampled_from(["Check", "Cash", "CreditCard"]))
-    if payment_type in ("Cash", "CreditCard") and not credit:
-        form = draw(st.sampled_from(["Cash", "CreditCard"]))
-    if credit is None:
-        credit = form == "CreditCard" and draw(st.integers(0, 5)) == 0  # R4: a credit-card credit
+def drafts(draw: st.DrawFn) -> Draft:
+    form = draw(st.sampled_from(["Check", "Cash", "CreditCard"]))
+    credit = form == "CreditCard" and draw(st.integers(0, 3)) == 0  # R4: a credit-card credit
     foreign = draw(st.integers(0, 7)) == 0
     payee = draw(
         st.sampled_from(
             [None, *VENDORS, Payee("Customer", "20", "Red Rock Diner"), Payee("Customer", "22", "Cool Cars")]
         )
     )
-    return Purchase(
-        id=txn_id,
+    purchase = Purchase(
+        id="",
         payment_type=form,  # type: ignore[arg-type]
         credit=credit,
-        date=today - timedelta(days=draw(st.integers(-2, 16))),
+        date=date.min,
         lines=tuple(draw(st.lists(lines(), min_size=1, max_size=4))),
         doc_number=draw(st.sampled_from([None, "1001", "1002", "2001", "E-7"])),
         payee=payee,
@@ -249,3 +261,4 @@ def purchases(
         currency="EUR" if foreign else "USD",
         exchange_rate=draw(st.sampled_from([None, Decimal("1.1")])) if foreign else None,
     )
+    return Draft(draw(st.integers(-2, 16)), purchase)

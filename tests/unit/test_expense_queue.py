@@ -18,7 +18,7 @@ VERSION = datetime(2026, 4, 22, 21, 40, tzinfo=UTC)
 SHARED = {
     "tenant_id": "firm-1",
     "source": "recheck",
-    "tenant_version": VERSION,
+    "tenant_version": (VERSION, 7),
     "delivery_failed": True,
     "adopt_existing": True,
 }

@@ -171,7 +171,7 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
     # A first import (a new firm, or one that deleted its data and connected again) adopts what Clio holds (§4).
     first = cursor.last_updated_time is None
     ordered = [
-        m.model_copy(update={"tenant_version": tenant.updated_at, "adopt_existing": first})
+        m.model_copy(update={"tenant_version": tenant.version, "adopt_existing": first})
         for m in sorted(messages.values(), key=lambda m: 0 if isinstance(m, PurchaseEvent) else 1)
     ]
     report.enqueued = ctx.queue.send(ordered)

@@ -15,7 +15,7 @@ def retry_failures(stores: Stores, queue: ExpenseQueue, tenant_id: str, txn_ids:
     ids = sorted({f.txn_id for f in failures if wanted is None or f.txn_id in wanted})
     undelivered = {f.txn_id for f in failures if f.code == FailureCode.DELIVERY_FAILED}
     tenant = stores.tenants.get(tenant_id)
-    version = tenant.updated_at if tenant else None  # the mapper then works from settings at least this new
+    version = tenant.version if tenant else None  # the mapper then works from settings at least this new
     messages = []
     for txn_id in ids:
         mapping = stores.mappings.get(tenant_id, txn_id)

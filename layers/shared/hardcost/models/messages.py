@@ -19,9 +19,10 @@ class MessageModel(BaseModel):
 
 
 class SyncMessageModel(MessageModel):
-    # The tenant record's ``updated_at`` as the sender read it: a mapper holding an older copy of the
-    # tenant reads it again, so a settings change is never applied late (None: the sender did not read it).
-    tenant_version: datetime | None = None
+    # The tenant record as the sender read it (``TenantRecord.version``: when it was created, its revision): a
+    # mapper holding an older copy, or a copy of a tenant since deleted and created again, reads it again, so a
+    # settings change is never applied late (None: the sender did not read it).
+    tenant_version: tuple[datetime, int] | None = None
     # A DELIVERY_FAILED failure is open for this transaction (its message went to the DLQ): the mapper
     # closes it once it has dealt with the transaction. Only senders that read the failures set it.
     delivery_failed: bool = False

@@ -51,6 +51,11 @@ class TenantRecord(RecordModel):
     # Bumped by every change; a change is written only over the revision it was computed from.
     revision: int = 0
 
+    @property
+    def version(self) -> tuple[datetime, int]:
+        """Which copy this is: of which incarnation of the tenant (§4: deleted and connected again), which revision."""
+        return (self.created_at, self.revision)
+
     @model_validator(mode="before")
     @classmethod
     def _reconnect_of_older_records(cls, data: Any) -> Any:

@@ -120,7 +120,40 @@ class _Items:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-class TenantStore(_Items):
+class TenantTransitions:
+    """``transition`` over a store's ``get`` and ``change`` (shared by the DynamoDB store and the tests' fake)."""
+
+    def get(self, tenant_id: str) -> TenantRecord | None:
+        raise NotImplementedError
+
+    def change(self, tenant: TenantRecord, change: TenantChange) -> TenantRecord:
+        raise NotImplementedError
+
+    def transition(
+        self,
+        tenant_id: str,
+        compute: Callable[[TenantRecord], TenantChange],
+        *,
+        known: TenantRecord | None = None,
+        attempts: int = 4,
+    ) -> TenantRecord | None:
+        """Compute a lifecycle transition from the tenant (``known``, a copy just read, saves a read) and write
+        it on condition; when another worker changed the tenant in between, read it and compute again.
+        ``None``: the tenant is gone (purged)."""
+        for attempt in range(attempts):
+            current = known if attempt == 0 and known is not None else self.get(tenant_id)
+            if current is None:
+                return None
+            try:
+                return self.change(current, compute(current))
+            except TenantGoneError:
+                return None
+            except TenantChangedError:
+                continue
+        raise TenantChangedError(f"tenant {tenant_id} kept changing; try again")
+
+
+class TenantStore(_Items, TenantTransitions):
     """Tenant profiles and the realm index. A profile is created once (``create``) and then changed only by
     the lifecycle's transitions (``transition``), each writing just the fields it changes."""
 
@@ -192,29 +225,6 @@ class TenantStore(_Items):
         except BotoCoreError as exc:
             raise translate(exc, "tenant change") from None
         return updated
-
-    def transition(
-        self,
-        tenant_id: str,
-        compute: Callable[[TenantRecord], TenantChange],
-        *,
-        known: TenantRecord | None = None,
-        attempts: int = 4,
-    ) -> TenantRecord | None:
-        """Compute a lifecycle transition from the tenant (``known``, a copy just read, saves a read) and write
-        it on condition; when another worker changed the tenant in between, read it and compute again.
-        ``None``: the tenant is gone (purged)."""
-        for attempt in range(attempts):
-            current = known if attempt == 0 and known is not None else self.get(tenant_id)
-            if current is None:
-                return None
-            try:
-                return self.change(current, compute(current))
-            except TenantGoneError:
-                return None
-            except TenantChangedError:
-                continue
-        raise TenantChangedError(f"tenant {tenant_id} kept changing; try again")
 
     def tenant_of_realm(self, realm_id: str) -> str | None:
         self.operations += 1

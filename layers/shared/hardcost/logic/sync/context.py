@@ -68,10 +68,10 @@ class MapperContext:
     # The firm's activity log, written once per batch (it is a view, not part of the exactly-once protocol).
     activity: list[ActivityLogRecord] = field(default_factory=list)
 
-    def tenant(self, tenant_id: str, version: datetime | None = None) -> TenantRecord | None:
+    def tenant(self, tenant_id: str, version: tuple[datetime, int] | None = None) -> TenantRecord | None:
         """The tenant record, from a copy when that is fresh enough for the message.
 
-        A message the poller sent carries the tenant version it read (``version``): this container's copy
+        A message the poller sent carries the tenant revision it read (``version``): this container's copy
         serves it if at least that new and read within TENANT_CACHE_FOR, so the import reads the tenant
         about once a minute instead of once per batch. A message without one (a webhook's) is served only
         a copy read during this invocation. An unknown tenant is read again every time.
@@ -80,7 +80,7 @@ class MapperContext:
         if held is None and version is not None and tenant_id in self.tenant_cache:
             read_at, copy = self.tenant_cache[tenant_id]
             held = copy if self.clock.now() - read_at < TENANT_CACHE_FOR else None
-        if held is not None and (version is None or version <= held.updated_at):
+        if held is not None and (version is None or (version[0] == held.created_at and version[1] <= held.revision)):
             return held
         tenant = self.stores.tenants.get(tenant_id)
         self.remember_tenant(tenant_id, tenant)

@@ -1,0 +1,185 @@
+"""In-memory stores with the behaviour of ``hardcost.stores.dynamo`` the sync logic relies on: the mapping lock
+taken and read in one request (busy while another owner holds it unexpired), a save refused once the lock was
+lost, tenant changes refused over a stale revision. Fast enough for unit tests of the exactly-once protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from hardcost.errors import ConflictError, LockBusyError, LockLostError, TenantChangedError, TenantGoneError
+from hardcost.models.records import (
+    ActivityLogRecord,
+    CursorRecord,
+    FailureRecord,
+    HeldRecord,
+    MappingRecord,
+    NeedsMatterRecord,
+    TenantRecord,
+)
+from hardcost.stores.dynamo import TenantTransitions
+from hardcost.tenant_lifecycle import TenantChange
+
+
+class FakeTenants(TenantTransitions):
+    def __init__(self) -> None:
+        self.records: dict[str, TenantRecord] = {}
+        self.realms: dict[str, str] = {}
+
+    def get(self, tenant_id: str) -> TenantRecord | None:
+        return self.records.get(tenant_id)
+
+    def create(self, tenant: TenantRecord) -> None:
+        if tenant.tenant_id in self.records:
+            raise ConflictError("the tenant exists already")
+        self.records[tenant.tenant_id] = tenant
+        self.realms[tenant.realm_id] = tenant.tenant_id
+
+    def change(self, tenant: TenantRecord, change: TenantChange) -> TenantRecord:
+        if not change:
+            return tenant
+        stored = self.records.get(tenant.tenant_id)
+        if stored is None:
+            raise TenantGoneError(f"tenant {tenant.tenant_id} is gone")
+        if stored.revision != tenant.revision:
+            raise TenantChangedError(f"tenant {tenant.tenant_id} changed meanwhile")
+        updated = change.applied_to(tenant).model_copy(update={"revision": tenant.revision + 1})
+        self.records[tenant.tenant_id] = updated
+        return updated
+
+    def all(self) -> list[TenantRecord]:
+        return list(self.records.values())
+
+    def purge(self, tenant: TenantRecord) -> int:
+        self.records.pop(tenant.tenant_id, None)
+        return 1
+
+
+@dataclass
+class _Locked:
+    record: MappingRecord | None = None
+    owner: str | None = None
+    until: datetime | None = None
+
+
+class FakeMappings:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], _Locked] = {}
+        self.saves = 0
+
+    def lock(
+        self,
+        tenant_id: str,
+        txn_id: str,
+        owner: str,
+        now: datetime,
+        seconds: int,
+        *,
+        if_new: MappingRecord | None = None,
+    ) -> MappingRecord | None:
+        item = self.items.setdefault((tenant_id, txn_id), _Locked())
+        if item.owner is not None and item.owner != owner and item.until is not None and item.until >= now:
+            raise LockBusyError(f"transaction {txn_id} is held by another worker")
+        found = item.record
+        item.owner, item.until = owner, now + timedelta(seconds=seconds)
+        if found is None and if_new is not None:
+            item.record = if_new
+        return found
+
+    def save(self, record: MappingRecord, owner: str, *, keep_lock: bool = True) -> None:
+        item = self.items.get((record.tenant_id, record.txn_id))
+        if item is None or item.owner != owner:
+            raise LockLostError(f"the lock of transaction {record.txn_id} was taken over")
+        self.saves += 1
+        item.record = record
+        if not keep_lock:
+            item.owner = item.until = None
+
+    def get(self, tenant_id: str, txn_id: str) -> MappingRecord | None:
+        item = self.items.get((tenant_id, txn_id))
+        return item.record if item else None
+
+    def all(self, tenant_id: str) -> list[MappingRecord]:
+        return [i.record for (t, _), i in self.items.items() if t == tenant_id and i.record is not None]
+
+    def locked(self, tenant_id: str, txn_id: str) -> bool:
+        item = self.items.get((tenant_id, txn_id))
+        return item is not None and item.owner is not None
+
+
+class _Keyed:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Any] = {}
+
+
+class FakeFailures(_Keyed):
+    def put(self, failure: FailureRecord) -> None:
+        self.items[(failure.tenant_id, failure.key)] = failure
+
+    def get(self, tenant_id: str, key: str) -> FailureRecord | None:
+        found: FailureRecord | None = self.items.get((tenant_id, key))
+        return found
+
+    def delete(self, tenant_id: str, key: str) -> None:
+        self.items.pop((tenant_id, key), None)
+
+    def list(self, tenant_id: str) -> list[FailureRecord]:
+        return [f for (t, _), f in sorted(self.items.items()) if t == tenant_id]
+
+
+class FakeNeedsMatter(_Keyed):
+    def put(self, record: NeedsMatterRecord) -> None:
+        self.items[(record.tenant_id, f"{record.txn_id}#{record.customer_id}")] = record
+
+    def delete(self, tenant_id: str, txn_id: str, customer_id: str) -> None:
+        self.items.pop((tenant_id, f"{txn_id}#{customer_id}"), None)
+
+    def list(self, tenant_id: str) -> list[NeedsMatterRecord]:
+        return [r for (t, _), r in sorted(self.items.items()) if t == tenant_id]
+
+
+class FakeHeld(_Keyed):
+    def put(self, record: HeldRecord) -> None:
+        self.items[(record.tenant_id, record.txn_id)] = record
+
+    def delete(self, tenant_id: str, txn_id: str) -> None:
+        self.items.pop((tenant_id, txn_id), None)
+
+    def list(self, tenant_id: str) -> list[HeldRecord]:
+        return [r for (t, _), r in sorted(self.items.items()) if t == tenant_id]
+
+
+class FakeCursors:
+    def __init__(self) -> None:
+        self.items: dict[str, CursorRecord] = {}
+
+    def get(self, tenant_id: str) -> CursorRecord:
+        return self.items.get(tenant_id) or CursorRecord(tenant_id=tenant_id)
+
+    def put(self, cursor: CursorRecord) -> None:
+        self.items[cursor.tenant_id] = cursor
+
+
+@dataclass
+class FakeActivityLog:
+    lines: list[ActivityLogRecord] = field(default_factory=list)
+
+    def append_many(self, entries: list[ActivityLogRecord], **_: Any) -> None:
+        self.lines.extend(entries)
+
+    def recent(self, tenant_id: str, limit: int = 100) -> list[ActivityLogRecord]:
+        return [e for e in reversed(self.lines) if e.tenant_id == tenant_id][:limit]
+
+
+class FakeStores:
+    """The ``hardcost.stores.dynamo.Stores`` bundle, in memory."""
+
+    def __init__(self) -> None:
+        self.tenants = FakeTenants()
+        self.cursors = FakeCursors()
+        self.mappings = FakeMappings()
+        self.failures = FakeFailures()
+        self.needs_matter = FakeNeedsMatter()
+        self.held = FakeHeld()
+        self.activity = FakeActivityLog()
