@@ -228,10 +228,14 @@ class SyncMachine(RuleBasedStateMachine):
         healed_by_clio = bool(self.additions)
         self.additions = []
         if not self.first_import_done:
-            in_scope = [i for i in self.purchases if i not in self.deleted]
-            for txn_id in in_scope:
-                if self.purchases[txn_id].date >= self.settings.start_date:
-                    self._evaluate(txn_id)
+            # What changed since the tenant exists, then everything in scope not yet in Clio (a backfill).
+            in_scope = {
+                i
+                for i in self.purchases
+                if i not in self.deleted and self.purchases[i].date >= self.settings.start_date
+            }
+            for txn_id in sorted(self.pending | in_scope, key=int):
+                self._evaluate(txn_id, import_only=txn_id not in self.pending)
             self.first_import_done = True
         else:
             full = set(self.pending)

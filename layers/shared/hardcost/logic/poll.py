@@ -145,20 +145,17 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
     cursor = ctx.stores.cursors.get(tenant.tenant_id)
     messages: dict[str, Message] = {}
     report = TenantPollReport(tenant.tenant_id, "polled")
-    newest = cursor.last_updated_time
 
     if cursor.last_updated_time is None:
+        # A first import: what changed since the tenant exists (a webhook may have been lost, or evaluated
+        # under other settings), then everything in scope as a backfill (what is not in Clio yet comes in).
+        newest = _collect_changes(qbo, tenant.created_at, tenant, ctx, messages, report, now)
         start = tenant.settings.start_date.isoformat()
-        newest = _collect_query(qbo, f"TxnDate >= '{start}'", tenant, messages, "poll", newest)
+        _collect_query(qbo, f"TxnDate >= '{start}'", tenant, messages, "backfill", None)
         newest = newest or now
     else:
-        since = cursor.last_updated_time - ctx.overlap
-        if since > now - CDC_WINDOW:
-            newest = _collect_cdc(qbo, since, tenant, messages, report, newest)
-        else:
-            where = f"MetaData.LastUpdatedTime >= '{format_qbo_datetime(since)}'"
-            newest = _collect_query(qbo, where, tenant, messages, "poll", newest)
-            report.deletions += _reconcile_deletions(tenant, ctx, qbo, messages)
+        newest = _collect_changes(qbo, cursor.last_updated_time - ctx.overlap, tenant, ctx, messages, report, now)
+        newest = _later(newest, cursor.last_updated_time)
         _collect_backfill(qbo, tenant, cursor, messages)
     applied_start = tenant.settings.start_date
 
@@ -226,6 +223,25 @@ def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient) 
 
 
 # --- reading QBO ------------------------------------------------------------------------------
+
+
+def _collect_changes(
+    qbo: QboClient,
+    since: datetime,
+    tenant: TenantRecord,
+    ctx: PollerContext,
+    messages: dict[str, Message],
+    report: TenantPollReport,
+    now: datetime,
+) -> datetime | None:
+    """What changed in QBO since ``since``: CDC inside its 30-day window (changes and deletions in one call),
+    else the paged query and a sweep of what we hold for deletions. Returns the newest change seen."""
+    if since > now - CDC_WINDOW:
+        return _collect_cdc(qbo, since, tenant, messages, report, None)
+    where = f"MetaData.LastUpdatedTime >= '{format_qbo_datetime(since)}'"
+    newest = _collect_query(qbo, where, tenant, messages, "poll", None)
+    report.deletions += _reconcile_deletions(tenant, ctx, qbo, messages)
+    return newest
 
 
 def _collect_backfill(qbo: QboClient, tenant: TenantRecord, cursor: CursorRecord, messages: dict[str, Message]) -> None:
