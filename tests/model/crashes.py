@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hardcost.clients.clio import ClioClient
@@ -31,32 +31,37 @@ class Killed(BaseException):
 
 @dataclass
 class Tripwire:
+    """Counts the mapper's boundary calls (``names``); armed, it kills the invocation at the ``at``-th call from
+    then on, before the call or right after it took effect."""
+
     at: int | None = None
     after: bool = False
-    calls: int = 0
     dead: bool = False
     in_mapper: bool = False
     kills: int = 0
+    names: list[str] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return len(self.names)
 
     @property
     def armed(self) -> bool:
         return self.at is not None
 
     def arm(self, at: int, *, after: bool) -> None:
-        self.at, self.after, self.calls = at, after, 0
+        self.at, self.after = self.calls + at, after
 
     def disarm(self) -> None:
         self.at = None
 
-    def guard(self, original: Callable[..., Any]) -> Callable[..., Any]:
+    def guard(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             if not self.in_mapper:
                 return original(*args, **kwargs)
             if self.dead:
                 raise Killed("a dead invocation called on")
-            if self.at is None:
-                return original(*args, **kwargs)
-            self.calls += 1
+            self.names.append(name)
             if self.calls == self.at and not self.after:
                 self._die()
             result = original(*args, **kwargs)
@@ -69,7 +74,7 @@ class Tripwire:
     def _die(self) -> None:
         self.dead, self.at = True, None
         self.kills += 1
-        raise Killed("killed at a step boundary")
+        raise Killed(f"killed at call {self.calls} ({self.names[-1]}, {'after' if self.after else 'before'})")
 
 
 @contextmanager
@@ -91,7 +96,7 @@ def installed(tripwire: Tripwire, mapper: Any) -> Iterator[Tripwire]:
                 runtime.worker_id = uuid.uuid4().hex
 
     for owner, name, original in originals:
-        setattr(owner, name, tripwire.guard(original))
+        setattr(owner, name, tripwire.guard(f"{owner.__name__}.{name}", original))
     mapper.handle = guarded_handle
     try:
         yield tripwire

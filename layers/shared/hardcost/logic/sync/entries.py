@@ -46,63 +46,55 @@ class EntryEffects:
             raise  # the tenant's problem (R3), not this entry's
         except (ClioRejectedError, NotFoundError) as exc:
             return self._refused(key, want, exc)
-        self.txn.entries[key] = EntryRecord(
-            customer_id=key,
-            state="live",
-            marker=entry_marker(self.txn.txn_id, key),
-            contact_id=want.contact_id,
-            activity_id=activity.id,
-            etag=activity.etag,
-            content_hash=want.hash,
-            amount=want.group.amount,
-            needs_matter=want.needs_matter,
-            source_account_id=self.tenant.settings.source_account_id,
-        )
+        self._live(key, want, activity, content_hash=want.hash, needs_matter=want.needs_matter)
         self.created += 1
         self.log("created", activity.id, f"{want.group.amount}")
-        if want.needs_matter:
-            self._needs_matter(key, activity.id, want.contact_id)
         return None
 
     def adopt(self, key: str, want: DesiredEntry, activity: Activity) -> EntryRecord:
         """Take an entry already in Clio as this one (a first import after the firm's data was deleted, §4).
         Its date, amount, reference and note match; the rest it is brought in step with like any entry."""
-        needs_matter = activity.matter is None
         write = want.write
         rest_matches = (
             bool(activity.non_billable) == write.non_billable
             and activity.vendor == write.vendor
             and activity.expense_category == write.expense_category
         )
-        adopted = self.txn.entries[key] = EntryRecord(
+        adopted = self._live(
+            key, want, activity, content_hash=want.hash if rest_matches else None, needs_matter=activity.matter is None
+        )
+        self.log("adopted", activity.id, "already in Clio; kept instead of created again")
+        return adopted
+
+    def _live(
+        self, key: str, want: DesiredEntry, activity: Activity, *, content_hash: str | None, needs_matter: bool
+    ) -> EntryRecord:
+        """Record the entry Clio holds for ``key`` (and list it when it has no matter, R10)."""
+        entry = self.txn.entries[key] = EntryRecord(
             customer_id=key,
             state="live",
             marker=entry_marker(self.txn.txn_id, key),
             contact_id=want.contact_id,
             activity_id=activity.id,
             etag=activity.etag,
-            content_hash=want.hash if rest_matches else None,
+            content_hash=content_hash,
             amount=want.group.amount,
             needs_matter=needs_matter,
             source_account_id=self.tenant.settings.source_account_id,
         )
-        self.log("adopted", activity.id, "already in Clio; kept instead of created again")
         if needs_matter:
-            self._needs_matter(key, activity.id, want.contact_id)
-        return adopted
-
-    def _needs_matter(self, key: str, activity_id: int, contact_id: int) -> None:
-        self.ctx.stores.needs_matter.put(
-            NeedsMatterRecord(
-                tenant_id=self.tenant.tenant_id,
-                txn_id=self.txn.txn_id,
-                customer_id=key,
-                clio_activity_id=activity_id,
-                contact_id=contact_id,
-                reason="the contact has several open matters, or only closed ones",
-                since=self.txn.now,
+            self.ctx.stores.needs_matter.put(
+                NeedsMatterRecord(
+                    tenant_id=self.tenant.tenant_id,
+                    txn_id=self.txn.txn_id,
+                    customer_id=key,
+                    clio_activity_id=activity.id,
+                    contact_id=want.contact_id,
+                    reason="the contact has several open matters, or only closed ones",
+                    since=self.txn.now,
+                )
             )
-        )
+        return entry
 
     def _refused(self, key: str, want: DesiredEntry, exc: Exception) -> PlannedFailure:
         # Nothing to remember of a refused create; its matters are read again next time.
