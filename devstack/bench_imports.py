@@ -27,11 +27,11 @@ from devstack.bench_meter import median
 REPO = Path(__file__).resolve().parent.parent
 HANDLERS = ("webhook", "poller", "mapper")
 # Import sets to read the webhook's figure against: the floor of boto3 plus Powertools' logger alone, and
-# boto3 plus hardcost.runtime, which the webhook imported before it built its own few dependencies
+# boto3 plus hardcost.deps.runtime, which the webhook imported before it built its own few dependencies
 # (docs/performance.md §4): what it would cost again if pydantic, httpx or the clients crept back.
 WEBHOOK_VARIANTS = {
     "boto3 + powertools logger (floor)": "boto3, aws_lambda_powertools.logging",
-    "boto3 + hardcost.runtime (the webhook before)": "boto3, hardcost.runtime",
+    "boto3 + hardcost.deps.runtime (the webhook before)": "boto3, hardcost.deps.runtime",
 }
 VENVS = Path(tempfile.gettempdir())
 PYCACHE = Path(tempfile.gettempdir()) / "hardcost-bench-pycache"

@@ -352,8 +352,8 @@ def paced_on(clock: SimClock, waits: PacerWaits, *, clio_window_seconds: float |
     """
     import hardcost.clients.clio as clio_module
     import hardcost.clients.qbo as qbo_module
-    import hardcost.runtime as runtime_module
-    from hardcost.clients.resilience import RateLimitPacer
+    import hardcost.deps.runtime as runtime_module
+    from hardcost.clients.http import RateLimitPacer
 
     def sim_now() -> float:
         return clock.now().timestamp()

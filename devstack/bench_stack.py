@@ -3,7 +3,7 @@
 ``LocalStack`` installs one runtime that every handler shares, which is right for scenarios but would
 hide what containers cost: a deployed stack runs each function in its own containers, each with its own
 clients, caches and token cache (so, e.g., each reads a tenant's secret once). ``Containers`` builds
-one runtime per function exactly as a cold container does (``hardcost.runtime.build_runtime`` on the
+one runtime per function exactly as a cold container does (``hardcost.deps.runtime.build_runtime`` on the
 function's environment) and installs the right one around each invocation.
 """
 
@@ -42,9 +42,9 @@ class Containers:
                 http.watch(runtime.http)
 
     def _cold_start(self) -> Any:
-        from hardcost.clients.resilience import RetryPolicy
+        from hardcost.clients.http import RetryPolicy
         from hardcost.config import parse_settings
-        from hardcost.runtime import build_runtime
+        from hardcost.deps.runtime import build_runtime
 
         clock = self.stack.clock
 
@@ -56,7 +56,7 @@ class Containers:
 
     @contextlib.contextmanager
     def serving(self, name: str) -> Iterator[Any]:
-        from hardcost.runtime import install_runtime
+        from hardcost.deps.runtime import install_runtime
 
         install_runtime(self.runtimes[name])
         try:

@@ -319,19 +319,19 @@ def change_settings(stack: LocalStack, tenant_id: str, change: SettingsChange) -
 
 
 def summarise(stack: LocalStack, scenario: Scenario, api_calls: dict[str, int]) -> dict[str, Any]:
-    from hardcost.logic import report
+    from hardcost.logic import views
 
     runtime = stack.runtime
     tenant = runtime.stores.tenants.get(scenario.tenant.id)
     failures: dict[tuple[str, str], dict[str, Any]] = {}
-    for failure in report.open_failures(runtime.stores, scenario.tenant.id):
+    for failure in views.open_failures(runtime.stores, scenario.tenant.id):
         failures.setdefault(
             (failure.txn_id, failure.code),
             {"qbo_txn_id": failure.txn_id, "code": str(failure.code), "message": failure.message},
         )
     # Only a connected tenant's entries are looked at in Clio (a disconnected one has no token to do it with).
     clio = runtime.clio_for(tenant) if tenant is not None and tenant.status in {"active", "blocked"} else None
-    needs = report.needs_matter(runtime.stores, scenario.tenant.id, clio)
+    needs = views.needs_matter(runtime.stores, scenario.tenant.id, clio)
     shown = (
         {"id": tenant.tenant_id, "status": tenant.status, "problems": [str(p) for p in tenant.problems]}
         if tenant is not None

@@ -138,7 +138,7 @@ class LocalStack:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from hardcost.runtime import install_runtime
+        from hardcost.deps.runtime import install_runtime
 
         install_runtime(None)
         if self.runtime is not None:
@@ -146,10 +146,9 @@ class LocalStack:
         self._exit.close()
 
     def _install_runtime(self, qbo_url: str, clio_url: str) -> None:
-        from hardcost.admin.settings import parse_admin_settings
-        from hardcost.clients.resilience import RetryPolicy
-        from hardcost.config import parse_settings
-        from hardcost.runtime import build_runtime, install_runtime
+        from hardcost.clients.http import RetryPolicy
+        from hardcost.config import parse_admin_settings, parse_settings
+        from hardcost.deps.runtime import build_runtime, install_runtime
 
         assert self.resources is not None
         environment = dict(self.resources.function_environment("MapperFunction"))

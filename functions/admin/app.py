@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from hardcost.admin.api import AdminApi
-from hardcost.runtime import Runtime, get_runtime
+from hardcost.deps.runtime import Runtime, get_runtime
 
 logger = Logger()
 api = AdminApi()  # routes only: no I/O at import

@@ -8,11 +8,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from hardcost.deps.runtime import Runtime, get_runtime
 from hardcost.errors import SyncError
 from hardcost.logic.sync.consume import consume
 from hardcost.logic.sync.context import MapperContext
 from hardcost.observability import metrics
-from hardcost.runtime import Runtime, get_runtime
 
 logger = Logger()
 

@@ -8,8 +8,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from hardcost.deps.runtime import Runtime, get_runtime
 from hardcost.logic.poll import poll_requested
-from hardcost.runtime import Runtime, get_runtime
 
 logger = Logger()
 

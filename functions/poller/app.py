@@ -7,9 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from hardcost.deps.runtime import Runtime, get_runtime
 from hardcost.logic.poll import fan_out, poll_all
 from hardcost.observability import metrics, record_poll_outcomes
-from hardcost.runtime import Runtime, get_runtime
 
 logger = Logger()
 

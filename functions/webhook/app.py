@@ -1,6 +1,6 @@
 """Webhook Lambda (HTTP API, payload 2.0): verify Intuit's signature, enqueue, answer within 3 s.
 
-Its dependencies come from ``hardcost.webhook_runtime``, not ``hardcost.runtime``: a cold start imports
+Its dependencies come from ``hardcost.deps.webhook``, not ``hardcost.deps.runtime``: a cold start imports
 no pydantic, httpx or API clients (docs/performance.md §4). The local stack installs its own runtime.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from hardcost.container import InstalledRuntime, installed
+from hardcost.deps.seam import InstalledRuntime, installed
+from hardcost.deps.webhook import webhook_runtime_from_environment
 from hardcost.logic.webhook import receive_webhook
-from hardcost.webhook_runtime import webhook_runtime_from_environment
 
 logger = Logger()
 

@@ -18,8 +18,8 @@ from hardcost.models.records import (
     NeedsMatterRecord,
     TenantRecord,
 )
+from hardcost.rules.tenant_status import TenantChange
 from hardcost.stores.dynamo import TenantTransitions
-from hardcost.tenant_lifecycle import TenantChange
 
 
 class FakeTenants(TenantTransitions):

@@ -19,9 +19,9 @@ from devstack.clio_sim import ClioSimulator
 from devstack.clock import SimClock
 from devstack.qbo_sim import QboSimulator
 from hardcost.clients.clio import ClioClient
+from hardcost.clients.http import RateLimitPacer, RetryPolicy
 from hardcost.clients.oauth import refresh_clio, refresh_qbo
 from hardcost.clients.qbo import QboClient
-from hardcost.clients.resilience import RateLimitPacer, RetryPolicy
 from hardcost.errors import (
     AccessTokenRejectedError,
     AuthError,

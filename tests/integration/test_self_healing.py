@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from hardcost import tenant_lifecycle as lifecycle
 from hardcost.codes import ProblemCode
 from hardcost.logic.retry import retry_failures
+from hardcost.rules import tenant_status as lifecycle
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration

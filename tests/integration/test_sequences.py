@@ -114,7 +114,7 @@ def test_saving_settings_keeps_the_health_another_worker_wrote_meanwhile(
 ) -> None:
     # Given the firm saving a new source account while, during the save, the poller finds that the QBO
     # refresh token was refused (the tenant needs reconnecting)
-    from hardcost.admin import service
+    from hardcost.logic import admin as service
 
     stack = seeded_stack(base_scenario())
     checked = service.expense_accounts

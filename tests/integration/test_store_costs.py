@@ -16,9 +16,9 @@ from hardcost.clients.clio import ClioClient
 from hardcost.errors import LockBusyError, RetryableError
 from hardcost.models.messages import PurchaseSnapshot
 from hardcost.models.records import ActivityLogRecord, EntryRecord, MappingRecord
+from hardcost.rules.tenant_status import TenantChange
 from hardcost.stores import keys
 from hardcost.stores.dynamo import ActivityLog, FailureStore, MappingStore
-from hardcost.tenant_lifecycle import TenantChange
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration

@@ -19,13 +19,13 @@ from devstack.clio_sim import ClioSimulator
 from devstack.clock import SimClock
 from devstack.qbo_sim import QboSimulator
 from hardcost.clients.clio import ClioClient
+from hardcost.clients.http import RetryPolicy
 from hardcost.clients.oauth import StoredToken, TokenResponse, refresh_qbo
 from hardcost.clients.qbo import QboClient
-from hardcost.clients.resilience import RetryPolicy
+from hardcost.clients.tokens import AppCredentials, TenantCredentials, TokenStore
 from hardcost.errors import ConfigurationError, ReconnectRequiredError, RetryableError
 from hardcost.models.records import TenantRecord, TenantSettings
 from hardcost.stores.dynamo import Stores
-from hardcost.tokens import AppCredentials, TenantCredentials, TokenStore
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hardcost.runtime import build_runtime
+from hardcost.deps.runtime import build_runtime
 from tests.conftest import add_second_firm
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
-"""The webhook as production builds it (``hardcost.webhook_runtime``, nothing installed), on moto.
+"""The webhook as production builds it (``hardcost.deps.webhook``, nothing installed), on moto.
 
-The local stack runs the handler on ``hardcost.runtime``; these tests cover the lean builder the deployed
+The local stack runs the handler on ``hardcost.deps.runtime``; these tests cover the lean builder the deployed
 function uses instead: its settings from the template's environment, the verifier token read once per
 container, and the same DynamoDB items and SQS messages as the rest of the service reads.
 """
@@ -20,20 +20,20 @@ from moto import mock_aws
 from devstack.aws_resources import LocalResources, create_resources
 from devstack.stack import LambdaContext, http_api_event
 from functions.webhook import app
-from hardcost import container
-from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, MIN_REMAINING_MS, receive_webhook
-from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, sign
-from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent
-from hardcost.models.records import TenantRecord, TenantSettings
-from hardcost.sqs_queue import SqsQueue
-from hardcost.stores.dynamo import Stores
-from hardcost.stores.webhook import WebhookStore
-from hardcost.webhook_runtime import (
+from hardcost.deps import seam
+from hardcost.deps.webhook import (
     WebhookRuntime,
     build_webhook_runtime,
     parse_webhook_settings,
     webhook_runtime_from_environment,
 )
+from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, MIN_REMAINING_MS, receive_webhook
+from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, sign
+from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent
+from hardcost.models.records import TenantRecord, TenantSettings
+from hardcost.stores.dynamo import Stores
+from hardcost.stores.sqs import SqsQueue
+from hardcost.stores.webhook import WebhookStore
 
 pytestmark = pytest.mark.integration
 
@@ -115,7 +115,7 @@ def test_the_deployed_handler_builds_its_own_dependencies_and_enqueues_the_purch
     # Given the webhook function's environment from the template and no runtime installed (production)
     for name, value in aws.environment.items():
         monkeypatch.setenv(name, value)
-    container.install(None)
+    seam.install(None)
     webhook_runtime_from_environment.cache_clear()
     body = cloudevents("145")
     try:
@@ -143,7 +143,7 @@ def test_the_handler_stops_sending_when_the_invocation_runs_short_of_time_and_as
     # Given the deployed handler, invoked with little of its time left
     for name, value in aws.environment.items():
         monkeypatch.setenv(name, value)
-    container.install(None)
+    seam.install(None)
     webhook_runtime_from_environment.cache_clear()
     body = cloudevents(*(str(n) for n in range(1, 13)))
     try:

@@ -451,10 +451,10 @@ class SyncMachine(RuleBasedStateMachine):
         tenant = stack.runtime.stores.tenants.get(account)
         assert (tenant.status if tenant else None) == self.status, f"status {tenant and tenant.status} != {self.status}"
         if self.status == "active" and not armed_now:  # (its reads of Clio would spend the faults)
-            from hardcost.logic import report
+            from hardcost.logic import views
 
             needs = sorted(
-                r.txn_id for r in report.needs_matter(stack.runtime.stores, account, stack.runtime.clio_for(tenant))
+                r.txn_id for r in views.needs_matter(stack.runtime.stores, account, stack.runtime.clio_for(tenant))
             )
             expected_needs = sorted(
                 txn_id

@@ -16,8 +16,8 @@ from hardcost.admin.auth import (
     issue_token,
     verify_token,
 )
-from hardcost.admin.onboarding import InvalidStateError, OAuthState, sign_state, verify_state
-from hardcost.errors import ConfigurationError
+from hardcost.errors import ConfigurationError, InvalidStateError
+from hardcost.logic.onboarding import OAuthState, sign_state, verify_state
 
 KEY = "unit-test-admin-key-0123456789abcdefgh-0123456789"
 AUDIENCE = "hard-cost-sync-admin"

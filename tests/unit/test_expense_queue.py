@@ -10,8 +10,8 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from hardcost.errors import MalformedInputError, RetryableError
 from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent, PurchaseSnapshot
-from hardcost.queue import ExpenseQueue
-from hardcost.sqs_queue import MAX_BODY_BYTES
+from hardcost.stores.queues import ExpenseQueue
+from hardcost.stores.sqs import MAX_BODY_BYTES
 
 VERSION = datetime(2026, 4, 22, 21, 40, tzinfo=UTC)
 # Every field the event shares with the snapshot, each set to a value other than its default.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hardcost.clients.resilience import RateLimitPacer
+from hardcost.clients.http import RateLimitPacer
 
 
 class Clock:

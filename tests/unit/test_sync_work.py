@@ -19,7 +19,7 @@ from hardcost.models.clio import HardCostEntryWrite, IdRef, Matter
 from hardcost.models.qbo import Purchase
 from hardcost.models.records import TenantSettings
 from hardcost.rules import plan_purchase
-from hardcost.tenant_lifecycle import TenantChange
+from hardcost.rules.tenant_status import TenantChange
 from tests.fakes.mapper import NOW, TENANT, Firm, purchase
 
 
@@ -157,7 +157,7 @@ def _tenant_is(firm: Firm, change: Callable[[Any], TenantChange]) -> None:
 
 
 def test_nothing_reaches_clio_while_the_tenant_is_disconnected() -> None:
-    from hardcost import tenant_lifecycle as lifecycle
+    from hardcost.rules import tenant_status as lifecycle
 
     firm = Firm()
     _tenant_is(firm, lambda t: lifecycle.disconnected(t, NOW))
@@ -175,7 +175,7 @@ def test_clio_refusing_its_tokens_asks_the_firm_to_reconnect_clio() -> None:
 
 def test_a_first_import_adopts_the_entries_clio_holds_from_before() -> None:
     # Given a firm whose data was deleted, connected again (a new tenant), and an entry the service made before
-    from hardcost import tenant_lifecycle as lifecycle
+    from hardcost.rules import tenant_status as lifecycle
 
     firm = Firm()
     deliver(firm, snapshot(purchase()))

@@ -27,7 +27,7 @@ from hardcost.logic.webhook_parsing import (
 )
 from hardcost.models import qbo
 from hardcost.models.messages import SYNC_MESSAGE, Operation, PurchaseEvent
-from hardcost.qbo_time import parse_qbo_time
+from hardcost.models.qbo_time import parse_qbo_time
 
 TENANT = "firm-1"
 

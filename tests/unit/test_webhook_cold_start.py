@@ -1,7 +1,7 @@
 """What the webhook's cold start loads (docs/performance.md §4), and its lean settings and secret reading.
 
 The import guard is the durable check of the import-time target: a module that pulls pydantic, httpx,
-tenacity or ``hardcost.runtime`` back onto the webhook's path fails it (the timing itself is measured by
+tenacity or ``hardcost.deps.runtime`` back onto the webhook's path fails it (the timing itself is measured by
 ``devstack/bench_imports.py``, never asserted in a test).
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from hardcost.clients.tokens import AppCredentials
 from hardcost.config import parse_settings
+from hardcost.deps.webhook import REQUIRED, WebhookSettings, parse_webhook_settings
 from hardcost.errors import ConfigurationError
-from hardcost.secret_values import VERIFIER_TOKEN_FIELD, verifier_token_of
-from hardcost.tokens import AppCredentials
-from hardcost.webhook_runtime import REQUIRED, WebhookSettings, parse_webhook_settings
+from hardcost.stores.secrets import VERIFIER_TOKEN_FIELD, verifier_token_of
 
 REPO = Path(__file__).resolve().parents[2]
 NOT_ON_THE_WEBHOOK_PATH = (
@@ -26,12 +26,16 @@ NOT_ON_THE_WEBHOOK_PATH = (
     "pydantic_core",
     "httpx",
     "tenacity",
-    "hardcost.runtime",
+    "hardcost.deps.runtime",
     "hardcost.config",
-    "hardcost.queue",
-    "hardcost.tokens",
+    "hardcost.stores.queues",
+    "hardcost.clients.tokens",
     "hardcost.stores.dynamo",
-    "hardcost.models",
+    "hardcost.models.qbo",  # models.qbo_time, pydantic-free, is on the path
+    "hardcost.models.clio",
+    "hardcost.models.messages",
+    "hardcost.models.records",
+    "hardcost.models.admin",
     "hardcost.clients",
     "hardcost.logic.poll",
     "hardcost.logic.sync",

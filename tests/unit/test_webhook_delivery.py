@@ -25,7 +25,7 @@ from hardcost.logic.webhook import (
     receive_webhook,
 )
 from hardcost.logic.webhook_parsing import sign
-from hardcost.sqs_queue import SQS_BATCH, SqsQueue
+from hardcost.stores.sqs import SQS_BATCH, SqsQueue
 
 NOW = datetime(2026, 4, 22, 21, 40, tzinfo=UTC)
 REALM = "9341455000000001"

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hardcost.errors import SyncError
-from hardcost.logic import report
+from hardcost.logic import views
 from hardcost.logic.poll import poll_tenant
 from hardcost.logic.retry import retry_failures
 
 if TYPE_CHECKING:
-    from hardcost.runtime import Runtime
+    from hardcost.deps.runtime import Runtime
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,11 +83,11 @@ def run(argv: Sequence[str], runtime: Runtime, out: TextIO = sys.stdout) -> int:
                 "first_seen": f.first_seen,
                 "last_seen": f.last_seen,
             }
-            for f in report.open_failures(stores, args.tenant)
+            for f in views.open_failures(stores, args.tenant)
         ]
     elif args.command == "needs-matter":
         tenant = _tenant(runtime, args.tenant)
-        records = report.needs_matter(stores, args.tenant, runtime.clio_for(tenant))
+        records = views.needs_matter(stores, args.tenant, runtime.clio_for(tenant))
         result = [{"qbo_txn_id": r.txn_id, "clio_activity_id": r.clio_activity_id, "since": r.since} for r in records]
     elif args.command == "retry":
         _tenant(runtime, args.tenant)
@@ -175,7 +175,7 @@ def _tenant(runtime: Runtime, tenant_id: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from hardcost.runtime import get_runtime
+    from hardcost.deps.runtime import get_runtime
 
     try:
         return run(sys.argv[1:] if argv is None else argv, get_runtime())

@@ -102,3 +102,31 @@ class ReconnectRequiredError(AuthError):
 
 class ConfigurationError(SyncError):
     """A setting is missing or invalid; the message names the setting."""
+
+
+class TenantNotFoundError(PermanentError):
+    """No tenant by that id (404)."""
+
+
+class InvalidSettingsError(PermanentError):
+    """A setting names something the firm's QBO company or Clio account does not have (422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class InvalidStateError(PermanentError):
+    """The callback's ``state`` is missing, altered, expired or for another flow (400)."""
+
+
+class ConsentDeclinedError(PermanentError):
+    """The provider redirected back with ``error`` (the user declined, or the request was refused)."""
+
+
+class NotAuthenticatedError(AuthError):
+    """No token, or one that is malformed, badly signed or expired: 401."""
+
+
+class AccessDeniedError(AuthError):
+    """A valid token that may not reach this tenant or route: 403."""

@@ -21,16 +21,31 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from hardcost.admin import onboarding, service
 from hardcost.admin.auth import (
-    AccessDeniedError,
-    NotAuthenticatedError,
     Principal,
     bearer_token,
     derived_key,
     verify_token,
 )
-from hardcost.admin.models import (
+from hardcost.config import AdminSettings, get_admin_settings
+from hardcost.deps.runtime import Runtime
+from hardcost.errors import (
+    AccessDeniedError,
+    AuthError,
+    ConfigurationError,
+    ConflictError,
+    ConsentDeclinedError,
+    InvalidSettingsError,
+    InvalidStateError,
+    NotAuthenticatedError,
+    PermanentError,
+    ReconnectRequiredError,
+    RetryableError,
+    TenantNotFoundError,
+)
+from hardcost.logic import admin, onboarding
+from hardcost.logic.poll import poll_tenant
+from hardcost.models.admin import (
     ActivityEntry,
     AuthorizeUrl,
     ClioUser,
@@ -46,18 +61,7 @@ from hardcost.admin.models import (
     TenantSettingsView,
     TenantSummary,
 )
-from hardcost.admin.settings import AdminSettings, get_admin_settings
-from hardcost.errors import (
-    AuthError,
-    ConfigurationError,
-    ConflictError,
-    PermanentError,
-    ReconnectRequiredError,
-    RetryableError,
-)
-from hardcost.logic.poll import poll_tenant
 from hardcost.models.records import ClioRegion
-from hardcost.runtime import Runtime
 
 logger = Logger(child=True)
 
@@ -145,7 +149,7 @@ class AdminApi:
             found: Principal = app.context["principal"]
             return found
 
-        def ctx() -> service.AdminContext:
+        def ctx() -> admin.AdminContext:
             return admin_context(runtime())
 
         @app.get(PAGE_PATH, include_in_schema=False)
@@ -170,47 +174,47 @@ class AdminApi:
         @app.get("/admin/tenants", summary="Every tenant (operators only)")
         def tenants() -> list[TenantSummary]:
             principal().require_operator()
-            return service.list_tenants(ctx())
+            return admin.list_tenants(ctx())
 
         @app.get("/admin/tenants/<tenant_id>/health", summary="Tenant status and problems, each with its fix")
         def health(tenant_id: str) -> Health:
-            return service.health(ctx(), tenant_id)
+            return admin.health(ctx(), tenant_id)
 
         @app.get("/admin/tenants/<tenant_id>/settings", summary="The tenant's import settings")
         def get_settings(tenant_id: str) -> TenantSettingsView:
-            return service.settings_of(ctx(), tenant_id)
+            return admin.settings_of(ctx(), tenant_id)
 
         @app.put("/admin/tenants/<tenant_id>/settings", summary="Change the import settings (validated at QBO, Clio)")
         def put_settings(tenant_id: str, update: SettingsUpdate) -> TenantSettingsView:
-            return service.update_settings(ctx(), tenant_id, update)
+            return admin.update_settings(ctx(), tenant_id, update)
 
         @app.get("/admin/tenants/<tenant_id>/accounts", summary="QBO expense accounts to import from")
         def accounts(tenant_id: str) -> list[ExpenseAccount]:
-            return service.expense_accounts(ctx(), tenant_id)
+            return admin.expense_accounts(ctx(), tenant_id)
 
         @app.get("/admin/tenants/<tenant_id>/users", summary="Clio users who may own the entries")
         def users(tenant_id: str) -> list[ClioUser]:
-            return service.clio_users(ctx(), tenant_id)
+            return admin.clio_users(ctx(), tenant_id)
 
         @app.get("/admin/tenants/<tenant_id>/failures", summary="Open Sync Failures (R14)")
         def failures(tenant_id: str) -> list[SyncFailure]:
-            return service.failures(ctx(), tenant_id)
+            return admin.failures(ctx(), tenant_id)
 
         @app.post("/admin/tenants/<tenant_id>/failures/retry", summary="Retry all failures, or those named")
         def retry(tenant_id: str, request: RetryRequest) -> Enqueued:
-            return Enqueued(enqueued=service.retry(ctx(), tenant_id, request.txn_ids))
+            return Enqueued(enqueued=admin.retry(ctx(), tenant_id, request.txn_ids))
 
         @app.get("/admin/tenants/<tenant_id>/needs-matter", summary="Entries imported without a matter (R10)")
         def needs_matter(tenant_id: str) -> list[NeedsMatterEntry]:
-            return service.needs_matter(ctx(), tenant_id)
+            return admin.needs_matter(ctx(), tenant_id)
 
         @app.get("/admin/tenants/<tenant_id>/activity", summary="What was created, updated, deleted, most recent first")
         def activity(tenant_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ActivityEntry]:
-            return service.activity(ctx(), tenant_id, limit)
+            return admin.activity(ctx(), tenant_id, limit)
 
         @app.post("/admin/tenants/<tenant_id>/sync", summary="Poll QBO for this tenant now")
         def sync(tenant_id: str) -> SyncOutcome:
-            return service.sync_now(ctx(), tenant_id)
+            return admin.sync_now(ctx(), tenant_id)
 
         @app.delete(
             "/admin/tenants/<tenant_id>",
@@ -218,7 +222,7 @@ class AdminApi:
             "unless delete_data=true",
         )
         def disconnect(tenant_id: str, delete_data: Annotated[bool, Query()] = False) -> Disconnected:
-            return service.disconnect(ctx(), tenant_id, delete_data=delete_data)
+            return admin.disconnect(ctx(), tenant_id, delete_data=delete_data)
 
         @app.get("/connect/qbo/start", summary="The URL of Intuit's consent page for this tenant")
         def qbo_start(tenant_id: TenantId) -> AuthorizeUrl:
@@ -268,10 +272,10 @@ class AdminApi:
         table: list[tuple[type[Exception], int, str]] = [
             (NotAuthenticatedError, 401, "unauthorized"),
             (AccessDeniedError, 403, "forbidden"),
-            (service.TenantNotFoundError, 404, "not_found"),
-            (service.InvalidSettingsError, 422, "invalid_settings"),
-            (onboarding.InvalidStateError, 400, "invalid_state"),
-            (onboarding.ConsentDeclinedError, 400, "consent_declined"),
+            (TenantNotFoundError, 404, "not_found"),
+            (InvalidSettingsError, 422, "invalid_settings"),
+            (InvalidStateError, 400, "invalid_state"),
+            (ConsentDeclinedError, 400, "consent_declined"),
             (ConflictError, 409, "conflict"),
             (ReconnectRequiredError, 409, "reconnect_required"),
             (AuthError, 409, "reconnect_required"),
@@ -312,8 +316,8 @@ def jwt_key(runtime: Runtime) -> str | None:
     return admin_settings(runtime).ADMIN_JWT_SECRET or runtime.tokens.app_credentials().admin_jwt_secret
 
 
-def admin_context(runtime: Runtime) -> service.AdminContext:
-    return service.AdminContext(
+def admin_context(runtime: Runtime) -> admin.AdminContext:
+    return admin.AdminContext(
         stores=runtime.stores,
         tokens=runtime.tokens,
         queue=runtime.queue,

@@ -17,19 +17,11 @@ from typing import Any, Literal
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hardcost.errors import AuthError, ConfigurationError
+from hardcost.errors import AccessDeniedError, ConfigurationError, NotAuthenticatedError
 
 ALGORITHM = "HS256"
 MIN_KEY_BYTES = 32
 Role = Literal["firm", "operator"]
-
-
-class NotAuthenticatedError(AuthError):
-    """No token, or one that is malformed, badly signed or expired: 401."""
-
-
-class AccessDeniedError(AuthError):
-    """A valid token that may not reach this tenant or route: 403."""
 
 
 class AdminClaims(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from hardcost.clients.resilience import RateLimitPacer, RetryPolicy, retry_after_seconds, transport_error
+from hardcost.clients.http import RateLimitPacer, RetryPolicy, retry_after_seconds, transport_error
 from hardcost.errors import (
     AccessTokenRejectedError,
     AuthError,

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from hardcost.clients.resilience import transport_error
+from hardcost.clients.http import transport_error
 from hardcost.errors import AuthError, ReconnectRequiredError, ThrottledError, UpstreamUnavailableError
 
 

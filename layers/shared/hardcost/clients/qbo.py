@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from hardcost.clients.resilience import RateLimitPacer, RetryPolicy, transport_error
+from hardcost.clients.http import RateLimitPacer, RetryPolicy, transport_error
 from hardcost.errors import (
     AccessTokenRejectedError,
     AuthError,

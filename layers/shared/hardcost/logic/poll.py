@@ -19,7 +19,6 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from hardcost import tenant_lifecycle as lifecycle
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.qbo import MAX_PAGE, QboClient, format_qbo_datetime
 from hardcost.clock import Clock
@@ -28,9 +27,10 @@ from hardcost.errors import AuthError, SyncError, TenantGoneError
 from hardcost.models.messages import MessageSource, PollRequest, PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, is_deleted_stub, parse_qbo_time
 from hardcost.models.records import CursorRecord, Provider, TenantRecord
-from hardcost.queue import ExpenseQueue
 from hardcost.rules import evaluate_preconditions, home_currency_of, transaction_type
+from hardcost.rules import tenant_status as lifecycle
 from hardcost.stores.dynamo import Stores
+from hardcost.stores.queues import ExpenseQueue
 
 logger = Logger(child=True)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hardcost.codes import FailureCode
 from hardcost.models.messages import PurchaseEvent
-from hardcost.queue import ExpenseQueue
 from hardcost.stores.dynamo import Stores
+from hardcost.stores.queues import ExpenseQueue
 
 
 def retry_failures(stores: Stores, queue: ExpenseQueue, tenant_id: str, txn_ids: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from hardcost.clock import Clock
 from hardcost.errors import RetryableError
 from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, parse_changes, purchase_event_body, signature_is_valid
-from hardcost.sqs_queue import SQS_BATCH
+from hardcost.stores.sqs import SQS_BATCH
 
 logger = Logger(child=True)
 

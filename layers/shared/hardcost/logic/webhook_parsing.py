@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hardcost.qbo_time import parse_qbo_time
+from hardcost.models.qbo_time import parse_qbo_time
 
 if TYPE_CHECKING:  # the message models are pydantic: the webhook's cold start writes their JSON by hand
     from hardcost.models.messages import Operation

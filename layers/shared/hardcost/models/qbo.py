@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 # Re-exported: the poller parses its CDC times with it; the parser itself is pydantic-free for the webhook.
-from hardcost.qbo_time import parse_qbo_time as parse_qbo_time
+from hardcost.models.qbo_time import parse_qbo_time as parse_qbo_time
 
 # QBO amounts are at most 15 digits before the point; anything beyond is garbage, not money.
 Money = Annotated[Decimal, Field(ge=Decimal("-1e13"), le=Decimal("1e13"), allow_inf_nan=False)]

@@ -39,7 +39,7 @@ class TenantRecord(RecordModel):
     status: TenantStatus = "active"
     problems: tuple[ProblemCode, ...] = ()
     problem_details: dict[str, str] = Field(default_factory=dict)
-    # The providers the firm must connect again (needs_reconnect, disconnected); see hardcost.tenant_lifecycle.
+    # The providers the firm must connect again (needs_reconnect, disconnected); see hardcost.rules.tenant_status.
     reconnect: tuple[Provider, ...] = ()
     disconnected_at: datetime | None = None
     # When the first poll of this tenant's life completed; until then its imports adopt what Clio holds (§4).

@@ -34,8 +34,8 @@ from hardcost.models.records import (
     NeedsMatterRecord,
     TenantRecord,
 )
+from hardcost.rules.tenant_status import TenantChange
 from hardcost.stores import keys
-from hardcost.tenant_lifecycle import TenantChange
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -8,14 +8,14 @@ from dataclasses import replace
 
 from pydantic import ValidationError
 
-from hardcost import tenant_lifecycle as lifecycle
 from hardcost.codes import FailureCode, ProblemCode
 from hardcost.errors import AuthError, HardCostsDisabledError, MalformedInputError, ThrottledError
 from hardcost.logic.sync.context import MapperContext, Outcome
 from hardcost.logic.sync.transaction import TransactionWork
 from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent, PurchaseSnapshot, message_txn_id
 from hardcost.models.records import FailureRecord, HeldRecord, Provider, TenantRecord
-from hardcost.tenant_lifecycle import TenantChange
+from hardcost.rules import tenant_status as lifecycle
+from hardcost.rules.tenant_status import TenantChange
 
 REMOVING_OPERATIONS = {"Delete", "Void"}
 

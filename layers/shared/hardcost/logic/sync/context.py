@@ -1,4 +1,4 @@
-"""What the mapper needs, passed in (built once per container by ``hardcost.runtime``), and what it reports."""
+"""What the mapper needs, passed in (built once per container by ``hardcost.deps.runtime``), and what it reports."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hardcost.logic.directory import Directory, TenantDirectory
 from hardcost.logic.sync.plan import same_entry
 from hardcost.models.clio import Activity, HardCostEntryWrite
 from hardcost.models.records import ActivityLogRecord, TenantRecord
-from hardcost.queue import ExpenseQueue
 from hardcost.stores.dynamo import Stores
+from hardcost.stores.queues import ExpenseQueue
 
 TENANT_CACHE_FOR = timedelta(seconds=60)
 EXISTING_KEPT_FOR = timedelta(hours=1)  # a first import's listing of what Clio held, kept while it runs

@@ -1,8 +1,8 @@
 """The rules of DESIGN.md §3 as pure functions of data: no I/O, no clock, no clients.
 
 Money is ``Decimal`` end to end; amounts are rounded once, per entry, to cents (half up). Currency (R9)
-lives in ``hardcost.amounts``, matching customers to Clio contacts and matters (R8, R10) in
-``hardcost.matching``; their names are re-exported here.
+lives in ``hardcost.rules.amounts``, matching customers to Clio contacts and matters (R8, R10) in
+``hardcost.rules.matching``; their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from hardcost.amounts import CENT as CENT
-from hardcost.amounts import Conversion, cents, conversion_of, currency_of, format_rate
-from hardcost.amounts import RateLookup as RateLookup
-from hardcost.amounts import home_currency_of as home_currency_of
 from hardcost.codes import FailureCode, ProblemCode
-from hardcost.matching import MatterChoice as MatterChoice
-from hardcost.matching import choose_matter as choose_matter
-from hardcost.matching import contact_names as contact_names
-from hardcost.matching import customer_names as customer_names
-from hardcost.matching import normalize_name as normalize_name
-from hardcost.matching import pick_contact_by_email as pick_contact_by_email
-from hardcost.matching import pick_contact_by_name as pick_contact_by_name
 from hardcost.models.qbo import CompanyInfo, Preferences, Purchase, PurchaseLine, Ref
 from hardcost.models.records import TenantSettings, TxnSummary
+from hardcost.rules.amounts import CENT as CENT
+from hardcost.rules.amounts import Conversion, cents, conversion_of, currency_of, format_rate
+from hardcost.rules.amounts import RateLookup as RateLookup
+from hardcost.rules.amounts import home_currency_of as home_currency_of
+from hardcost.rules.matching import MatterChoice as MatterChoice
+from hardcost.rules.matching import choose_matter as choose_matter
+from hardcost.rules.matching import contact_names as contact_names
+from hardcost.rules.matching import customer_names as customer_names
+from hardcost.rules.matching import normalize_name as normalize_name
+from hardcost.rules.matching import pick_contact_by_email as pick_contact_by_email
+from hardcost.rules.matching import pick_contact_by_name as pick_contact_by_name
 
 CATEGORY_DETAIL = "AccountBasedExpenseLineDetail"
 ITEM_DETAIL = "ItemBasedExpenseLineDetail"

@@ -1,6 +1,6 @@
 """The runtime installed in this process by the local stack, if any (production installs none).
 
-Dependency-free, so a handler can ask for it without importing ``hardcost.runtime``: the webhook's cold
+Dependency-free, so a handler can ask for it without importing ``hardcost.deps.runtime``: the webhook's cold
 start must not pay for the clients, models and logic that module builds on.
 """
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class InstalledRuntime(Protocol):
-    """What a handler that does not import ``hardcost.runtime`` asks of an installed ``Runtime``."""
+    """What a handler that does not import ``hardcost.deps.runtime`` asks of an installed ``Runtime``."""
 
     def webhook_context(self) -> WebhookContext: ...
 

@@ -31,8 +31,8 @@ from hardcost.clients.oauth import (
 from hardcost.clock import Clock
 from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError, RetryableError
 from hardcost.models.records import Provider, TenantRecord
-from hardcost.secret_values import read_secret_string
 from hardcost.stores.dynamo import LeaseStore
+from hardcost.stores.secrets import read_secret_string
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

@@ -10,8 +10,16 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from hardcost import tenant_lifecycle as lifecycle
-from hardcost.admin.models import (
+from hardcost.clients.clio import ClioClient
+from hardcost.clients.qbo import QboClient
+from hardcost.clients.tokens import TokenStore
+from hardcost.clock import Clock
+from hardcost.codes import PROBLEM_TEXT, ProblemCode
+from hardcost.errors import AuthError, InvalidSettingsError, ReconnectRequiredError, TenantNotFoundError
+from hardcost.logic import views
+from hardcost.logic.poll import TenantPollReport
+from hardcost.logic.retry import retry_failures
+from hardcost.models.admin import (
     ActivityEntry,
     ClioUser,
     Disconnected,
@@ -25,30 +33,10 @@ from hardcost.admin.models import (
     TenantSettingsView,
     TenantSummary,
 )
-from hardcost.clients.clio import ClioClient
-from hardcost.clients.qbo import QboClient
-from hardcost.clock import Clock
-from hardcost.codes import PROBLEM_TEXT, ProblemCode
-from hardcost.errors import AuthError, PermanentError, ReconnectRequiredError
-from hardcost.logic import report
-from hardcost.logic.poll import TenantPollReport
-from hardcost.logic.retry import retry_failures
 from hardcost.models.records import Provider, TenantRecord
-from hardcost.queue import ExpenseQueue
+from hardcost.rules import tenant_status as lifecycle
 from hardcost.stores.dynamo import Stores
-from hardcost.tokens import TokenStore
-
-
-class TenantNotFoundError(PermanentError):
-    """No tenant by that id (404)."""
-
-
-class InvalidSettingsError(PermanentError):
-    """A setting names something the firm's QBO company or Clio account does not have (422)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+from hardcost.stores.queues import ExpenseQueue
 
 
 @dataclass
@@ -211,7 +199,7 @@ def failures(ctx: AdminContext, tenant_id: str) -> list[SyncFailure]:
             first_seen=f.first_seen,
             last_seen=f.last_seen,
         )
-        for f in report.open_failures(ctx.stores, tenant_id)
+        for f in views.open_failures(ctx.stores, tenant_id)
     ]
 
 
@@ -230,7 +218,7 @@ def needs_matter(ctx: AdminContext, tenant_id: str) -> list[NeedsMatterEntry]:
             reason=r.reason,
             since=r.since,
         )
-        for r in report.needs_matter(ctx.stores, tenant_id, ctx.clio_for(tenant))
+        for r in views.needs_matter(ctx.stores, tenant_id, ctx.clio_for(tenant))
     ]
 
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from hardcost.errors import MalformedInputError
 from hardcost.models.messages import PollRequest, PurchaseEvent, PurchaseSnapshot
-from hardcost.sqs_queue import MAX_BODY_BYTES, SqsQueue
+from hardcost.stores.sqs import MAX_BODY_BYTES, SqsQueue
 
 # What a snapshot says besides the purchase (tenant, source, the tenant version it was read with, an open
 # DELIVERY_FAILED): an event standing in for it must say the same, or the mapper acts on older settings

@@ -21,24 +21,16 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hardcost import tenant_lifecycle as lifecycle
-from hardcost.admin.settings import QBO_ACCOUNTING_SCOPE
+from hardcost.clients.tokens import TokenStore
 from hardcost.clock import Clock
-from hardcost.errors import ConflictError, PermanentError
+from hardcost.config import QBO_ACCOUNTING_SCOPE
+from hardcost.errors import ConflictError, ConsentDeclinedError, InvalidStateError
 from hardcost.models.records import ClioRegion, Provider, TenantRecord, TenantSettings
+from hardcost.rules import tenant_status as lifecycle
 from hardcost.stores.dynamo import Stores
-from hardcost.tokens import TokenStore
 
 QBO_CALLBACK_PATH = "/connect/qbo/callback"
 CLIO_CALLBACK_PATH = "/connect/clio/callback"
-
-
-class InvalidStateError(PermanentError):
-    """The callback's ``state`` is missing, altered, expired or for another flow (400)."""
-
-
-class ConsentDeclinedError(PermanentError):
-    """The provider redirected back with ``error`` (the user declined, or the request was refused)."""
 
 
 class OAuthState(BaseModel):

@@ -18,20 +18,19 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import httpx
 
-from hardcost import container
-from hardcost.admin.settings import AdminSettings
 from hardcost.clients.clio import ClioClient
+from hardcost.clients.http import RateLimitPacer, RetryPolicy
 from hardcost.clients.qbo import QboClient
-from hardcost.clients.resilience import RateLimitPacer, RetryPolicy
+from hardcost.clients.tokens import TokenStore
 from hardcost.clock import Clock, SystemClock
-from hardcost.config import Settings, get_settings
+from hardcost.config import AdminSettings, Settings, get_settings
+from hardcost.deps import seam
 from hardcost.logic.directory import TenantDirectory
 from hardcost.logic.webhook import WebhookContext
 from hardcost.models.records import TenantRecord
-from hardcost.queue import ExpenseQueue
 from hardcost.stores.dynamo import Stores
+from hardcost.stores.queues import ExpenseQueue
 from hardcost.stores.webhook import WebhookStore
-from hardcost.tokens import TokenStore
 
 if TYPE_CHECKING:  # imported where used: the poller and the mapper each load only their own logic
     from hardcost.logic.poll import PollerContext
@@ -186,11 +185,11 @@ def build_runtime(
 
 def install_runtime(runtime: Runtime | None) -> None:
     """Used by the local stack to run the real ``lambda_handler``s on simulated time and endpoints."""
-    container.install(runtime)
+    seam.install(runtime)
 
 
 def get_runtime() -> Runtime:
-    installed = container.installed()
+    installed = seam.installed()
     return installed if isinstance(installed, Runtime) else _runtime_from_environment()
 
 

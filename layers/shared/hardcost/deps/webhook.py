@@ -1,4 +1,4 @@
-"""The webhook container's dependencies in production, built without ``hardcost.runtime``.
+"""The webhook container's dependencies in production, built without ``hardcost.deps.runtime``.
 
 The webhook answers Intuit within seconds and scales out on bursts, so its cold start imports only
 boto3, Powertools' logger and its own small modules: no pydantic, httpx or API clients. Its four
@@ -19,8 +19,8 @@ import boto3
 from hardcost.clock import Clock, SystemClock
 from hardcost.errors import ConfigurationError
 from hardcost.logic.webhook import WebhookContext
-from hardcost.secret_values import VerifierToken
-from hardcost.sqs_queue import SqsQueue
+from hardcost.stores.secrets import VerifierToken
+from hardcost.stores.sqs import SqsQueue
 from hardcost.stores.webhook import WebhookStore
 
 REQUIRED = ("TABLE_NAME", "EXPENSE_QUEUE_URL", "APP_SECRET_NAME")
