@@ -82,7 +82,7 @@ def test_an_oversized_snapshot_whose_id_an_event_cannot_carry_is_refused_and_not
 
 def test_the_poller_keeps_purchases_without_an_id_from_the_queue_so_no_poll_is_refused() -> None:
     # Given a page from QBO with an oversized purchase that has no Id, beside a readable one
-    from hardcost.logic.poll import _add_purchases
+    from hardcost.logic.poll.changes import _add_purchases
     from hardcost.models.records import TenantRecord, TenantSettings
 
     tenant = TenantRecord(

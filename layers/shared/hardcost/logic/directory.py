@@ -27,7 +27,7 @@ from hardcost.clock import Clock
 from hardcost.errors import NotFoundError
 from hardcost.models.clio import Contact, Matter
 from hardcost.models.qbo import Customer
-from hardcost.rules import normalize_name, pick_contact_by_email, pick_contact_by_name
+from hardcost.rules.customers import normalize_name, pick_contact
 
 MAX_PARENT_DEPTH = 5
 DELTA_EVERY = timedelta(minutes=1)
@@ -161,7 +161,7 @@ class Directory:
         if linked is not None:
             found = self.cache.contacts.get(linked)
             return found or self.clio.contact(linked)
-        return pick_contact_by_name(client, contacts) or pick_contact_by_email(client, contacts)
+        return pick_contact(client, contacts)
 
     def contact_named(self, name: str | None) -> Contact | None:
         wanted = normalize_name(name)

@@ -1,14 +1,10 @@
-"""R8 and R10 as pure functions: which Clio contact a QBO customer is, and which of its matters an entry goes on.
-
-Re-exported by ``hardcost.rules``, where the rest of DESIGN.md §3 lives.
-"""
+"""R8: which Clio contact a QBO customer is (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
-from hardcost.models.clio import Contact, Matter
+from hardcost.models.clio import Contact
 from hardcost.models.qbo import Customer
 
 # --- R8: customer to Clio contact ---------------------------------------------------------------
@@ -48,32 +44,6 @@ def pick_contact_by_email(customer: Customer, candidates: Iterable[Contact]) -> 
     return min(matches, key=lambda c: c.id) if matches else None
 
 
-# --- R10 and sub-customers: which matter --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MatterChoice:
-    matter_id: int | None
-    needs_matter: bool
-    has_no_matter: bool
-    reason: str
-
-
-def choose_matter(matters: Sequence[Matter], project_name: str | None = None) -> MatterChoice:
-    if not matters:
-        return MatterChoice(None, needs_matter=False, has_no_matter=True, reason="the contact has no matter")
-    live = [m for m in matters if m.is_open_or_pending]
-    if project_name:
-        wanted = normalize_name(project_name)
-        named = [m for m in live if _matter_matches(m, wanted)]  # a closed matter is never linked (R10)
-        if len(named) == 1:
-            return MatterChoice(named[0].id, False, False, f'matter named like project "{project_name}"')
-    if len(live) == 1:
-        return MatterChoice(live[0].id, False, False, "the only open or pending matter")
-    reason = f"{len(live)} open or pending matters" if live else "only closed matters"
-    return MatterChoice(None, needs_matter=True, has_no_matter=False, reason=reason)
-
-
-def _matter_matches(matter: Matter, wanted: str) -> bool:
-    fields = (normalize_name(matter.display_number), normalize_name(matter.description))
-    return any(value == wanted or (wanted and value.endswith(wanted)) for value in fields if value)
+def pick_contact(customer: Customer, candidates: Sequence[Contact]) -> Contact | None:
+    """R8's order after an explicit link (which the caller looks up): the name, then the e-mail."""
+    return pick_contact_by_name(customer, candidates) or pick_contact_by_email(customer, candidates)

@@ -1,0 +1,193 @@
+"""The poller's work: for each tenant, read what changed in QBO and enqueue it (DESIGN.md §1).
+
+Per tenant, under a lease so two runs never poll one tenant at once: check the preconditions (R1-R3,
+cached), read changes since the cursor (CDC when the cursor is inside QBO's 30-day window, else the
+query API plus a reconciliation sweep for deletions), backfill when the start date moved earlier (R5),
+re-send transactions whose failures may have healed and those held while the tenant could not import,
+and advance the cursor only once every message is durably enqueued. One tenant's failure never stops
+the others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aws_lambda_powertools import Logger
+
+from hardcost.clients.qbo import QboClient
+from hardcost.codes import ProblemCode
+from hardcost.errors import AuthError, SyncError, TenantGoneError
+from hardcost.logic.poll.changes import (
+    collect_backfill,
+    collect_by_id,
+    collect_changes,
+    collect_query,
+    collect_rechecks,
+    later,
+)
+from hardcost.logic.poll.context import FanOutReport as FanOutReport
+from hardcost.logic.poll.context import Message
+from hardcost.logic.poll.context import PollerContext as PollerContext
+from hardcost.logic.poll.context import TenantPollReport as TenantPollReport
+from hardcost.models.messages import PollRequest, PurchaseEvent
+from hardcost.models.qbo import CompanyInfo, Preferences
+from hardcost.models.records import CursorRecord, Provider, TenantRecord
+from hardcost.rules import evaluate_preconditions, home_currency_of
+from hardcost.rules import tenant_status as lifecycle
+from hardcost.rules.scope import scope_changed
+from hardcost.stores.queues import ExpenseQueue
+
+logger = Logger(child=True)
+
+TENANT_PROBLEMS_FROM_QBO = {
+    ProblemCode.PLAN_NOT_SUPPORTED,
+    ProblemCode.TRACKING_BY_CUSTOMER_OFF,
+    ProblemCode.SOURCE_ACCOUNT_NOT_SET,
+}
+
+
+def fan_out(ctx: PollerContext, poll_queue: ExpenseQueue) -> FanOutReport:
+    """The scheduler's tick: one poll request per tenant, so no tick runs near a Lambda's timeout and one
+    tenant's slowness never delays another (each is polled by its own PollWorkerFunction invocation).
+    A firm disconnected for longer than the history is kept (§4) is purged on the way."""
+    tenants = ctx.stores.tenants.all()
+    now = ctx.clock.now()
+    for tenant in tenants:
+        if lifecycle.purge_due(tenant, now):
+            ctx.stores.tenants.purge(tenant)
+    wanted = [t for t in tenants if lifecycle.polls(t)]
+    sent = poll_queue.send([PollRequest(tenant_id=t.tenant_id, requested_at=now) for t in wanted])
+    needing = sum(1 for t in tenants if t.status == "needs_reconnect")
+    return FanOutReport(tenants=len(tenants), requested=sent, needing_reconnect=needing)
+
+
+def poll_requested(body: str, ctx: PollerContext) -> TenantPollReport:
+    """One poll request from the fan-out queue. A tenant's failure is logged, never retried here: the
+    next tick asks again, so a broken tenant cannot clog the queue."""
+    request = PollRequest.model_validate_json(body)
+    tenant = ctx.stores.tenants.get(request.tenant_id)
+    if tenant is None:
+        return TenantPollReport(request.tenant_id, "unknown")
+    try:
+        return poll_tenant(tenant, ctx)
+    except SyncError as exc:
+        logger.warning("tenant poll failed", extra={"tenant_id": tenant.tenant_id, "error": str(exc)})
+        return TenantPollReport(tenant.tenant_id, "error", detail=type(exc).__name__)
+
+
+def poll_all(ctx: PollerContext) -> list[TenantPollReport]:
+    reports: list[TenantPollReport] = []
+    for tenant in ctx.stores.tenants.all():
+        try:
+            reports.append(poll_tenant(tenant, ctx))
+        except SyncError as exc:
+            # One tenant's outage or bad data never stops the others; its cursor stays put.
+            logger.warning("tenant poll failed", extra={"tenant_id": tenant.tenant_id, "error": str(exc)})
+            reports.append(TenantPollReport(tenant.tenant_id, "error", detail=type(exc).__name__))
+    return reports
+
+
+def poll_tenant(tenant: TenantRecord, ctx: PollerContext) -> TenantPollReport:
+    if not lifecycle.polls(tenant):
+        return TenantPollReport(tenant.tenant_id, tenant.status if tenant.settings.enabled else "disabled")
+    now = ctx.clock.now()
+    if not ctx.stores.leases.acquire(tenant.tenant_id, "poll", ctx.worker_id, now, ctx.lease_seconds):
+        return TenantPollReport(tenant.tenant_id, "busy", detail="another poller holds the lease")
+    try:
+        return _poll_under_lease(tenant, ctx, now)
+    except AuthError as exc:
+        provider: Provider = "clio" if exc.provider == "clio" else "qbo"
+        ctx.stores.tenants.transition(tenant.tenant_id, lambda t: lifecycle.authorisation_refused(t, provider, now))
+        return TenantPollReport(tenant.tenant_id, "needs_reconnect", detail=str(exc))
+    finally:
+        ctx.stores.leases.release(tenant.tenant_id, "poll", ctx.worker_id)
+
+
+def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -> TenantPollReport:
+    qbo = ctx.qbo_for(tenant)
+    tenant = _check_preconditions(tenant, ctx, qbo, now)
+    if tenant.status == "blocked":
+        if set(tenant.problems) == {ProblemCode.HARD_SOFT_COSTS_OFF}:
+            return _probe_hard_costs(tenant, ctx, qbo)
+        return TenantPollReport(tenant.tenant_id, "blocked", detail=",".join(tenant.problems))
+
+    cursor = ctx.stores.cursors.get(tenant.tenant_id)
+    messages: dict[str, Message] = {}
+    report = TenantPollReport(tenant.tenant_id, "polled")
+
+    if cursor.last_updated_time is None:
+        # A first import: what changed since the tenant exists (a webhook may have been lost, or evaluated
+        # under other settings), then everything in scope as a backfill (what is not in Clio yet comes in).
+        newest = collect_changes(qbo, tenant.created_at, tenant, ctx, messages, report, now)
+        start = tenant.settings.start_date.isoformat()
+        collect_query(qbo, f"TxnDate >= '{start}'", tenant, messages, "backfill", None)
+        newest = newest or now
+    else:
+        newest = collect_changes(qbo, cursor.last_updated_time - ctx.overlap, tenant, ctx, messages, report, now)
+        newest = later(newest, cursor.last_updated_time)
+        collect_backfill(qbo, tenant, cursor, messages)
+    applied_start = tenant.settings.start_date
+
+    # Another start date or source account may settle any open failure differently: look at each again.
+    rescoped = cursor.last_updated_time is not None and scope_changed(
+        tenant.settings, cursor.applied_start_date, cursor.applied_source_account_id
+    )
+    report.rechecks = collect_rechecks(tenant, ctx, qbo, messages, everything=rescoped)
+    held = ctx.stores.held.list(tenant.tenant_id)
+    collect_by_id(qbo, tenant, [h.txn_id for h in held if h.txn_id not in messages], messages, "retry")
+
+    # A first import (a new firm, or one that deleted its data and connected again) adopts what Clio holds (§4).
+    first = cursor.last_updated_time is None
+    ordered = [
+        m.model_copy(update={"tenant_version": tenant.version, "adopt_existing": first})
+        for m in sorted(messages.values(), key=lambda m: 0 if isinstance(m, PurchaseEvent) else 1)
+    ]
+    report.enqueued = ctx.queue.send(ordered)
+    for record in held:
+        ctx.stores.held.delete(tenant.tenant_id, record.txn_id)
+    if tenant.first_import_at is None:
+        ctx.stores.tenants.transition(tenant.tenant_id, lambda t: lifecycle.first_import_done(t, now), known=tenant)
+    ctx.stores.cursors.put(
+        CursorRecord(
+            tenant_id=tenant.tenant_id,
+            last_updated_time=newest,
+            applied_start_date=applied_start,
+            applied_source_account_id=tenant.settings.source_account_id,
+            last_poll_at=now,
+        )
+    )
+    return report
+
+
+# --- R1-R3 ------------------------------------------------------------------------------------
+
+
+def _check_preconditions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, now: datetime) -> TenantRecord:
+    fresh = tenant.preconditions_checked_at is not None and now - tenant.preconditions_checked_at < ctx.precondition_ttl
+    if fresh and tenant.status == "active":
+        return tenant
+    company = CompanyInfo.model_validate(qbo.company_info())
+    preferences = Preferences.model_validate(qbo.preferences())
+    found = {p.code: p.detail for p in evaluate_preconditions(company, preferences, tenant.settings)}
+    currency = home_currency_of(preferences)
+
+    def checked(current: TenantRecord) -> lifecycle.TenantChange:
+        return lifecycle.preconditions_checked(
+            current, found, owned=TENANT_PROBLEMS_FROM_QBO, now=now, home_currency=currency
+        )
+
+    updated = ctx.stores.tenants.transition(tenant.tenant_id, checked, known=tenant)
+    if updated is None:
+        raise TenantGoneError(f"tenant {tenant.tenant_id} was purged while polling")
+    return updated
+
+
+def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient) -> TenantPollReport:
+    """Clio has no API for its hard-cost setting: re-try one held transaction; success unblocks the tenant."""
+    held = ctx.stores.held.list(tenant.tenant_id)
+    if not held:
+        return TenantPollReport(tenant.tenant_id, "blocked", detail=ProblemCode.HARD_SOFT_COSTS_OFF)
+    messages: dict[str, Message] = {}
+    collect_by_id(qbo, tenant, [held[0].txn_id], messages, "probe")
+    sent = ctx.queue.send(list(messages.values()))
+    return TenantPollReport(tenant.tenant_id, "probing", enqueued=sent, detail=ProblemCode.HARD_SOFT_COSTS_OFF)
