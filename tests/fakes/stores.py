@@ -19,7 +19,7 @@ from hardcost.models.records import (
     TenantRecord,
 )
 from hardcost.rules.tenant_status import TenantChange
-from hardcost.stores.dynamo import TenantTransitions
+from hardcost.stores.tenants import TenantTransitions
 
 
 class FakeTenants(TenantTransitions):

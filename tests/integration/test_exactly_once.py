@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
-from hardcost.stores.dynamo import MappingStore
+from hardcost.stores.mappings import MappingStore
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,8 @@ from hardcost.models.messages import PurchaseSnapshot
 from hardcost.models.records import ActivityLogRecord, EntryRecord, MappingRecord
 from hardcost.rules.tenant_status import TenantChange
 from hardcost.stores import keys
-from hardcost.stores.dynamo import ActivityLog, FailureStore, MappingStore
+from hardcost.stores.dynamo import ActivityLog, FailureStore
+from hardcost.stores.mappings import MappingStore
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration

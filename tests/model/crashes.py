@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hardcost.clients.clio import ClioClient
-from hardcost.stores.dynamo import FailureStore, MappingStore
+from hardcost.stores.dynamo import FailureStore
+from hardcost.stores.mappings import MappingStore
 
 BOUNDARIES: list[tuple[type, str]] = [
     (MappingStore, "lock"),

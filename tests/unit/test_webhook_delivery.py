@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, ReadTimeoutError
 
 from hardcost.errors import RetryableError
 from hardcost.logic.webhook import (
@@ -25,6 +25,7 @@ from hardcost.logic.webhook import (
     receive_webhook,
 )
 from hardcost.logic.webhook_parsing import sign
+from hardcost.stores.aws_errors import translate
 from hardcost.stores.sqs import SQS_BATCH, SqsQueue
 
 NOW = datetime(2026, 4, 22, 21, 40, tzinfo=UTC)
@@ -124,10 +125,16 @@ def client_error(code: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": "no"}}, "SendMessageBatch")
 
 
+def as_the_queue_raises(exc: ClientError | BotoCoreError) -> Exception:
+    return translate(exc, "SQS", "send", otherwise=RetryableError)
+
+
+# What the SqsQueue raises (tests/unit/test_aws_errors.py holds it to these): boto's errors, translated.
 SEND_FAILURES = {
-    "client error": client_error("InternalError"),
-    "no connection": EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com/"),
-    "read timeout": ReadTimeoutError(endpoint_url="https://sqs.us-east-1.amazonaws.com/"),
+    "client error": as_the_queue_raises(client_error("InternalError")),
+    "refused": as_the_queue_raises(client_error("AccessDenied")),
+    "no connection": as_the_queue_raises(EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com/")),
+    "read timeout": as_the_queue_raises(ReadTimeoutError(endpoint_url="https://sqs.us-east-1.amazonaws.com/")),
     "queue's retryable error": RetryableError("SQS refused 3 message(s) after 3 tries"),
 }
 
@@ -153,7 +160,7 @@ def test_when_a_later_batch_fails_only_the_accepted_batches_are_marked_and_the_r
     # Given 25 events (three SQS batches) and a queue that accepts the first batch and fails the second
     store = MemoryStore()
     body = cloudevents(*updates(25))
-    queue = MemoryQueue(errors={2: EndpointConnectionError(endpoint_url="https://sqs")})
+    queue = MemoryQueue(errors={2: as_the_queue_raises(EndpointConnectionError(endpoint_url="https://sqs"))})
     # When it arrives
     first = deliver(body, context(store, queue))
     # Then the first ten are enqueued and marked, nothing after them, and Intuit is asked to redeliver
@@ -208,11 +215,12 @@ def test_markers_are_read_before_the_send_and_written_only_after_it() -> None:
 @pytest.mark.parametrize(
     "failure",
     [
-        {"mark_error": client_error("ProvisionedThroughputExceededException")},
-        {"mark_error": EndpointConnectionError(endpoint_url="https://dynamodb")},
+        {"mark_error": translate(client_error("ProvisionedThroughputExceededException"), "DynamoDB", "marker write")},
+        {"mark_error": translate(EndpointConnectionError(endpoint_url="https://dynamodb"), "DynamoDB", "marker write")},
+        {"mark_error": translate(client_error("ValidationException"), "DynamoDB", "marker write")},
         {"unwritten": 1},
     ],
-    ids=["client error", "no connection", "items left unprocessed"],
+    ids=["throttled", "no connection", "refused", "items left unprocessed"],
 )
 def test_a_marker_write_that_fails_after_the_send_still_answers_200(failure: dict[str, Any]) -> None:
     # Given a store that cannot write the markers of what was sent

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hardcost.clients.oauth import (
@@ -29,8 +28,9 @@ from hardcost.clients.oauth import (
     revoke_qbo,
 )
 from hardcost.clock import Clock
-from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError, RetryableError
+from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError
 from hardcost.models.records import Provider, TenantRecord
+from hardcost.stores.aws_errors import AWS_ERRORS, NOT_FOUND, error_code, translate
 from hardcost.stores.dynamo import LeaseStore
 from hardcost.stores.secrets import read_secret_string
 
@@ -131,9 +131,9 @@ class TokenStore:
         self._cache.pop(tenant_id, None)
         try:
             self._secrets.delete_secret(SecretId=self.secret_name(tenant_id), ForceDeleteWithoutRecovery=True)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise
+        except AWS_ERRORS as exc:
+            if error_code(exc) != NOT_FOUND:
+                raise translate(exc, "Secrets Manager", "delete") from None
 
     def stored(self, tenant_id: str) -> TenantCredentials:
         """The tenant's tokens as kept (empty when it never connected or was disconnected)."""
@@ -241,14 +241,10 @@ class TokenStore:
         self.secret_writes += 1
         try:
             self._secrets.put_secret_value(SecretId=name, SecretString=body)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if create and code == "ResourceNotFoundException":
-                self._secrets.create_secret(Name=name, SecretString=body)
-            elif code in {"ThrottlingException", "InternalServiceError"}:
-                raise RetryableError(f"Secrets Manager {code} writing tokens") from None
-            else:
-                raise
+        except AWS_ERRORS as exc:
+            if not (create and error_code(exc) == NOT_FOUND):
+                raise translate(exc, "Secrets Manager", "write of tokens") from None
+            self._secrets.create_secret(Name=name, SecretString=body)
         self._cache[tenant_id] = credentials
 
     def _read_secret(self, name: str) -> str:

@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 
 from hardcost.clock import Clock
-from hardcost.errors import RetryableError
+from hardcost.errors import RetryableError, SyncError
 from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, parse_changes, purchase_event_body, signature_is_valid
 from hardcost.stores.sqs import SQS_BATCH
 
@@ -36,7 +35,7 @@ DEDUP_TTL = timedelta(days=3)
 MAX_EVENTS_PER_INVOCATION = 300
 # Stop sending when less than this is left of the Lambda's time: enough for one more batch and the answer.
 MIN_REMAINING_MS = 2_000
-SEND_FAILURES = (RetryableError, ClientError, BotoCoreError)  # SqsQueue's own, and boto's should one escape
+SEND_FAILURES = (RetryableError,)  # every failed send, as the queue translates it
 REMOVALS = frozenset({"Delete", "Void"})
 
 
@@ -156,7 +155,7 @@ def _mark(ctx: WebhookContext, dedup_keys: list[str]) -> None:
     # sends the event again, which is harmless: the mapper is idempotent (intents, note markers, SyncToken).
     try:
         unwritten = ctx.store.mark_seen(dedup_keys, ctx.clock.now() + DEDUP_TTL)
-    except (ClientError, BotoCoreError) as exc:
+    except SyncError as exc:
         logger.warning("webhook replay markers not written", extra={"error": type(exc).__name__})
         return
     if unwritten:

@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from hardcost.errors import AuthError, ConfigurationError, RetryableError
+from hardcost.errors import AuthError, ConfigurationError
+from hardcost.stores.aws_errors import AWS_ERRORS, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -23,13 +22,8 @@ VERIFIER_TOKEN_FIELD = "qbo_webhook_verifier_token"  # in the app secret (tokens
 def read_secret_string(secrets: SecretsManagerClient, name: str) -> str:
     try:
         value = secrets.get_secret_value(SecretId=name)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code == "ResourceNotFoundException":
-            raise AuthError(f"secret {name} does not exist") from None
-        if code in {"ThrottlingException", "InternalServiceError"}:
-            raise RetryableError(f"Secrets Manager {code}") from None
-        raise
+    except AWS_ERRORS as exc:
+        raise translate(exc, "Secrets Manager", "read", missing=AuthError(f"secret {name} does not exist")) from None
     return str(value.get("SecretString") or json.dumps({}))
 
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hardcost.errors import RetryableError
+from hardcost.errors import RetryableError, SyncError
+from hardcost.stores.aws_errors import translate
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -69,7 +70,6 @@ class SqsQueue:
         raise RetryableError(f"SQS refused {len(pending)} message(s) after 3 tries")
 
 
-def _send_failed(exc: ClientError | BotoCoreError) -> RetryableError:
-    # A connection error or timeout (BotoCoreError) is as passing as a 5xx: callers handle our error only.
-    reason = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
-    return RetryableError(f"SQS send failed: {reason}")
+def _send_failed(exc: ClientError | BotoCoreError) -> SyncError:
+    # Any failed send is passing: the caller keeps its cursor or message, and callers handle our error only.
+    return translate(exc, "SQS", "send", otherwise=RetryableError)

@@ -3,7 +3,8 @@
 Written with the low-level DynamoDB client and explicit attribute types (no ``boto3.resource``, no record
 models), so the webhook's cold start imports neither; the realm lookup is the item ``TenantStore.put``
 writes. Markers are read and written in batches: the webhook reads them before it sends and writes them
-only for what SQS accepted (``logic.webhook``). Errors propagate; the caller decides what they mean.
+only for what SQS accepted (``logic.webhook``). DynamoDB's errors become ours (``stores.aws_errors``) and
+propagate; the caller decides what they mean.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hardcost.stores import keys
+from hardcost.stores.aws_errors import AWS_ERRORS, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -35,11 +37,17 @@ class WebhookStore:
         self._sleep = sleep
         self.operations = 0
 
+    @staticmethod
+    def _call(operation: str, request: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return request(**kwargs)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "DynamoDB", operation) from None
+
     def tenant_of_realm(self, realm_id: str) -> str | None:
         self.operations += 1
-        item = self._dynamodb.get_item(
-            TableName=self._table, Key={"pk": {"S": keys.realm_pk(realm_id)}, "sk": {"S": keys.TENANT_INDEX}}
-        ).get("Item")
+        key = {"pk": {"S": keys.realm_pk(realm_id)}, "sk": {"S": keys.TENANT_INDEX}}
+        item = self._call("realm lookup", self._dynamodb.get_item, TableName=self._table, Key=key).get("Item")
         return item["tenant_id"]["S"] if item else None
 
     def already_seen(self, dedup_keys: Sequence[str]) -> set[str]:
@@ -59,7 +67,7 @@ class WebhookStore:
             }
             for attempt in range(ATTEMPTS):
                 self.operations += 1
-                answer = self._dynamodb.batch_get_item(RequestItems=request)
+                answer = self._call("marker read", self._dynamodb.batch_get_item, RequestItems=request)
                 seen.update(by_pk[item["pk"]["S"]] for item in answer.get("Responses", {}).get(self._table, []))
                 request = answer.get("UnprocessedKeys") or {}
                 if not request or attempt == ATTEMPTS - 1:
@@ -82,7 +90,8 @@ class WebhookStore:
             }
             for attempt in range(ATTEMPTS):
                 self.operations += 1
-                request = self._dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                answer = self._call("marker write", self._dynamodb.batch_write_item, RequestItems=request)
+                request = answer.get("UnprocessedItems") or {}
                 if not request or attempt == ATTEMPTS - 1:
                     break
                 self._sleep(BACKOFF_SECONDS * 2**attempt)

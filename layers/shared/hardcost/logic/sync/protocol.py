@@ -21,7 +21,7 @@ from typing import Any
 from hardcost.clients.clio import ClioClient
 from hardcost.models.records import EntryRecord, MappingRecord
 from hardcost.rules import entry_marker
-from hardcost.stores.dynamo import MappingStore
+from hardcost.stores.mappings import MappingStore
 
 TXN_LOCK_SECONDS = 120
 
