@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
-from functools import cache
 from http import HTTPStatus
-from importlib import resources
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -24,10 +21,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from hardcost.admin.auth import (
     Principal,
     bearer_token,
-    derived_key,
     verify_token,
 )
-from hardcost.config import AdminSettings, get_admin_settings
+from hardcost.admin.page import page_html
+from hardcost.deps.admin import admin_context, admin_settings, jwt_key, onboarding_context, public_url
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import (
     AccessDeniedError,
@@ -44,7 +41,6 @@ from hardcost.errors import (
     TenantNotFoundError,
 )
 from hardcost.logic import admin, onboarding
-from hardcost.logic.poll import poll_tenant
 from hardcost.models.admin import (
     ActivityEntry,
     AuthorizeUrl,
@@ -77,11 +73,6 @@ PUBLIC_ROUTES = frozenset(
 )
 TENANT_IN_PATH = re.compile(r"^/admin/tenants/([^/]+)")
 TenantId = Annotated[str, Query(min_length=1, max_length=128)]
-
-
-@cache
-def page_html() -> str:
-    return resources.files("hardcost.admin").joinpath("page.html").read_text(encoding="utf-8")
 
 
 def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -128,7 +119,7 @@ class AdminApi:
             return _refusal(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
         except AccessDeniedError as exc:
             return _refusal(403, "forbidden", str(exc))
-        self.app.context.update(runtime=runtime, principal=principal, public_url=_public_url(event, runtime))
+        self.app.context.update(runtime=runtime, principal=principal, public_url=public_url(event, runtime))
         return self.app.resolve(event, context)
 
     def _authenticate(self, headers: dict[str, str], runtime: Runtime) -> Principal:
@@ -305,49 +296,6 @@ def _handler_for(status: int, code: str) -> Any:
     return handle
 
 
-# --- wiring from the runtime -------------------------------------------------------------------------
-
-
-def admin_settings(runtime: Runtime) -> AdminSettings:
-    return runtime.admin_settings or get_admin_settings()
-
-
-def jwt_key(runtime: Runtime) -> str | None:
-    return admin_settings(runtime).ADMIN_JWT_SECRET or runtime.tokens.app_credentials().admin_jwt_secret
-
-
-def admin_context(runtime: Runtime) -> admin.AdminContext:
-    return admin.AdminContext(
-        stores=runtime.stores,
-        tokens=runtime.tokens,
-        queue=runtime.queue,
-        clock=runtime.clock,
-        qbo_for=runtime.qbo_for,
-        clio_for=runtime.clio_for,
-        poll=lambda tenant: poll_tenant(tenant, runtime.poller_context()),
-        qbo_revoke_url=runtime.settings.QBO_REVOKE_URL,
-        forget_clients=runtime.forget_tenant_clients,
-    )
-
-
-def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.OnboardingContext:
-    settings = admin_settings(runtime)
-    app = runtime.tokens.app_credentials()
-    return onboarding.OnboardingContext(
-        stores=runtime.stores,
-        tokens=runtime.tokens,
-        clock=runtime.clock,
-        state_key=derived_key(jwt_key(runtime), "oauth-state"),
-        public_url=public_url,
-        qbo_authorize_url=settings.QBO_AUTHORIZE_URL,
-        clio_region_urls=dict(runtime.settings.CLIO_REGION_URLS),
-        qbo_client_id=app.qbo_client_id,
-        clio_client_id=app.clio_client_id,
-        forget_clients=runtime.forget_tenant_clients,
-        state_lifetime=timedelta(seconds=settings.OAUTH_STATE_SECONDS),
-    )
-
-
 def _back_to_page(tenant_id: str, provider: str) -> Response[str]:
     return Response(
         status_code=HTTPStatus.FOUND,
@@ -366,14 +314,6 @@ def _tenants_named(event: dict[str, Any], path: str) -> list[str]:
         if "tenant_id" in query:
             named.append(str(query["tenant_id"]))
     return named
-
-
-def _public_url(event: dict[str, Any], runtime: Runtime) -> str:
-    configured = admin_settings(runtime).ADMIN_PUBLIC_URL
-    if configured:
-        return configured
-    domain = event.get("requestContext", {}).get("domainName") or "localhost"
-    return f"https://{domain}"
 
 
 def _without_trailing_slash(event: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,60 @@
+"""The admin function's contexts, built from the runtime: what its API and onboarding are given."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hardcost.admin.auth import derived_key
+from hardcost.config import AdminSettings, get_admin_settings
+from hardcost.deps.runtime import Runtime
+from hardcost.logic import admin, onboarding
+from hardcost.logic.poll import poll_tenant
+
+
+def admin_settings(runtime: Runtime) -> AdminSettings:
+    return runtime.admin_settings or get_admin_settings()
+
+
+def jwt_key(runtime: Runtime) -> str | None:
+    return admin_settings(runtime).ADMIN_JWT_SECRET or runtime.tokens.app_credentials().admin_jwt_secret
+
+
+def admin_context(runtime: Runtime) -> admin.AdminContext:
+    return admin.AdminContext(
+        stores=runtime.stores,
+        tokens=runtime.tokens,
+        queue=runtime.queue,
+        clock=runtime.clock,
+        qbo_for=runtime.qbo_for,
+        clio_for=runtime.clio_for,
+        poll=lambda tenant: poll_tenant(tenant, runtime.poller_context()),
+        qbo_revoke_url=runtime.settings.QBO_REVOKE_URL,
+        forget_clients=runtime.forget_tenant_clients,
+    )
+
+
+def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.OnboardingContext:
+    settings = admin_settings(runtime)
+    app = runtime.tokens.app_credentials()
+    return onboarding.OnboardingContext(
+        stores=runtime.stores,
+        tokens=runtime.tokens,
+        clock=runtime.clock,
+        state_key=derived_key(jwt_key(runtime), "oauth-state"),
+        public_url=public_url,
+        qbo_authorize_url=settings.QBO_AUTHORIZE_URL,
+        clio_region_urls=dict(runtime.settings.CLIO_REGION_URLS),
+        qbo_client_id=app.qbo_client_id,
+        clio_client_id=app.clio_client_id,
+        forget_clients=runtime.forget_tenant_clients,
+        state_lifetime=timedelta(seconds=settings.OAUTH_STATE_SECONDS),
+    )
+
+
+def public_url(event: dict[str, Any], runtime: Runtime) -> str:
+    configured = admin_settings(runtime).ADMIN_PUBLIC_URL
+    if configured:
+        return configured
+    domain = event.get("requestContext", {}).get("domainName") or "localhost"
+    return f"https://{domain}"
