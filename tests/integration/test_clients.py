@@ -831,8 +831,8 @@ def test_a_qbo_refresh_token_rotates(qbo_sim: QboSimulator, http: httpx.Client) 
     assert (response.expires_in, response.x_refresh_token_expires_in) == (3600, 8_726_400)
 
 
-def test_vendors_and_expense_accounts_are_listed(qbo_sim: QboSimulator, http: httpx.Client) -> None:
-    # Given a company with vendors and accounts
+def test_only_expense_accounts_are_offered_as_sources(qbo_sim: QboSimulator, http: httpx.Client) -> None:
+    # Given a company with an expense account and a bank account
     qbo_sim.add_company(
         "4620816365000000001",
         vendors=[{"Id": "33", "DisplayName": "County Court Clerk", "Active": True}],
@@ -849,6 +849,5 @@ def test_vendors_and_expense_accounts_are_listed(qbo_sim: QboSimulator, http: ht
     )
     token = qbo_sim.issue_tokens("4620816365000000001")["access_token"]
     client = QboClient(http, base_url=qbo_sim.base_url, realm_id="4620816365000000001", token=lambda _: token)
-    # Then vendors come back, and only expense accounts are offered as sources
-    assert [v["DisplayName"] for v in client.vendors()] == ["County Court Clerk"]
+    # Then only the expense account is offered as a source
     assert [a["Id"] for a in client.expense_accounts()] == ["91"]

@@ -139,12 +139,6 @@ class QboClient:
             accounts.extend(page)
         return accounts
 
-    def vendors(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for page in self.query_entities("Vendor"):
-            found.extend(page)
-        return found
-
     def preferences(self) -> dict[str, Any]:
         return self._unwrap(self._get("preferences", {}), "Preferences")
 

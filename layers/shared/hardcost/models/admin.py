@@ -141,8 +141,3 @@ class Disconnected(ApiModel):
 
 class AuthorizeUrl(ApiModel):
     authorize_url: str
-
-
-class ErrorBody(ApiModel):
-    error: str
-    message: str
