@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SCENARIO ?=
 SOAK_EXAMPLES ?= 2000
 
-.PHONY: help venv sam-venv demo demo-up test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck check validate build clean soak chaos
+.PHONY: help venv sam-venv demo demo-up test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck architecture check validate build clean soak chaos
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ format: venv ## ruff format and autofix
 typecheck: venv ## mypy on the shared package and the functions
 	@$(VENV)/bin/mypy layers/shared/hardcost functions devstack
 
+architecture: venv ## the import contracts in pyproject.toml (README "The parts and the arrows")
+	@$(VENV)/bin/lint-imports --no-cache
+
 validate: venv sam-venv ## sam validate --lint and cfn-lint on template.yaml
 	@$(SAM) validate --lint --region us-east-1
 	@$(VENV)/bin/cfn-lint template.yaml
@@ -96,7 +99,7 @@ build: sam-venv ## sam build into .aws-sam/ (cached)
 		|| { cat .aws-sam/build.log >&2; echo "sam build failed" >&2; exit 1; }
 	@echo "sam build: ok (.aws-sam/build)"
 
-check: lint typecheck validate build ## every static check: lint, typecheck, template validation, sam build
+check: lint typecheck architecture validate build ## every static check: lint, typecheck, template validation, sam build
 
 clean: ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache

@@ -182,8 +182,8 @@ class LocalStack:
         self, tenant_id: str, realm_id: str, settings: dict[str, Any], *, clio_region: str = "app"
     ) -> None:
         """What onboarding leaves behind: a tenant record and its tokens from both consent flows."""
-        from hardcost.clients.oauth import TokenResponse
         from hardcost.models.records import TenantRecord, TenantSettings
+        from hardcost.models.secrets import TokenResponse
 
         now = self.clock.now()
         tenant = TenantRecord(

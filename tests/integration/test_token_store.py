@@ -20,11 +20,12 @@ from devstack.clock import SimClock
 from devstack.qbo_sim import QboSimulator
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.http import RetryPolicy
-from hardcost.clients.oauth import StoredToken, TokenResponse, refresh_qbo
+from hardcost.clients.oauth import refresh_qbo
 from hardcost.clients.qbo import QboClient
-from hardcost.clients.tokens import AppCredentials, TenantCredentials, TokenStore
+from hardcost.clients.tokens import TokenStore
 from hardcost.errors import ConfigurationError, ReconnectRequiredError, RetryableError
 from hardcost.models.records import TenantRecord, TenantSettings
+from hardcost.models.secrets import AppCredentials, StoredToken, TenantCredentials, TokenResponse
 from hardcost.stores.dynamo import Stores
 
 pytestmark = pytest.mark.integration

@@ -8,16 +8,10 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from hardcost.admin.auth import (
-    AccessDeniedError,
-    NotAuthenticatedError,
-    bearer_token,
-    derived_key,
-    issue_token,
-    verify_token,
-)
-from hardcost.errors import ConfigurationError, InvalidStateError
+from hardcost.admin.auth import bearer_token, issue_token, verify_token
+from hardcost.errors import AccessDeniedError, ConfigurationError, InvalidStateError, NotAuthenticatedError
 from hardcost.logic.onboarding import OAuthState, sign_state, verify_state
+from hardcost.signing_keys import derived_key
 
 KEY = "unit-test-admin-key-0123456789abcdefgh-0123456789"
 AUDIENCE = "hard-cost-sync-admin"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from hardcost.clients.tokens import AppCredentials
 from hardcost.config import parse_settings
 from hardcost.deps.webhook import REQUIRED, WebhookSettings, parse_webhook_settings
 from hardcost.errors import ConfigurationError
+from hardcost.models.secrets import AppCredentials
 from hardcost.stores.secrets import VERIFIER_TOKEN_FIELD, verifier_token_of
 
 REPO = Path(__file__).resolve().parents[2]

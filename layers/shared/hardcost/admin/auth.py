@@ -9,18 +9,16 @@ simulated time and a Lambda's wall time are treated alike. In production an HTTP
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hardcost.errors import AccessDeniedError, ConfigurationError, NotAuthenticatedError
+from hardcost.errors import AccessDeniedError, NotAuthenticatedError
+from hardcost.signing_keys import checked_key
 
 ALGORITHM = "HS256"
-MIN_KEY_BYTES = 32
 Role = Literal["firm", "operator"]
 
 
@@ -62,15 +60,6 @@ class Principal(BaseModel):
             raise AccessDeniedError("operators only")
 
 
-def _checked_key(key: str | None) -> bytes:
-    if not key:
-        raise ConfigurationError("no admin JWT key: set admin_jwt_secret in the app secret (or ADMIN_JWT_SECRET)")
-    raw = key.encode()
-    if len(raw) < MIN_KEY_BYTES:
-        raise ConfigurationError(f"the admin JWT key must be at least {MIN_KEY_BYTES} bytes")
-    return raw
-
-
 def bearer_token(headers: dict[str, str]) -> str:
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     scheme, _, token = value.strip().partition(" ")
@@ -80,7 +69,7 @@ def bearer_token(headers: dict[str, str]) -> str:
 
 
 def verify_token(token: str, *, key: str | None, audience: str, now: datetime) -> Principal:
-    secret = _checked_key(key)
+    secret = checked_key(key)
     try:
         # Expiry is checked below against the injected clock, not PyJWT's wall clock.
         decoded: dict[str, Any] = jwt.decode(
@@ -119,9 +108,4 @@ def issue_token(
     }
     if tenant_id is not None:
         claims["tenant_id"] = tenant_id
-    return jwt.encode(claims, _checked_key(key), algorithm=ALGORITHM)
-
-
-def derived_key(key: str | None, purpose: str) -> bytes:
-    """A key for one purpose (e.g. onboarding state) derived from the admin key, so one secret serves both."""
-    return hmac.new(_checked_key(key), purpose.encode(), hashlib.sha256).digest()
+    return jwt.encode(claims, checked_key(key), algorithm=ALGORITHM)

@@ -7,75 +7,13 @@ Authlib would add ``cryptography`` to every Lambda's cold start for two form POS
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
 from hardcost.clients.http import transport_error
 from hardcost.errors import AuthError, ReconnectRequiredError, ThrottledError, UpstreamUnavailableError
-
-
-class TokenResponse(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    access_token: str
-    refresh_token: str | None = None
-    expires_in: int = 3600
-    x_refresh_token_expires_in: int | None = None
-    token_type: str = "bearer"
-
-    def __repr__(self) -> str:  # never print tokens
-        return f"TokenResponse(expires_in={self.expires_in})"
-
-    __str__ = __repr__
-
-
-class StoredToken(BaseModel):
-    """One provider's tokens as kept in the tenant's secret."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    access_token: str
-    refresh_token: str
-    access_expires_at: datetime
-    refresh_expires_at: datetime | None = None
-
-    def __repr__(self) -> str:
-        return f"StoredToken(access_expires_at={self.access_expires_at.isoformat()})"
-
-    __str__ = __repr__
-
-    def updated(self, response: TokenResponse, now: datetime) -> StoredToken:
-        refresh_expiry = (
-            now + timedelta(seconds=response.x_refresh_token_expires_in)
-            if response.x_refresh_token_expires_in
-            else self.refresh_expires_at
-        )
-        return StoredToken(
-            access_token=response.access_token,
-            # Clio keeps the refresh token; QBO rotates it on every refresh.
-            refresh_token=response.refresh_token or self.refresh_token,
-            access_expires_at=now + timedelta(seconds=response.expires_in),
-            refresh_expires_at=refresh_expiry,
-        )
-
-    @classmethod
-    def from_response(cls, response: TokenResponse, now: datetime) -> StoredToken:
-        if not response.refresh_token:
-            raise AuthError("the token endpoint returned no refresh token")
-        refresh_expiry = (
-            now + timedelta(seconds=response.x_refresh_token_expires_in)
-            if response.x_refresh_token_expires_in
-            else None
-        )
-        return cls(
-            access_token=response.access_token,
-            refresh_token=response.refresh_token,
-            access_expires_at=now + timedelta(seconds=response.expires_in),
-            refresh_expires_at=refresh_expiry,
-        )
+from hardcost.models.secrets import TokenResponse
 
 
 def refresh_qbo(

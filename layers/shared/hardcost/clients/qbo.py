@@ -17,6 +17,7 @@ import httpx
 from pydantic import ValidationError
 
 from hardcost.clients.http import RateLimitPacer, RetryPolicy, transport_error
+from hardcost.clients.ports import MAX_PAGE
 from hardcost.errors import (
     AccessTokenRejectedError,
     AuthError,
@@ -27,7 +28,6 @@ from hardcost.errors import (
 )
 from hardcost.models.qbo import ExchangeRate
 
-MAX_PAGE = 1000
 TokenProvider = Callable[[bool], str]  # force_refresh -> access token
 
 
@@ -241,7 +241,3 @@ class QboClient:
 
 def _quote_literal(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
-
-
-def format_qbo_datetime(value: datetime) -> str:
-    return value.isoformat(timespec="seconds")

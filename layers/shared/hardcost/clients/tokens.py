@@ -15,11 +15,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from hardcost.clients.oauth import (
-    StoredToken,
-    TokenResponse,
     deauthorize_clio,
     exchange_code_clio,
     exchange_code_qbo,
@@ -30,6 +28,7 @@ from hardcost.clients.oauth import (
 from hardcost.clock import Clock
 from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError
 from hardcost.models.records import Provider, TenantRecord
+from hardcost.models.secrets import AppCredentials, StoredToken, TenantCredentials, TokenResponse
 from hardcost.stores.aws_errors import AWS_ERRORS, NOT_FOUND, error_code, translate
 from hardcost.stores.dynamo import LeaseStore
 from hardcost.stores.secrets import read_secret_string
@@ -41,38 +40,6 @@ else:
 
 REFRESH_MARGIN = timedelta(minutes=5)
 LEASE_SECONDS = 30
-
-
-class TenantCredentials(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    qbo: StoredToken | None = None
-    clio: StoredToken | None = None
-
-    def __repr__(self) -> str:
-        return "TenantCredentials(<redacted>)"
-
-    __str__ = __repr__
-
-
-class AppCredentials(BaseModel):
-    """The app's own OAuth clients and the QBO webhook verifier token (one secret per stage)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    qbo_client_id: str = Field(min_length=1)
-    qbo_client_secret: str = Field(min_length=1)
-    clio_client_id: str = Field(min_length=1)
-    clio_client_secret: str = Field(min_length=1)
-    qbo_webhook_verifier_token: str = Field(min_length=1)
-    # Signs and verifies admin API tokens (HS256) and onboarding ``state``; optional so stages without the
-    # admin API keep working. ADMIN_JWT_SECRET in the environment wins (local stack).
-    admin_jwt_secret: str | None = None
-
-    def __repr__(self) -> str:
-        return "AppCredentials(<redacted>)"
-
-    __str__ = __repr__
 
 
 class TokenStore:

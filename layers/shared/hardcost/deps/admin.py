@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hardcost.admin.auth import derived_key
 from hardcost.config import AdminSettings, get_admin_settings
 from hardcost.deps.runtime import Runtime
 from hardcost.logic import admin, onboarding
 from hardcost.logic.poll import poll_tenant
+from hardcost.signing_keys import derived_key
 
 
 def admin_settings(runtime: Runtime) -> AdminSettings:

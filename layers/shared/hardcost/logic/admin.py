@@ -10,9 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from hardcost.clients.clio import ClioClient
-from hardcost.clients.qbo import QboClient
-from hardcost.clients.tokens import TokenStore
+from hardcost.clients.ports import ClioApi, QboApi, Tokens
 from hardcost.clock import Clock
 from hardcost.codes import PROBLEM_TEXT, ProblemCode
 from hardcost.errors import AuthError, InvalidSettingsError, ReconnectRequiredError, TenantNotFoundError
@@ -35,18 +33,17 @@ from hardcost.models.admin import (
 )
 from hardcost.models.records import Provider, TenantRecord
 from hardcost.rules import tenant_status as lifecycle
-from hardcost.stores.dynamo import Stores
-from hardcost.stores.queues import ExpenseQueue
+from hardcost.stores.ports import Queue, Stores
 
 
 @dataclass
 class AdminContext:
     stores: Stores
-    tokens: TokenStore
-    queue: ExpenseQueue
+    tokens: Tokens
+    queue: Queue
     clock: Clock
-    qbo_for: Callable[[TenantRecord], QboClient]
-    clio_for: Callable[[TenantRecord], ClioClient]
+    qbo_for: Callable[[TenantRecord], QboApi]
+    clio_for: Callable[[TenantRecord], ClioApi]
     poll: Callable[[TenantRecord], TenantPollReport]
     qbo_revoke_url: str
     forget_clients: Callable[[str], None]

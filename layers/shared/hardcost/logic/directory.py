@@ -21,8 +21,7 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from hardcost.clients.clio import ClioClient
-from hardcost.clients.qbo import QboClient
+from hardcost.clients.ports import ClioApi, QboApi
 from hardcost.clock import Clock
 from hardcost.errors import NotFoundError
 from hardcost.models.clio import Contact, Matter
@@ -73,8 +72,8 @@ class TenantDirectory:
 class Directory:
     """One run's view of a tenant's directory: reads through the cache, refreshes at most once on doubt."""
 
-    qbo: QboClient
-    clio: ClioClient
+    qbo: QboApi
+    clio: ClioApi
     clock: Clock
     cache: TenantDirectory = field(default_factory=TenantDirectory)
     _refreshed: bool = False

@@ -21,13 +21,13 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hardcost.clients.tokens import TokenStore
+from hardcost.clients.ports import Tokens
 from hardcost.clock import Clock
 from hardcost.config import QBO_ACCOUNTING_SCOPE
 from hardcost.errors import ConflictError, ConsentDeclinedError, InvalidStateError
 from hardcost.models.records import ClioRegion, Provider, TenantRecord, TenantSettings
 from hardcost.rules import tenant_status as lifecycle
-from hardcost.stores.dynamo import Stores
+from hardcost.stores.ports import Stores
 
 QBO_CALLBACK_PATH = "/connect/qbo/callback"
 CLIO_CALLBACK_PATH = "/connect/clio/callback"
@@ -76,7 +76,7 @@ def verify_state(key: bytes, text: str | None, *, provider: Provider, now: datet
 @dataclass
 class OnboardingContext:
     stores: Stores
-    tokens: TokenStore
+    tokens: Tokens
     clock: Clock
     state_key: bytes
     public_url: str

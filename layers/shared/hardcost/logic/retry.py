@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from hardcost.codes import FailureCode
 from hardcost.models.messages import PurchaseEvent
-from hardcost.stores.dynamo import Stores
-from hardcost.stores.queues import ExpenseQueue
+from hardcost.stores.ports import Queue, Stores
 
 
-def retry_failures(stores: Stores, queue: ExpenseQueue, tenant_id: str, txn_ids: list[str] | None = None) -> int:
+def retry_failures(stores: Stores, queue: Queue, tenant_id: str, txn_ids: list[str] | None = None) -> int:
     """Enqueue one message per failed transaction (all, or those named); returns how many were sent."""
     failures = stores.failures.list(tenant_id)
     wanted = set(txn_ids) if txn_ids else None

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from hardcost.clients.clio import ClioClient
+from hardcost.clients.ports import ClioApi
 from hardcost.models.records import FailureRecord, NeedsMatterRecord
-from hardcost.stores.dynamo import Stores
+from hardcost.stores.ports import Stores
 
 
 def open_failures(stores: Stores, tenant_id: str) -> list[FailureRecord]:
     return sorted(stores.failures.list(tenant_id), key=lambda f: (_numeric(f.txn_id), f.txn_id, f.code, f.scope))
 
 
-def needs_matter(stores: Stores, tenant_id: str, clio: ClioClient | None = None) -> list[NeedsMatterRecord]:
+def needs_matter(stores: Stores, tenant_id: str, clio: ClioApi | None = None) -> list[NeedsMatterRecord]:
     """Entries imported without a matter; with ``clio``, those the firm has since linked drop off the list."""
     records = stores.needs_matter.list(tenant_id)
     if clio is None:

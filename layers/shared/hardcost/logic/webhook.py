@@ -24,7 +24,7 @@ from aws_lambda_powertools import Logger
 from hardcost.clock import Clock
 from hardcost.errors import RetryableError, SyncError
 from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, parse_changes, purchase_event_body, signature_is_valid
-from hardcost.stores.sqs import SQS_BATCH
+from hardcost.stores.limits import SQS_BATCH
 
 logger = Logger(child=True)
 

@@ -13,3 +13,8 @@ def parse_qbo_time(value: object) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def format_qbo_datetime(value: datetime) -> str:
+    """As QBO's queries and CDC take it: seconds, with the offset."""
+    return value.isoformat(timespec="seconds")

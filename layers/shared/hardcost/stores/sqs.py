@@ -11,13 +11,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hardcost.errors import RetryableError, SyncError
 from hardcost.stores.aws_errors import translate
+from hardcost.stores.limits import SQS_BATCH
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 else:
     SQSClient = Any
 
-SQS_BATCH = 10
 MAX_BODY_BYTES = 250_000  # SQS allows 256 KiB per message and per batch; keep headroom
 
 

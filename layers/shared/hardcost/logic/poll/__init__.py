@@ -14,7 +14,7 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from hardcost.clients.qbo import QboClient
+from hardcost.clients.ports import QboApi
 from hardcost.codes import ProblemCode
 from hardcost.errors import AuthError, SyncError, TenantGoneError
 from hardcost.logic.poll.changes import (
@@ -35,7 +35,7 @@ from hardcost.models.records import CursorRecord, Provider, TenantRecord
 from hardcost.rules import evaluate_preconditions, home_currency_of
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.scope import scope_changed
-from hardcost.stores.queues import ExpenseQueue
+from hardcost.stores.ports import Queue
 
 logger = Logger(child=True)
 
@@ -46,7 +46,7 @@ TENANT_PROBLEMS_FROM_QBO = {
 }
 
 
-def fan_out(ctx: PollerContext, poll_queue: ExpenseQueue) -> FanOutReport:
+def fan_out(ctx: PollerContext, poll_queue: Queue) -> FanOutReport:
     """The scheduler's tick: one poll request per tenant, so no tick runs near a Lambda's timeout and one
     tenant's slowness never delays another (each is polled by its own PollWorkerFunction invocation).
     A firm disconnected for longer than the history is kept (§4) is purged on the way."""
@@ -162,7 +162,7 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
 # --- R1-R3 ------------------------------------------------------------------------------------
 
 
-def _check_preconditions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, now: datetime) -> TenantRecord:
+def _check_preconditions(tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, now: datetime) -> TenantRecord:
     fresh = tenant.preconditions_checked_at is not None and now - tenant.preconditions_checked_at < ctx.precondition_ttl
     if fresh and tenant.status == "active":
         return tenant
@@ -182,7 +182,7 @@ def _check_preconditions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClien
     return updated
 
 
-def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient) -> TenantPollReport:
+def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboApi) -> TenantPollReport:
     """Clio has no API for its hard-cost setting: re-try one held transaction; success unblocks the tenant."""
     held = ctx.stores.held.list(tenant.tenant_id)
     if not held:

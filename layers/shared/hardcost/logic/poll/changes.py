@@ -10,11 +10,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hardcost.clients.qbo import MAX_PAGE, QboClient, format_qbo_datetime
+from hardcost.clients.ports import MAX_PAGE, QboApi
 from hardcost.codes import RECHECKED_ON_SYNC, FailureCode
 from hardcost.logic.poll.context import Message, PollerContext, TenantPollReport
 from hardcost.models.messages import MessageSource, PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import Purchase, is_deleted_stub, parse_qbo_time
+from hardcost.models.qbo_time import format_qbo_datetime
 from hardcost.models.records import CursorRecord, TenantRecord
 from hardcost.rules import transaction_type
 from hardcost.rules.scope import backfill_range, recheck_due
@@ -25,7 +26,7 @@ HEALED_BY_CLIO_DIRECTORY = frozenset({FailureCode.NO_CLIO_CONTACT, FailureCode.C
 
 
 def collect_changes(
-    qbo: QboClient,
+    qbo: QboApi,
     since: datetime,
     tenant: TenantRecord,
     ctx: PollerContext,
@@ -43,7 +44,7 @@ def collect_changes(
     return newest
 
 
-def collect_backfill(qbo: QboClient, tenant: TenantRecord, cursor: CursorRecord, messages: dict[str, Message]) -> None:
+def collect_backfill(qbo: QboApi, tenant: TenantRecord, cursor: CursorRecord, messages: dict[str, Message]) -> None:
     """R5, R6: what the settings now bring into scope since the last poll, as "backfill" messages (the mapper
     imports those not yet in Clio, and leaves what is in Clio as it is)."""
     found = backfill_range(tenant.settings, cursor.applied_start_date, cursor.applied_source_account_id)
@@ -55,7 +56,7 @@ def collect_backfill(qbo: QboClient, tenant: TenantRecord, cursor: CursorRecord,
 
 
 def collect_query(
-    qbo: QboClient,
+    qbo: QboApi,
     where: str,
     tenant: TenantRecord,
     messages: dict[str, Message],
@@ -68,7 +69,7 @@ def collect_query(
 
 
 def _collect_cdc(
-    qbo: QboClient,
+    qbo: QboApi,
     since: datetime,
     tenant: TenantRecord,
     messages: dict[str, Message],
@@ -122,9 +123,7 @@ def _is_expense_or_check(raw: dict[str, Any]) -> bool | None:
         return None
 
 
-def collect_by_id(
-    qbo: QboClient, tenant: TenantRecord, ids: list[str], messages: dict[str, Message], source: str
-) -> None:
+def collect_by_id(qbo: QboApi, tenant: TenantRecord, ids: list[str], messages: dict[str, Message], source: str) -> None:
     wanted = [i for i in dict.fromkeys(ids) if i not in messages]
     if not wanted:
         return
@@ -139,7 +138,7 @@ def collect_by_id(
             )
 
 
-def _reconcile_deletions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message]) -> int:
+def _reconcile_deletions(tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, messages: dict[str, Message]) -> int:
     """Past CDC's window, deletions are found by comparing our mappings with what QBO still has."""
     mapped = [m.txn_id for m in ctx.stores.mappings.all(tenant.tenant_id) if not m.removed and m.entries]
     unknown = [txn_id for txn_id in mapped if txn_id not in messages]
@@ -155,7 +154,7 @@ def _reconcile_deletions(tenant: TenantRecord, ctx: PollerContext, qbo: QboClien
 
 
 def collect_rechecks(
-    tenant: TenantRecord, ctx: PollerContext, qbo: QboClient, messages: dict[str, Message], *, everything: bool
+    tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, messages: dict[str, Message], *, everything: bool
 ) -> int:
     """Failures caused by Clio (no contact, no matter, billed) heal when Clio changes: look again. Those
     waiting for a contact or a matter are looked at on the first sync after the firm added one (their fix

@@ -7,13 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from hardcost.clients.clio import ClioClient
-from hardcost.clients.qbo import QboClient
+from hardcost.clients.ports import ClioApi, QboApi
 from hardcost.clock import Clock
 from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
 from hardcost.models.records import TenantRecord
-from hardcost.stores.dynamo import Stores
-from hardcost.stores.queues import ExpenseQueue
+from hardcost.stores.ports import Queue, Stores
 
 Message = PurchaseSnapshot | PurchaseEvent
 
@@ -22,10 +20,10 @@ Message = PurchaseSnapshot | PurchaseEvent
 class PollerContext:
     stores: Stores
     clock: Clock
-    qbo_for: Callable[[TenantRecord], QboClient]
-    queue: ExpenseQueue
+    qbo_for: Callable[[TenantRecord], QboApi]
+    queue: Queue
     # Asked only whether the firm's contacts or matters changed, for failures waiting on them (R14).
-    clio_for: Callable[[TenantRecord], ClioClient] | None = None
+    clio_for: Callable[[TenantRecord], ClioApi] | None = None
     overlap: timedelta = timedelta(minutes=5)
     precondition_ttl: timedelta = timedelta(minutes=15)
     lease_seconds: int = 300

@@ -7,15 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from hardcost.clients.clio import ClioClient
-from hardcost.clients.qbo import QboClient
+from hardcost.clients.ports import ClioApi, QboApi
 from hardcost.clock import Clock
 from hardcost.logic.directory import Directory, TenantDirectory
 from hardcost.logic.sync.plan import same_entry
 from hardcost.models.clio import Activity, HardCostEntryWrite
 from hardcost.models.records import ActivityLogRecord, TenantRecord
-from hardcost.stores.dynamo import Stores
-from hardcost.stores.queues import ExpenseQueue
+from hardcost.stores.ports import Queue, Stores
 
 TENANT_CACHE_FOR = timedelta(seconds=60)
 EXISTING_KEPT_FOR = timedelta(hours=1)  # a first import's listing of what Clio held, kept while it runs
@@ -54,10 +52,10 @@ class ExistingEntries:
 class MapperContext:
     stores: Stores
     clock: Clock
-    qbo_for: Callable[[TenantRecord], QboClient]
-    clio_for: Callable[[TenantRecord], ClioClient]
+    qbo_for: Callable[[TenantRecord], QboApi]
+    clio_for: Callable[[TenantRecord], ClioApi]
     worker_id: str
-    queue: ExpenseQueue | None = None
+    queue: Queue | None = None
     max_receive_count: int = 5
     # Kept by the runtime across invocations (per container and tenant); the rest lives for one batch.
     directory_caches: dict[str, TenantDirectory] = field(default_factory=dict)

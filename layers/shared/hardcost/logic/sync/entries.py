@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from hardcost.clients.clio import ClioClient
+from hardcost.clients.ports import ClioApi
 from hardcost.codes import FailureCode
 from hardcost.errors import (
     ClioRejectedError,
@@ -35,7 +35,7 @@ class EntryEffects:
         self.created = self.updated = self.deleted = 0
 
     @cached_property
-    def clio(self) -> ClioClient:
+    def clio(self) -> ClioApi:
         return self.ctx.clio_for(self.tenant)
 
     def create(self, key: str, want: DesiredEntry) -> PlannedFailure | None:

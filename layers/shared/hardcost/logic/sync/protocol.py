@@ -18,16 +18,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from hardcost.clients.clio import ClioClient
+from hardcost.clients.ports import ClioApi
 from hardcost.models.records import EntryRecord, MappingRecord
 from hardcost.rules import entry_marker
-from hardcost.stores.mappings import MappingStore
+from hardcost.stores.ports import Mappings
 
 TXN_LOCK_SECONDS = 120
 
 
 class MappingTransaction:
-    def __init__(self, mappings: MappingStore, tenant_id: str, txn_id: str, owner: str, now: datetime) -> None:
+    def __init__(self, mappings: Mappings, tenant_id: str, txn_id: str, owner: str, now: datetime) -> None:
         self._mappings = mappings
         self.tenant_id = tenant_id
         self.txn_id = txn_id
@@ -82,7 +82,7 @@ class MappingTransaction:
             return None
         return entry
 
-    def adopt(self, clio: ClioClient, entry: EntryRecord) -> EntryRecord | None:
+    def adopt(self, clio: ClioApi, entry: EntryRecord) -> EntryRecord | None:
         """Step 3: the entry an earlier attempt may have created, found by its marker; ``None`` if Clio has none."""
         if entry.activity_id is not None:
             return entry.model_copy(update={"state": "live"})

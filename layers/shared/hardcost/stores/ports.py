@@ -1,0 +1,164 @@
+"""The stores and the queue as the logic sees them: Protocols the DynamoDB and SQS adapters implement, and
+the in-memory fakes of ``tests/fakes`` too (``tests/integration/test_ports_contract.py`` holds both to the same
+behaviour). Logic imports these, never an adapter, so it runs on fakes without moto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from hardcost.models.messages import PollRequest, PurchaseEvent, PurchaseSnapshot
+from hardcost.models.records import (
+    ActivityLogRecord,
+    CursorRecord,
+    FailureRecord,
+    HeldRecord,
+    MappingRecord,
+    NeedsMatterRecord,
+    TenantRecord,
+)
+from hardcost.rules.tenant_status import TenantChange
+
+
+class Tenants(Protocol):
+    """The tenant records (``stores.tenants.TenantStore``)."""
+
+    def transition(
+        self,
+        tenant_id: str,
+        compute: Callable[[TenantRecord], TenantChange],
+        *,
+        known: TenantRecord | None = None,
+        attempts: int = 4,
+    ) -> TenantRecord | None: ...
+
+    def get(self, tenant_id: str) -> TenantRecord | None: ...
+
+    def create(self, tenant: TenantRecord) -> None: ...
+
+    def index_realm(self, realm_id: str, tenant_id: str) -> None: ...
+
+    def change(self, tenant: TenantRecord, change: TenantChange) -> TenantRecord: ...
+
+    def tenant_of_realm(self, realm_id: str) -> str | None: ...
+
+    def all(self) -> list[TenantRecord]: ...
+
+    def purge(self, tenant: TenantRecord) -> int: ...
+
+
+class Cursors(Protocol):
+    """Each tenant's poll cursor."""
+
+    def get(self, tenant_id: str) -> CursorRecord: ...
+
+    def put(self, cursor: CursorRecord) -> None: ...
+
+
+class Leases(Protocol):
+    """Per-tenant leases (poll, token refresh)."""
+
+    def acquire(self, tenant_id: str, name: str, owner: str, now: datetime, seconds: int) -> bool: ...
+
+    def release(self, tenant_id: str, name: str, owner: str) -> None: ...
+
+
+class Mappings(Protocol):
+    """Transaction mappings: the lock, intents and saves of the exactly-once protocol."""
+
+    def lock(
+        self,
+        tenant_id: str,
+        txn_id: str,
+        owner: str,
+        now: datetime,
+        seconds: int,
+        *,
+        if_new: MappingRecord | None = None,
+    ) -> MappingRecord | None: ...
+
+    def save(self, record: MappingRecord, owner: str, *, keep_lock: bool = True) -> None: ...
+
+    def get(self, tenant_id: str, txn_id: str) -> MappingRecord | None: ...
+
+    def all(self, tenant_id: str) -> list[MappingRecord]: ...
+
+
+class Failures(Protocol):
+    """Open Sync Failures."""
+
+    def put(self, failure: FailureRecord) -> None: ...
+
+    def get(self, tenant_id: str, key: str) -> FailureRecord | None: ...
+
+    def delete(self, tenant_id: str, key: str) -> None: ...
+
+    def list(self, tenant_id: str) -> list[FailureRecord]: ...
+
+
+class NeedsMatter(Protocol):
+    """Entries that need a matter (R10)."""
+
+    def put(self, record: NeedsMatterRecord) -> None: ...
+
+    def delete(self, tenant_id: str, txn_id: str, customer_id: str) -> None: ...
+
+    def list(self, tenant_id: str) -> list[NeedsMatterRecord]: ...
+
+
+class Held(Protocol):
+    """Transactions held while the tenant cannot import."""
+
+    def put(self, record: HeldRecord) -> None: ...
+
+    def delete(self, tenant_id: str, txn_id: str) -> None: ...
+
+    def list(self, tenant_id: str) -> list[HeldRecord]: ...
+
+
+class Activity(Protocol):
+    """The firm's recent activity."""
+
+    def append_many(self, entries: Sequence[ActivityLogRecord], *, sleep: Callable[[float], None] = ...) -> None: ...
+
+    def recent(self, tenant_id: str, limit: int = 100) -> list[ActivityLogRecord]: ...
+
+
+class Queue(Protocol):
+    """The expense queue (``stores.queues.ExpenseQueue``)."""
+
+    def send_bodies(self, bodies: Sequence[str]) -> int: ...
+
+    def send_later(self, body: str, delay_seconds: float) -> None: ...
+
+    def send(self, messages: Sequence[PurchaseSnapshot | PurchaseEvent | PollRequest]) -> int: ...
+
+
+class Stores(Protocol):
+    """Every store over the one table (``stores.dynamo.Stores``), as the logic is given them."""
+
+    @property
+    def tenants(self) -> Tenants: ...
+
+    @property
+    def cursors(self) -> Cursors: ...
+
+    @property
+    def leases(self) -> Leases: ...
+
+    @property
+    def mappings(self) -> Mappings: ...
+
+    @property
+    def failures(self) -> Failures: ...
+
+    @property
+    def needs_matter(self) -> NeedsMatter: ...
+
+    @property
+    def held(self) -> Held: ...
+
+    @property
+    def activity(self) -> Activity: ...
