@@ -1,6 +1,7 @@
-"""In-memory stores with the behaviour of ``hardcost.stores.dynamo`` the sync logic relies on: the mapping lock
-taken and read in one request (busy while another owner holds it unexpired), a save refused once the lock was
-lost, tenant changes refused over a stale revision. Fast enough for unit tests of the exactly-once protocol."""
+"""In-memory implementations of ``hardcost.stores.ports`` with the behaviour of the DynamoDB adapters that the
+logic relies on: the mapping lock taken and read in one request (busy while another owner holds it unexpired),
+a save refused once the lock was lost, tenant changes refused over a stale revision, leases. Held to the same
+contract as the adapters by ``tests/integration/test_ports_contract.py``; fast enough for unit tests."""
 
 from __future__ import annotations
 
@@ -48,11 +49,19 @@ class FakeTenants(TenantTransitions):
         self.records[tenant.tenant_id] = updated
         return updated
 
+    def index_realm(self, realm_id: str, tenant_id: str) -> None:
+        self.realms[realm_id] = tenant_id
+
+    def tenant_of_realm(self, realm_id: str) -> str | None:
+        return self.realms.get(realm_id)
+
     def all(self) -> list[TenantRecord]:
-        return list(self.records.values())
+        return sorted(self.records.values(), key=lambda t: t.tenant_id)
 
     def purge(self, tenant: TenantRecord) -> int:
         self.records.pop(tenant.tenant_id, None)
+        if self.realms.get(tenant.realm_id) == tenant.tenant_id:
+            del self.realms[tenant.realm_id]
         return 1
 
 
@@ -150,6 +159,23 @@ class FakeHeld(_Keyed):
         return [r for (t, _), r in sorted(self.items.items()) if t == tenant_id]
 
 
+class FakeLeases:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], tuple[str, datetime]] = {}
+
+    def acquire(self, tenant_id: str, name: str, owner: str, now: datetime, seconds: int) -> bool:
+        held = self.items.get((tenant_id, name))
+        if held is not None and held[0] != owner and held[1] >= now:
+            return False
+        self.items[(tenant_id, name)] = (owner, now + timedelta(seconds=seconds))
+        return True
+
+    def release(self, tenant_id: str, name: str, owner: str) -> None:
+        held = self.items.get((tenant_id, name))
+        if held is not None and held[0] == owner:
+            del self.items[(tenant_id, name)]
+
+
 class FakeCursors:
     def __init__(self) -> None:
         self.items: dict[str, CursorRecord] = {}
@@ -178,6 +204,7 @@ class FakeStores:
     def __init__(self) -> None:
         self.tenants = FakeTenants()
         self.cursors = FakeCursors()
+        self.leases = FakeLeases()
         self.mappings = FakeMappings()
         self.failures = FakeFailures()
         self.needs_matter = FakeNeedsMatter()

@@ -1,0 +1,228 @@
+"""One contract for each store port, held by the DynamoDB adapter (on moto) and by the in-memory fake the unit
+tests of the logic use: what the logic relies on (locks, conditional changes, listing, purging) behaves the
+same in both, so a unit test on fakes means what it says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devstack.aws_resources import create_resources
+from hardcost.codes import FailureCode
+from hardcost.errors import ConflictError, LockBusyError, LockLostError, TenantChangedError, TenantGoneError
+from hardcost.models.records import (
+    ActivityLogRecord,
+    CursorRecord,
+    FailureRecord,
+    HeldRecord,
+    MappingRecord,
+    NeedsMatterRecord,
+    TenantRecord,
+    TenantSettings,
+    TxnSummary,
+)
+from hardcost.rules import tenant_status as lifecycle
+from hardcost.stores.dynamo import Stores as DynamoStores
+from hardcost.stores.ports import Stores
+from tests.fakes.stores import FakeStores
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    if request.param == "memory":
+        yield FakeStores()
+        return
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        resources = create_resources(session)
+        yield DynamoStores(session.resource("dynamodb").Table(resources.table_name))
+
+
+def tenant(tenant_id: str = "firm-1", realm_id: str = "9130") -> TenantRecord:
+    return TenantRecord(
+        tenant_id=tenant_id,
+        realm_id=realm_id,
+        settings=TenantSettings(start_date=date(2026, 4, 1), source_account_id="91"),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def disabled(current: TenantRecord) -> lifecycle.TenantChange:
+    return lifecycle.settings_changed(current, {"enabled": False}, NOW)
+
+
+# --- tenants ---------------------------------------------------------------------------------------------
+
+
+def test_a_tenant_is_created_once_and_found_by_id_and_by_realm(stores: Stores) -> None:
+    stores.tenants.create(tenant())
+    assert stores.tenants.get("firm-1") == tenant()
+    assert stores.tenants.tenant_of_realm("9130") == "firm-1"
+    assert stores.tenants.get("firm-2") is None
+    with pytest.raises(ConflictError):
+        stores.tenants.create(tenant())
+
+
+def test_a_change_is_written_over_the_revision_it_was_computed_from_only(stores: Stores) -> None:
+    stores.tenants.create(tenant())
+    read = stores.tenants.get("firm-1")
+    assert read is not None
+    changed = stores.tenants.change(read, disabled(read))
+    assert (changed.settings.enabled, changed.revision) == (False, 1)
+    assert stores.tenants.get("firm-1") == changed
+    with pytest.raises(TenantChangedError):
+        stores.tenants.change(read, disabled(read))  # computed from revision 0
+
+
+def test_a_transition_reads_again_when_the_tenant_changed_meanwhile(stores: Stores) -> None:
+    stores.tenants.create(tenant())
+    stale = tenant()
+    current = stores.tenants.get("firm-1")
+    assert current is not None
+    stores.tenants.change(current, lifecycle.problem_found(current, lifecycle_code(), NOW))
+    updated = stores.tenants.transition("firm-1", disabled, known=stale)
+    assert updated is not None and updated.revision == 2
+    assert updated.settings.enabled is False and updated.problems == (lifecycle_code(),)
+
+
+def lifecycle_code() -> Any:
+    from hardcost.codes import ProblemCode
+
+    return ProblemCode.TRACKING_BY_CUSTOMER_OFF
+
+
+def test_a_purged_tenant_is_gone_everywhere_and_cannot_be_changed(stores: Stores) -> None:
+    stores.tenants.create(tenant())
+    stores.tenants.create(tenant("firm-2", "9131"))
+    stores.failures.put(failure("7"))
+    gone = stores.tenants.get("firm-1")
+    assert gone is not None
+    stores.tenants.purge(gone)
+    assert stores.tenants.get("firm-1") is None
+    assert stores.tenants.tenant_of_realm("9130") is None
+    assert [t.tenant_id for t in stores.tenants.all()] == ["firm-2"]
+    with pytest.raises(TenantGoneError):
+        stores.tenants.change(gone, disabled(gone))
+    assert stores.tenants.transition("firm-1", disabled) is None
+
+
+# --- mappings: the exactly-once protocol's lock ----------------------------------------------------------
+
+
+def mapping(txn_id: str = "7", sync_token: int = 0) -> MappingRecord:
+    return MappingRecord(tenant_id="firm-1", txn_id=txn_id, sync_token=sync_token)
+
+
+def test_the_lock_is_taken_and_read_in_one_request_and_writes_the_intents_of_a_new_transaction(
+    stores: Stores,
+) -> None:
+    assert stores.mappings.lock("firm-1", "7", "a", NOW, 60, if_new=mapping()) is None
+    assert stores.mappings.get("firm-1", "7") == mapping()
+    assert stores.mappings.lock("firm-1", "7", "a", NOW, 60) == mapping()  # the owner may take it again
+
+
+def test_another_worker_is_kept_out_until_the_lock_expires(stores: Stores) -> None:
+    stores.mappings.lock("firm-1", "7", "a", NOW, 60, if_new=mapping())
+    with pytest.raises(LockBusyError):
+        stores.mappings.lock("firm-1", "7", "b", NOW + timedelta(seconds=30), 60)
+    assert stores.mappings.lock("firm-1", "7", "b", NOW + timedelta(seconds=61), 60) == mapping()
+
+
+def test_a_save_after_the_lock_was_taken_over_is_refused(stores: Stores) -> None:
+    stores.mappings.lock("firm-1", "7", "a", NOW, 60, if_new=mapping())
+    stores.mappings.lock("firm-1", "7", "b", NOW + timedelta(seconds=61), 60)
+    with pytest.raises(LockLostError):
+        stores.mappings.save(mapping(sync_token=1), "a")
+    stores.mappings.save(mapping(sync_token=1), "b", keep_lock=False)
+    assert stores.mappings.get("firm-1", "7") == mapping(sync_token=1)
+    assert stores.mappings.lock("firm-1", "7", "c", NOW + timedelta(seconds=62), 60) == mapping(sync_token=1)
+
+
+def test_mappings_are_listed_per_tenant(stores: Stores) -> None:
+    stores.mappings.lock("firm-1", "7", "a", NOW, 60, if_new=mapping("7"))
+    stores.mappings.lock("firm-1", "8", "a", NOW, 60, if_new=mapping("8"))
+    stores.mappings.lock("firm-2", "9", "a", NOW, 60, if_new=mapping("9").model_copy(update={"tenant_id": "firm-2"}))
+    assert sorted(m.txn_id for m in stores.mappings.all("firm-1")) == ["7", "8"]
+
+
+# --- failures, needs-matter, held, cursors, activity ------------------------------------------------------
+
+
+def failure(txn_id: str, scope: str = "txn", tenant_id: str = "firm-1") -> FailureRecord:
+    return FailureRecord(
+        tenant_id=tenant_id,
+        txn_id=txn_id,
+        scope=scope,
+        code=FailureCode.NO_CLIO_CONTACT,
+        message="m",
+        fix="f",
+        txn=TxnSummary(txn_type="Check"),
+        first_seen=NOW,
+        last_seen=NOW,
+    )
+
+
+def test_failures_are_kept_by_key_replaced_listed_per_tenant_and_deleted(stores: Stores) -> None:
+    stores.failures.put(failure("8"))
+    stores.failures.put(failure("7", "20"))
+    stores.failures.put(failure("7", "20"))
+    stores.failures.put(failure("9", tenant_id="firm-2"))
+    listed = stores.failures.list("firm-1")
+    assert [(f.txn_id, f.scope) for f in listed] == [("7", "20"), ("8", "txn")]
+    assert stores.failures.get("firm-1", listed[0].key) == failure("7", "20")
+    stores.failures.delete("firm-1", listed[0].key)
+    stores.failures.delete("firm-1", listed[0].key)  # deleting what is gone is fine
+    assert [f.txn_id for f in stores.failures.list("firm-1")] == ["8"]
+
+
+def test_needs_matter_and_held_records_are_kept_listed_and_deleted(stores: Stores) -> None:
+    needs = NeedsMatterRecord(
+        tenant_id="firm-1", txn_id="7", customer_id="20", clio_activity_id=5, contact_id=3, reason="r", since=NOW
+    )
+    stores.needs_matter.put(needs)
+    assert stores.needs_matter.list("firm-1") == [needs]
+    stores.needs_matter.delete("firm-1", "7", "20")
+    assert stores.needs_matter.list("firm-1") == []
+    held = HeldRecord(tenant_id="firm-1", txn_id="7", reason="r", held_at=NOW)
+    stores.held.put(held)
+    assert stores.held.list("firm-1") == [held] and stores.held.list("firm-2") == []
+    stores.held.delete("firm-1", "7")
+    assert stores.held.list("firm-1") == []
+
+
+def test_a_cursor_starts_empty_and_keeps_what_was_put(stores: Stores) -> None:
+    assert stores.cursors.get("firm-1") == CursorRecord(tenant_id="firm-1")
+    cursor = CursorRecord(tenant_id="firm-1", last_updated_time=NOW, applied_start_date=date(2026, 4, 1))
+    stores.cursors.put(cursor)
+    assert stores.cursors.get("firm-1") == cursor
+
+
+def test_the_activity_log_lists_the_newest_first_up_to_a_limit(stores: Stores) -> None:
+    entries = [
+        ActivityLogRecord(tenant_id="firm-1", at=NOW + timedelta(minutes=n), action="created", txn_id=str(n))
+        for n in range(5)
+    ]
+    stores.activity.append_many(entries)
+    stores.activity.append_many([entries[0].model_copy(update={"tenant_id": "firm-2"})])
+    assert [e.txn_id for e in stores.activity.recent("firm-1", limit=3)] == ["4", "3", "2"]
+
+
+def test_a_lease_is_held_by_one_owner_until_it_expires_or_is_released(stores: Stores) -> None:
+    assert stores.leases.acquire("firm-1", "poll", "a", NOW, 60)
+    assert stores.leases.acquire("firm-1", "poll", "a", NOW, 60)  # its owner renews it
+    assert not stores.leases.acquire("firm-1", "poll", "b", NOW + timedelta(seconds=30), 60)
+    assert stores.leases.acquire("firm-1", "poll", "b", NOW + timedelta(seconds=61), 60)
+    stores.leases.release("firm-1", "poll", "a")  # no longer a's: nothing to release
+    assert not stores.leases.acquire("firm-1", "poll", "c", NOW + timedelta(seconds=62), 60)
+    stores.leases.release("firm-1", "poll", "b")
+    assert stores.leases.acquire("firm-1", "poll", "c", NOW + timedelta(seconds=62), 60)
