@@ -98,30 +98,29 @@ def exchange_code_clio(
 
 def revoke_qbo(http: httpx.Client, revoke_url: str, client_id: str, client_secret: str, token: str) -> None:
     """Intuit's revoke endpoint: revoking the refresh token disconnects the app from the company."""
-    try:
-        response = http.post(
-            revoke_url,
-            json={"token": token},
-            auth=httpx.BasicAuth(client_id, client_secret),
-            headers={"Accept": "application/json"},
-        )
-    except httpx.TransportError as exc:
-        raise transport_error(exc, "qbo revoke endpoint") from None
-    if response.status_code >= 500 or response.status_code == 429:
-        raise UpstreamUnavailableError(f"qbo revoke endpoint answered {response.status_code}")
-    if response.status_code != 200:
-        raise AuthError(f"qbo revoke endpoint answered {response.status_code}", provider="qbo")
+    _revoke(
+        http,
+        revoke_url,
+        "qbo revoke endpoint",
+        "qbo",
+        json={"token": token},
+        auth=httpx.BasicAuth(client_id, client_secret),
+        headers={"Accept": "application/json"},
+    )
 
 
 def deauthorize_clio(http: httpx.Client, deauthorize_url: str, access_token: str) -> None:
     """Clio's ``POST /oauth/deauthorize``: revokes the grant (its refresh token and every access token)."""
+    headers = {"Authorization": f"Bearer {access_token}"}
+    _revoke(http, deauthorize_url, "clio deauthorize endpoint", "clio", data={"token": access_token}, headers=headers)
+
+
+def _revoke(http: httpx.Client, url: str, endpoint: str, provider: str, **request: Any) -> None:
     try:
-        response = http.post(
-            deauthorize_url, data={"token": access_token}, headers={"Authorization": f"Bearer {access_token}"}
-        )
+        response = http.post(url, **request)
     except httpx.TransportError as exc:
-        raise transport_error(exc, "clio deauthorize endpoint") from None
+        raise transport_error(exc, endpoint) from None
     if response.status_code >= 500 or response.status_code == 429:
-        raise UpstreamUnavailableError(f"clio deauthorize endpoint answered {response.status_code}")
+        raise UpstreamUnavailableError(f"{endpoint} answered {response.status_code}")
     if response.status_code != 200:
-        raise AuthError(f"clio deauthorize endpoint answered {response.status_code}", provider="clio")
+        raise AuthError(f"{endpoint} answered {response.status_code}", provider=provider)

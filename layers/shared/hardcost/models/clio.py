@@ -61,12 +61,11 @@ class Activity(ClioModel):
     expense_category: IdRef | None = None
 
 
-class HardCostEntryWrite(BaseModel):
-    """The body of POST/PATCH /activities.json. Matter and user are only ever sent on create (R11)."""
+class ActivityPatch(BaseModel):
+    """The fields of a HardCostEntry the service keeps in step (PATCH /activities/{id}.json)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: str = "HardCostEntry"
     date: dt.date
     price: Decimal
     note: str
@@ -74,8 +73,6 @@ class HardCostEntryWrite(BaseModel):
     non_billable: bool = False
     vendor: IdRef | None = None
     expense_category: IdRef | None = None
-    matter: IdRef | None = None
-    user: IdRef | None = None
 
     @field_serializer("price")
     def _price_as_number(self, price: Decimal) -> float:
@@ -87,21 +84,9 @@ class HardCostEntryWrite(BaseModel):
         return value.isoformat()
 
 
-class ActivityPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class HardCostEntryWrite(ActivityPatch):
+    """The body of POST /activities.json. Matter and user are only ever sent on create (R11)."""
 
-    date: dt.date
-    price: Decimal
-    note: str
-    reference: str | None = None
-    non_billable: bool = False
-    vendor: IdRef | None = None
-    expense_category: IdRef | None = None
-
-    @field_serializer("price")
-    def _price_as_number(self, price: Decimal) -> float:
-        return float(price)
-
-    @field_serializer("date")
-    def _date_iso(self, value: dt.date) -> str:
-        return value.isoformat()
+    type: str = "HardCostEntry"
+    matter: IdRef | None = None
+    user: IdRef | None = None
