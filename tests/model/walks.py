@@ -199,6 +199,20 @@ WALKS: dict[str, list[Step]] = {
         update(0, line("20", "42.00"), webhook="lost"),
         SYNC,
     ],
+    # Found by make soak: the mapper's directory, read a moment before the firm opened the matter, said none.
+    "R10 a matter opened just before the purchase is used": [
+        create(line("20")),
+        ("firm_adds_in_clio", {"which": "matter"}),
+        SYNC,
+        create(line("23", "1.50"), doc="2"),
+    ],
+    # Found by make soak: two fault steps in a row added up to more failures than a sync retries through.
+    "faults armed twice before a sync": [
+        ("firm_disconnects_the_app_in_quickbooks", {}),
+        ("the_next_requests_fail", {"side": "qbo", "kind": "429", "count": 1}),
+        ("the_next_requests_fail", {"side": "qbo", "kind": "429", "count": 2}),
+        SYNC,
+    ],
 }
 
 

@@ -96,7 +96,7 @@ class TransactionWork:
         if plan.action != "import":
             return Prepared(purchase, plan, failures, {})
         directory = self.ctx.directory(self.tenant)
-        resolved = resolve_customers(directory, plan.groups, self.tenant.settings, refresh=self.recheck)
+        resolved = resolve_customers(directory, plan.groups, self.tenant.settings)
         desired, unresolved = desired_entries(
             purchase,
             plan.groups,
