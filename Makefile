@@ -59,8 +59,9 @@ scenario: venv ## run one scenario file: make -s scenario SCENARIO=path/to/file.
 	@test -n "$(SCENARIO)" || { echo "usage: make -s scenario SCENARIO=path/to/file.json" >&2; exit 2; }
 	@$(PY) -m devstack.scenario "$(SCENARIO)"
 
+# pytest-xdist: one worker per core (each test starts its own servers on ephemeral ports and its own moto).
 test: venv ## run every test (unit, integration, scenarios)
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q -n auto
 
 test-unit: venv
 	@$(PY) -m pytest -q tests/unit
