@@ -1,0 +1,128 @@
+"""One contract for the Clio port, held by the HTTP client against the Clio simulator and by the fake the unit
+tests of the mapper use: creates, updates under an ETag, deletions, billed entries and the marker search
+behave the same in both."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from devstack.clio_sim.simulator import ClioSimulator
+from devstack.clock import SimClock
+from hardcost.clients.clio import ClioClient
+from hardcost.clients.ports import ClioApi
+from hardcost.errors import ConflictError, EntryBilledError, NotFoundError
+from hardcost.models.clio import ActivityPatch, HardCostEntryWrite, IdRef
+from tests.fakes.clients import FakeClio
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "firm-a"
+CONTACT, MATTER = 1000, 10
+
+
+@dataclass
+class Side:
+    clio: ClioApi
+    bill: Callable[[int], None]
+    edit_note: Callable[[int, str], None]
+
+
+@pytest.fixture(params=["memory", "simulator"])
+def side(request: pytest.FixtureRequest) -> Iterator[Side]:
+    if request.param == "memory":
+        fake = FakeClio()
+        fake.add_contact(CONTACT, "Red Rock Diner", (MATTER, "Open"))
+        yield Side(fake, fake.firm_bills, lambda i, note: fake.firm_edits(i, note=note))
+        return
+    with ClioSimulator(SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC))) as sim, httpx.Client(timeout=2) as http:
+        sim.add_account(
+            ACCOUNT,
+            users=[{"id": 1, "name": "Pat Owner", "account_owner": True, "enabled": True}],
+            contacts=[{"id": CONTACT, "name": "Red Rock Diner", "type": "Company"}],
+            matters=[{"id": MATTER, "client": {"id": CONTACT}, "display_number": "00010-Lease"}],
+        )
+        token = str(sim.issue_tokens(ACCOUNT)["access_token"])
+        client = ClioClient(http, base_url=sim.base_url, token=lambda _: token)
+        yield Side(
+            client,
+            lambda i: sim.bill_activity(ACCOUNT, {"id": i}),
+            lambda i, note: sim.edit_activity(ACCOUNT, {"id": i}, {"note": note}),
+        )
+
+
+def entry(note: str = "Filing fee (QuickBooks Check 1001) [qbo:7/20]", price: str = "40.00") -> HardCostEntryWrite:
+    return HardCostEntryWrite(
+        date=date(2026, 2, 20), price=Decimal(price), note=note, reference="1001", matter=IdRef(id=MATTER),
+        user=IdRef(id=1),
+    )  # fmt: skip
+
+
+def patch(price: str, note: str = "Filing fee (QuickBooks Check 1001) [qbo:7/20]") -> ActivityPatch:
+    return ActivityPatch(date=date(2026, 2, 21), price=Decimal(price), note=note, reference="1001")
+
+
+def test_a_created_entry_is_read_back_with_what_was_written(side: Side) -> None:
+    created = side.clio.create_hard_cost(entry())
+    read = side.clio.get_activity(created.id)
+    assert read is not None
+    assert (read.date, read.price, read.note, read.reference) == (
+        date(2026, 2, 20),
+        Decimal("40.00"),
+        entry().note,
+        "1001",
+    )
+    assert read.matter is not None and read.matter.id == MATTER
+    assert [a.id for a in side.clio.hard_cost_entries()] == [created.id]
+
+
+def test_an_update_needs_the_current_etag(side: Side) -> None:
+    created = side.clio.create_hard_cost(entry())
+    updated = side.clio.update_activity(created.id, patch("41.00"), created.etag)
+    assert updated.price == Decimal("41.00") and updated.etag != created.etag
+    with pytest.raises(ConflictError):
+        side.clio.update_activity(created.id, patch("42.00"), created.etag)
+
+
+def test_an_edit_by_the_firm_changes_the_etag(side: Side) -> None:
+    created = side.clio.create_hard_cost(entry())
+    side.edit_note(created.id, "the firm's own words")
+    with pytest.raises(ConflictError):
+        side.clio.update_activity(created.id, patch("41.00"), created.etag)
+
+
+def test_a_deleted_entry_is_gone_once_and_cannot_be_updated(side: Side) -> None:
+    created = side.clio.create_hard_cost(entry())
+    assert side.clio.delete_activity(created.id) is True
+    assert side.clio.delete_activity(created.id) is False
+    assert side.clio.get_activity(created.id) is None
+    with pytest.raises(NotFoundError):
+        side.clio.update_activity(created.id, patch("41.00"), None)
+
+
+def test_a_billed_entry_can_be_neither_changed_nor_deleted(side: Side) -> None:
+    created = side.clio.create_hard_cost(entry())
+    side.bill(created.id)
+    with pytest.raises(EntryBilledError):
+        side.clio.update_activity(created.id, patch("41.00"), None)
+    with pytest.raises(EntryBilledError):
+        side.clio.delete_activity(created.id)
+    read = side.clio.get_activity(created.id)
+    assert read is not None and read.billed
+
+
+def test_the_marker_in_the_note_finds_the_entry_and_nothing_else(side: Side) -> None:
+    created = side.clio.create_hard_cost(entry())
+    side.clio.create_hard_cost(entry(note="Courier (QuickBooks Check 1002) [qbo:8/20]"))
+    assert [a.id for a in side.clio.find_activities_by_note("[qbo:7/20]")] == [created.id]
+
+
+def test_a_contacts_matters_are_listed(side: Side) -> None:
+    assert [m.id for m in side.clio.matters_of(CONTACT)] == [MATTER]
+    contact = side.clio.contact(CONTACT)
+    assert contact is not None and contact.name == "Red Rock Diner"
