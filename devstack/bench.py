@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from devstack.aws.moto_speedups import faster_moto
 from devstack.bench_cost import (
     FIXED_MONTHLY,
     LATENCY_S,
@@ -43,7 +44,6 @@ from devstack.bench_meter import AwsMeter, HttpMeter, PacerWaits, paced_on, perc
 from devstack.bench_output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
 from devstack.bench_stack import Containers, Phase, Recorder, seed_firm, time_handlers
 from devstack.clock import SimClock
-from devstack.moto_speedups import faster_moto
 from devstack.qbo_sim.oauth import ACCESS_TOKEN_SECONDS
 from devstack.stack import DrainReport, LocalStack
 

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from devstack.aws.moto_speedups import faster_moto
 from devstack.bench_cost import LATENCY_S
 from devstack.bench_firm import NOW, make_firm
 from devstack.bench_meter import AwsMeter, HttpMeter, median, percentile
 from devstack.bench_output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
 from devstack.bench_stack import Containers, drain_all, seed_firm, time_handlers
 from devstack.clock import SimClock
-from devstack.moto_speedups import faster_moto
 from devstack.stack import LocalStack
 
 POLLER_TIMEOUT_S = 300.0  # template.yaml: PollerFunction and PollWorkerFunction Timeout
@@ -228,7 +228,7 @@ def projection(tick: Tick, tenants: int, workers: int) -> dict[str, Any]:
 
 
 def poll_worker_concurrency() -> int:
-    from devstack.aws_resources import load_template
+    from devstack.aws.resources import load_template
 
     parameter = load_template().get("Parameters", {}).get("PollWorkerMaxConcurrency", {})
     return int(parameter.get("Default", 1))

@@ -24,13 +24,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from devstack.aws.moto_speedups import faster_moto
 from devstack.bench_cost import LATENCY_S
 from devstack.bench_firm import NOW, make_firm
 from devstack.bench_meter import AwsMeter, median, percentile
 from devstack.bench_output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
 from devstack.bench_stack import Containers, drain_all, seed_firm, time_handlers
 from devstack.clock import SimClock
-from devstack.moto_speedups import faster_moto
 from devstack.qbo_sim.webhooks import WebhookDelivery, WebhookFormat
 from devstack.stack import LocalStack
 

@@ -1,6 +1,6 @@
 """The local stack: AWS on moto, QBO and Clio simulators on loopback, the real Lambda handlers in-process.
 
-Tables, queues and secrets come from ``template.yaml`` (``devstack.aws_resources``); each function's
+Tables, queues and secrets come from ``template.yaml`` (``devstack.aws.resources``); each function's
 environment is the one the template gives it, with the simulators' URLs as the only overrides, which is
 all that differs from production. Events have the shapes Lambda delivers (the same as ``events/``).
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from devstack.aws_resources import LocalResources, create_resources
+from devstack.aws.resources import LocalResources, create_resources
 from devstack.clio_sim import ClioSimulator
 from devstack.clock import SimClock
 from devstack.qbo_sim import QboSimulator, WebhookDelivery

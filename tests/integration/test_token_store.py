@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devstack.aws_resources import LocalResources, create_resources
+from devstack.aws.resources import LocalResources, create_resources
 from devstack.clio_sim import ClioSimulator
 from devstack.clock import SimClock
 from devstack.qbo_sim import QboSimulator

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import yaml
 
+from devstack import REPO
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -38,7 +40,7 @@ __all__ = [
     "load_template",
 ]
 
-DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
+DEFAULT_TEMPLATE_PATH = REPO / "template.yaml"
 
 TABLE_TYPE = "AWS::DynamoDB::Table"
 QUEUE_TYPE = "AWS::SQS::Queue"
