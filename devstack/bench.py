@@ -44,7 +44,7 @@ from devstack.bench_meter import AwsMeter, HttpMeter, PacerWaits, paced_on, perc
 from devstack.bench_output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
 from devstack.bench_stack import Containers, Phase, Recorder, seed_firm, time_handlers
 from devstack.clock import SimClock
-from devstack.qbo_sim.oauth import ACCESS_TOKEN_SECONDS
+from devstack.sims.qbo.oauth import ACCESS_TOKEN_SECONDS
 from devstack.stack import DrainReport, LocalStack
 
 SCHEDULE = timedelta(minutes=5)  # template.yaml's PollSchedule default

@@ -31,7 +31,7 @@ from devstack.bench_meter import AwsMeter, median, percentile
 from devstack.bench_output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
 from devstack.bench_stack import Containers, drain_all, seed_firm, time_handlers
 from devstack.clock import SimClock
-from devstack.qbo_sim.webhooks import WebhookDelivery, WebhookFormat
+from devstack.sims.qbo.webhooks import WebhookDelivery, WebhookFormat
 from devstack.stack import LocalStack
 
 MARKER = re.compile(r"\[qbo:([^/\]]+)/")

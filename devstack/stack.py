@@ -22,9 +22,9 @@ from typing import Any
 import boto3
 
 from devstack.aws.resources import LocalResources, create_resources
-from devstack.clio_sim import ClioSimulator
 from devstack.clock import SimClock
-from devstack.qbo_sim import QboSimulator, WebhookDelivery
+from devstack.sims.clio import ClioSimulator
+from devstack.sims.qbo import QboSimulator, WebhookDelivery
 
 VERIFIER_TOKEN = "local-webhook-verifier"
 # The admin API's HS256 key on the local stack (kept in the app secret, as in AWS); 32+ bytes.

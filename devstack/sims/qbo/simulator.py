@@ -46,7 +46,11 @@ from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlencode
 
 from devstack.clock import SimClock
-from devstack.qbo_query import (
+from devstack.sims.qbo import responses
+from devstack.sims.qbo.defaults import default_company_info, default_preferences
+from devstack.sims.qbo.exchange_rates import RateKey, exchange_rate_reply, seeded_rate
+from devstack.sims.qbo.oauth import AccessCheck, TokenStore
+from devstack.sims.qbo.query import (
     OrderKey,
     Query,
     QueryError,
@@ -56,14 +60,10 @@ from devstack.qbo_query import (
     parse_datetime,
     parse_query,
 )
-from devstack.qbo_sim import responses
-from devstack.qbo_sim.defaults import default_company_info, default_preferences
-from devstack.qbo_sim.exchange_rates import RateKey, exchange_rate_reply, seeded_rate
-from devstack.qbo_sim.oauth import AccessCheck, TokenStore
-from devstack.qbo_sim.responses import Reply
-from devstack.qbo_sim.server import IncomingRequest, LoopbackServer
-from devstack.qbo_sim.timestamps import entity_time, envelope_time, epoch_millis, parse_offset, utc_millis
-from devstack.qbo_sim.webhooks import (
+from devstack.sims.qbo.responses import Reply
+from devstack.sims.qbo.server import IncomingRequest, LoopbackServer
+from devstack.sims.qbo.timestamps import entity_time, envelope_time, epoch_millis, parse_offset, utc_millis
+from devstack.sims.qbo.webhooks import (
     Operation,
     WebhookDelivery,
     WebhookEvent,

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from devstack.clio_sim.errors import ApiError, not_found, unprocessable
-from devstack.clio_sim.records import (
+from devstack.clock import SimClock
+from devstack.sims.clio.errors import ApiError, not_found, unprocessable
+from devstack.sims.clio.records import (
     ACTIVITY_TYPES,
     CONTACT_TYPES,
     COST_TYPES,
@@ -32,7 +33,6 @@ from devstack.clio_sim.records import (
     Stored,
     User,
 )
-from devstack.clock import SimClock
 
 # Activity associations the simulator has no records for; a reference to one can only be "not found".
 UNMODELED_ACTIVITY_LINKS = (

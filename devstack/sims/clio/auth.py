@@ -16,8 +16,8 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from devstack.clio_sim.errors import OAuthError
 from devstack.clock import SimClock
+from devstack.sims.clio.errors import OAuthError
 
 DEFAULT_EXPIRES_IN = 2_592_000
 AUTHORIZATION_CODE_LIFETIME = timedelta(minutes=10)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
 
-from devstack.clio_sim.spec_fields import ASSOCIATED_SCHEMAS, RESOURCE_SCHEMAS
+from devstack.sims.clio.spec_fields import ASSOCIATED_SCHEMAS, RESOURCE_SCHEMAS
 
 JSONDict = dict[str, Any]
 FieldKinds = dict[str, str | None]

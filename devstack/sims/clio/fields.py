@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devstack.clio_sim.errors import bad_request
-from devstack.clio_sim.records import FieldKinds, JSONDict, Lookup, Stored
-from devstack.clio_sim.spec_fields import ASSOCIATED_SCHEMAS, RESOURCE_SCHEMAS
+from devstack.sims.clio.errors import bad_request
+from devstack.sims.clio.records import FieldKinds, JSONDict, Lookup, Stored
+from devstack.sims.clio.spec_fields import ASSOCIATED_SCHEMAS, RESOURCE_SCHEMAS
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from devstack.clio_sim.auth import DEFAULT_EXPIRES_IN, TokenBook
-from devstack.clio_sim.errors import ApiError
-from devstack.clio_sim.records import JSONDict, Stored, User
-from devstack.clio_sim.server import Frontdoor, HttpServerThread
-from devstack.clio_sim.store import Store
 from devstack.clock import SimClock
+from devstack.sims.clio.auth import DEFAULT_EXPIRES_IN, TokenBook
+from devstack.sims.clio.errors import ApiError
+from devstack.sims.clio.records import JSONDict, Stored, User
+from devstack.sims.clio.server import Frontdoor, HttpServerThread
+from devstack.sims.clio.store import Store
 
 # What a person can change on an activity in Clio's UI (scenario step clio_edit), in the output shape's names.
 EDITABLE_ACTIVITY_FIELDS = frozenset(

@@ -17,11 +17,11 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from devstack.clio_sim.errors import ApiError, bad_request, not_found, unprocessable
-from devstack.clio_sim.fields import FieldRequest, check_fields, parse_fields, render
-from devstack.clio_sim.records import ACTIVITY_TYPES, EXPENSE_CATEGORY_ENTRY_TYPES, Activity, JSONDict, Stored
-from devstack.clio_sim.spec_fields import INDEX_MAX_LIMITS, INDEX_ORDERS
-from devstack.clio_sim.store import Store
+from devstack.sims.clio.errors import ApiError, bad_request, not_found, unprocessable
+from devstack.sims.clio.fields import FieldRequest, check_fields, parse_fields, render
+from devstack.sims.clio.records import ACTIVITY_TYPES, EXPENSE_CATEGORY_ENTRY_TYPES, Activity, JSONDict, Stored
+from devstack.sims.clio.spec_fields import INDEX_MAX_LIMITS, INDEX_ORDERS
+from devstack.sims.clio.store import Store
 
 # "Attempting to retrieve a page over the limit will result in a 422 ArgumentError" (paging documentation).
 OFFSET_PAGING_LIMIT = 10_000

@@ -20,8 +20,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from devstack.qbo_sim import responses
-from devstack.qbo_sim.responses import Reply
+from devstack.sims.qbo import responses
+from devstack.sims.qbo.responses import Reply
 
 RateKey = tuple[str, date]  # (currency code, upper case; AsOfDate)
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from devstack.qbo_sim.responses import Reply
+from devstack.sims.qbo.responses import Reply
 
 
 @dataclass(frozen=True)

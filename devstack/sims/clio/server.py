@@ -20,10 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from devstack.clio_sim.api import ApiRequest, ClioApi, Reply
-from devstack.clio_sim.auth import TokenBook
-from devstack.clio_sim.errors import ApiError, OAuthError, invalid_token
-from devstack.clio_sim.store import Store
+from devstack.sims.clio.api import ApiRequest, ClioApi, Reply
+from devstack.sims.clio.auth import TokenBook
+from devstack.sims.clio.errors import ApiError, OAuthError, invalid_token
+from devstack.sims.clio.store import Store
 
 FaultKind = Literal["429", "500", "503", "timeout", "reset", "401", "lost_response"]
 

@@ -4,6 +4,6 @@ Fidelity is to shared/reference/clio-api.md, Clio's OpenAPI file and the documen
 shared/fixtures/clio; where those are silent the choice is written down next to the code that makes it.
 """
 
-from devstack.clio_sim.simulator import ClioSimulator
+from devstack.sims.clio.simulator import ClioSimulator
 
 __all__ = ["ClioSimulator"]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from devstack.qbo_sim.responses import dumps
+from devstack.sims.qbo.responses import dumps
 
 Operation = Literal["Create", "Update", "Delete", "Void", "Merge"]
 WebhookFormat = Literal["legacy", "cloudevents"]
