@@ -40,7 +40,7 @@ demo: venv ## seed a demo firm on the local stack, run a sync, print the summary
 	@$(PY) -m devstack.demo
 
 demo-up: venv ## the demo firm on a long-running local stack; prints the admin page URL; Ctrl-C stops it
-	@$(PY) -m devstack.demo_up
+	@$(PY) -m devstack.demo.up
 
 # Debian's chromium and chromium-driver (never a browser download), and selenium pinned in the venv.
 $(VENV)/.browser-installed: requirements-browser.txt | $(VENV)/.installed

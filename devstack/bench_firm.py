@@ -1,6 +1,6 @@
 """Deterministic benchmark firms: a law firm's QBO company and Clio account of any size, from a seed.
 
-The shapes are those of ``devstack.demo`` (Category lines on a reimbursable-expenses account, checks,
+The shapes are those of ``devstack.demo.run`` (Category lines on a reimbursable-expenses account, checks,
 cash and card expenses), in proportions a busy firm has: most purchases one reimbursable line for one
 client, a quarter of them multi-line (aggregated per client, R9, some for two clients), credit-card
 credits (ignored, R4), item-details lines (ITEM_DETAILS_UNSUPPORTED, R7), purchases of other categories
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 
-from devstack.demo import DESCRIPTIONS, category_line
+from devstack.demo.run import DESCRIPTIONS, category_line
 
 NOW = datetime(2026, 5, 6, 9, 0, tzinfo=UTC)
 START_DATE = date(2025, 5, 1)  # the firm imports everything from here on

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from devstack.clock import SimClock
-from devstack.consent import reconnect
+from devstack.scenario.consent import reconnect
 from devstack.stack import LocalStack
 
 

@@ -17,14 +17,13 @@ import sys
 import warnings
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from devstack import SHARED
 from devstack.clock import SimClock
-from devstack.scenario import Scenario, parse_scenario, play, seed, summarise
+from devstack.scenario.runner import Scenario, parse_scenario, play, seed, summarise
 from devstack.stack import LocalStack
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SOURCE_ACCOUNT = "64"
 OTHER_ACCOUNTS = ["55", "56", "13", "66"]
 NOW = datetime(2026, 5, 6, 9, 0, tzinfo=UTC)

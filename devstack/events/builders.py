@@ -14,13 +14,13 @@ import json
 import sys
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from devstack import REPO, SHARED
 from devstack.stack import VERIFIER_TOKEN, http_api_event, scheduled_event, sqs_event
 
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
-SHARED_FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+EVENTS_DIR = REPO / "events"
+SHARED_FIXTURES = SHARED / "fixtures"
 FIXED_TIME = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/hard-cost-sync-dev-expenses"
 TENANT = "firm-1"

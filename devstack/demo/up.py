@@ -1,11 +1,11 @@
 """`make demo-up`: the demo firm on a long-running local stack, with its admin page in the browser.
 
-    python -m devstack.demo_up [--port 8130]
+    python -m devstack.demo.up [--port 8130]
 
 Starts moto as a server on 127.0.0.1 (so ``python -m hardcost.cli`` can reach it with the printed
 environment), the QBO and Clio simulators, and the admin function behind a small HTTP adapter that turns
 each request into the API Gateway HTTP API (payload 2.0) event Lambda would receive. Seeds the demo firm
-(``devstack.demo``), runs one sync, prints the page's URL with a firm token, and keeps a mapper worker
+(``devstack.demo.run``), runs one sync, prints the page's URL with a firm token, and keeps a mapper worker
 draining the queue (as Lambda's SQS poller would) until Ctrl-C, when everything stops.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from devstack.clock import SimClock
-from devstack.demo import demo_scenario
-from devstack.scenario import play, seed
+from devstack.demo.run import demo_scenario
+from devstack.scenario.runner import play, seed
 from devstack.stack import LocalStack, http_api_request
 
 DRAIN_INTERVAL_SECONDS = 0.5
@@ -179,7 +179,7 @@ def demo_site(port: int = 0) -> Iterator[DemoSite]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.demo_up", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo.up", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=8130, help="the admin page's port on 127.0.0.1 (0: any free)")
     args = parser.parse_args(argv)
     stopped = threading.Event()
