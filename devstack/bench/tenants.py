@@ -1,6 +1,6 @@
 """`make bench-tenants`: scheduler ticks with 1,000 small tenants on the local stack (issue 7, scale).
 
-    python -m devstack.bench_tenants [--tenants 1000] [--purchases-per-tenant 2]
+    python -m devstack.bench.tenants [--tenants 1000] [--purchases-per-tenant 2]
 
 Each tenant is its own QBO company and Clio account. After a first tick (every tenant's initial import,
 drained through the mapper), steady-state ticks are measured in both of the poller's modes:
@@ -30,11 +30,11 @@ from datetime import timedelta
 from typing import Any
 
 from devstack.aws.moto_speedups import faster_moto
-from devstack.bench_cost import LATENCY_S
-from devstack.bench_firm import NOW, make_firm
-from devstack.bench_meter import AwsMeter, HttpMeter, median, percentile
-from devstack.bench_output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
-from devstack.bench_stack import Containers, drain_all, seed_firm, time_handlers
+from devstack.bench.cost import LATENCY_S
+from devstack.bench.firm import NOW, make_firm
+from devstack.bench.meter import AwsMeter, HttpMeter, median, percentile
+from devstack.bench.output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
+from devstack.bench.stack import Containers, drain_all, seed_firm, time_handlers
 from devstack.clock import SimClock
 from devstack.stack import LocalStack
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from devstack.bench_firm import Firm
-from devstack.bench_meter import AwsMeter, AwsTotals, HandlerTimer, HttpMeter, HttpTotals, load_handler
+from devstack.bench.firm import Firm
+from devstack.bench.meter import AwsMeter, AwsTotals, HandlerTimer, HttpMeter, HttpTotals, load_handler
 from devstack.stack import DrainReport, LocalStack
 
 FUNCTIONS = ("poller", "mapper", "webhook")

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from devstack.bench_firm import Change, make_firm, plan_changes
+from devstack.bench.firm import Change, make_firm, plan_changes
 from devstack.clock import SimClock
 from devstack.stack import DrainReport, LocalStack
 

@@ -2,14 +2,14 @@
 
     python -m devstack.bench [--purchases 10000] [--changes 100] [--limited-purchases 300] ...
 
-1. Main run: a firm with ``--purchases`` purchases of every kind (``devstack.bench_firm``) is seeded in
+1. Main run: a firm with ``--purchases`` purchases of every kind (``devstack.bench.firm``) is seeded in
    the simulators and imported in full (one poller tick, then the mapper until the queue is empty);
    then ``--changes`` changes are made in QBO (creates, updates, deletes, voids) with their webhooks
    lost, and one incremental sync (tick + drain) must find them. QBO's simulator does not throttle
    (the service's own QBO pacer still paces, on simulated time); Clio's does not enforce its limit.
 2. Rate-limited run: a smaller firm, with Clio's simulator enforcing ``--per-minute`` per token in
    windows of 60 × ``--time-scale`` real seconds, and the runtime's Clio pacer on the same window.
-3. Import cost of each handler and of boto3 alone, in clean venvs (``devstack.bench_imports``).
+3. Import cost of each handler and of boto3 alone, in clean venvs (``devstack.bench.imports``).
 
 Everything is counted, nothing is assumed except the production latencies and prices of the cost
 model, which are printed with it. Tables go to stdout, then one JSON object as the last line; the
@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from devstack.aws.moto_speedups import faster_moto
-from devstack.bench_cost import (
+from devstack.bench.cost import (
     FIXED_MONTHLY,
     LATENCY_S,
     PhaseUsage,
@@ -38,11 +38,11 @@ from devstack.bench_cost import (
     price_list,
     sqs_requests_deployed,
 )
-from devstack.bench_firm import NOW, Firm, make_firm, plan_changes
-from devstack.bench_imports import VENVS, ImportTimes, measure_imports
-from devstack.bench_meter import AwsMeter, HttpMeter, PacerWaits, paced_on, percentile, window_use
-from devstack.bench_output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
-from devstack.bench_stack import Containers, Phase, Recorder, seed_firm, time_handlers
+from devstack.bench.firm import NOW, Firm, make_firm, plan_changes
+from devstack.bench.imports import VENVS, ImportTimes, measure_imports
+from devstack.bench.meter import AwsMeter, HttpMeter, PacerWaits, paced_on, percentile, window_use
+from devstack.bench.output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
+from devstack.bench.stack import Containers, Phase, Recorder, seed_firm, time_handlers
 from devstack.clock import SimClock
 from devstack.sims.qbo.oauth import ACCESS_TOKEN_SECONDS
 from devstack.stack import DrainReport, LocalStack
@@ -547,7 +547,9 @@ def _tables(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.bench", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
     parser.add_argument("--purchases", type=int, default=10_000)
     parser.add_argument("--changes", type=int, default=100)
     parser.add_argument("--limited-purchases", type=int, default=250)

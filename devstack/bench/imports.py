@@ -22,9 +22,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.bench_meter import median
+from devstack import REPO
+from devstack.bench.meter import median
 
-REPO = Path(__file__).resolve().parent.parent
 HANDLERS = ("webhook", "poller", "mapper")
 # Import sets to read the webhook's figure against: the floor of boto3 plus Powertools' logger alone, and
 # boto3 plus hardcost.runtime, which the webhook imported before it built its own few dependencies

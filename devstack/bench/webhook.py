@@ -1,6 +1,6 @@
 """`make bench-webhook`: how fast the webhook answers Intuit, and how fast a deletion reaches Clio (issue 4).
 
-    python -m devstack.bench_webhook [--requests 1000] [--deletes 20]
+    python -m devstack.bench.webhook [--requests 1000] [--deletes 20]
 
 1. Acknowledgement: ``--requests`` purchase changes made in the QBO simulator, each delivered as the
    simulator signs it (legacy and CloudEvents bodies in turn) to the real
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from devstack.aws.moto_speedups import faster_moto
-from devstack.bench_cost import LATENCY_S
-from devstack.bench_firm import NOW, make_firm
-from devstack.bench_meter import AwsMeter, median, percentile
-from devstack.bench_output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
-from devstack.bench_stack import Containers, drain_all, seed_firm, time_handlers
+from devstack.bench.cost import LATENCY_S
+from devstack.bench.firm import NOW, make_firm
+from devstack.bench.meter import AwsMeter, median, percentile
+from devstack.bench.output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
+from devstack.bench.stack import Containers, drain_all, seed_firm, time_handlers
 from devstack.clock import SimClock
 from devstack.sims.qbo.webhooks import WebhookDelivery, WebhookFormat
 from devstack.stack import LocalStack
