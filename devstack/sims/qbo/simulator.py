@@ -34,7 +34,6 @@ import copy
 import json
 import random
 import threading
-import time as monotonic_time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -46,6 +45,10 @@ from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlencode
 
 from devstack.clock import SimClock
+from devstack.sims.http.faults import Faults
+from devstack.sims.http.limits import SlidingWindow
+from devstack.sims.http.server import Disconnect, Loopback, Options, Request, Response
+from devstack.sims.http.traffic import RequestCounts
 from devstack.sims.qbo import responses
 from devstack.sims.qbo.defaults import default_company_info, default_preferences
 from devstack.sims.qbo.exchange_rates import RateKey, exchange_rate_reply, seeded_rate
@@ -61,7 +64,6 @@ from devstack.sims.qbo.query import (
     parse_query,
 )
 from devstack.sims.qbo.responses import Reply
-from devstack.sims.qbo.server import IncomingRequest, LoopbackServer
 from devstack.sims.qbo.timestamps import entity_time, envelope_time, epoch_millis, parse_offset, utc_millis
 from devstack.sims.qbo.webhooks import (
     Operation,
@@ -141,29 +143,6 @@ class _Company:
         return str(home.get("value") or "USD") if isinstance(home, dict) else "USD"
 
 
-@dataclass
-class _RandomFaults:
-    rate_429: float = 0.0
-    rate_500: float = 0.0
-    rate_503: float = 0.0
-    rate_timeout: float = 0.0
-    rate_reset: float = 0.0
-    rate_slow: float = 0.0
-    slow_seconds: float = 2.0
-    timeout_seconds: float = 30.0
-
-    def any(self) -> bool:
-        return any(r > 0 for r in (self.rate_429, self.rate_500, self.rate_503, self.rate_timeout, self.rate_reset))
-
-
-@dataclass
-class _OneShot:
-    kind: FaultKind
-    remaining: int
-    path_contains: str | None
-    seconds: float | None  # how long a "timeout" holds the request; None = the set_faults value
-
-
 def _realm_of(path: str) -> str | None:
     parts = path.split("/")
     if len(parts) >= 4 and parts[1] == "v3" and parts[2] == "company" and parts[3]:
@@ -210,24 +189,28 @@ class QboSimulator:
         self.last_delivery: WebhookDelivery | None = None
         # seeded so webhook event ids (hence bodies and signatures) repeat from run to run
         self._event_ids = random.Random(0)
-        self._request_count = 0
-        self._by_realm: dict[str, int] = {}
+        self._traffic = RequestCounts()
         self._request_log: deque[RecordedRequest] = deque(maxlen=10_000)
         self.last_minorversion: str | None = None
-        self._random_faults = _RandomFaults()
-        self._fault_rng = random.Random(0)
-        self._one_shots: list[_OneShot] = []
+        # One draw picks at most one failure; "slow" is drawn on its own and delays an otherwise normal answer.
+        self._faults = Faults(_FAULT_KINDS, [("reset", "timeout", "429", "500", "503"), ("slow",)])
         # QBO's limits, on by default: 500 requests/minute and 10 concurrent per realm (qbo-api.md §6)
-        self._per_minute: int | None = 500
-        self._concurrent: int | None = 10
-        self._time_scale = 1.0
-        self._windows: dict[str, deque[float]] = {}
-        self._in_flight: dict[str, int] = {}
-        self._server: LoopbackServer | None = None
-        self._thread: threading.Thread | None = None
+        self._limits = SlidingWindow(per_minute=500, concurrent=10)
+        self._http = Loopback(
+            self._serve,
+            Options(
+                name="qbo-sim",
+                poll_interval=0.05,
+                internal_error=lambda: _wire(
+                    Reply(status=599, body=b"QBO simulator internal error (see stderr)", content_type="text/plain")
+                ),
+                methods=frozenset({"GET", "POST", "PUT", "DELETE"}),
+                server_header="nginx",  # QBO's edge answers as nginx
+                idle_timeout=120,  # idle keep-alive connections end eventually even if never stopped
+            ),
+        )
         # The company a user is "signed in" to for GET /connect/oauth2; None -> 501 as before.
         self._authorizing_realm: str | None = None
-        self._stopping = threading.Event()
         self.base_url = ""
 
     # ================================================================== lifecycle
@@ -235,32 +218,12 @@ class QboSimulator:
     def start(self) -> str:
         """Bind 127.0.0.1 on a free port and serve in a background thread; returns the base URL."""
         with self._lock:
-            if self._server is not None:
-                return self.base_url
-            self._stopping.clear()
-            server = LoopbackServer(self._handle)
-            host, port = server.server_address[:2]
-            self.base_url = f"http://{host!s}:{port}"
-            thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="qbo-sim", daemon=True
-            )
-            self._server, self._thread = server, thread
-        thread.start()
-        return self.base_url
+            self.base_url = self._http.start()
+            return self.base_url
 
     def stop(self) -> None:
-        """Shut the server down and join its thread; idempotent."""
-        with self._lock:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
-        if server is None:
-            return
-        self._stopping.set()  # wakes requests parked in "slow"/"timeout" faults
-        server.shutdown()
-        server.close_open_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        """Shut the server down (waking requests parked in "slow"/"timeout" faults); idempotent."""
+        self._http.stop()
 
     def __enter__(self) -> Self:
         self.start()
@@ -536,13 +499,11 @@ class QboSimulator:
 
     @property
     def request_count(self) -> int:
-        with self._lock:
-            return self._request_count
+        return self._traffic.total
 
     @property
     def requests_by_realm(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._by_realm)
+        return self._traffic.by_key()
 
     def recorded_requests(self) -> list[RecordedRequest]:
         """The last 10 000 requests (method, path+query, realm, status), oldest first."""
@@ -551,8 +512,7 @@ class QboSimulator:
 
     def reset_request_count(self) -> None:
         with self._lock:
-            self._request_count = 0
-            self._by_realm.clear()
+            self._traffic.reset()
             self._request_log.clear()
 
     def set_faults(
@@ -572,14 +532,10 @@ class QboSimulator:
 
         One draw per request picks at most one of reset/timeout/429/500/503; "slow" is drawn separately
         and delays an otherwise normal answer. Call with no arguments to switch random faults off."""
-        rates = (rate_429, rate_500, rate_503, rate_timeout, rate_reset, rate_slow)
-        if any(r < 0 or r > 1 for r in rates) or sum(rates[:5]) > 1:
-            raise ValueError("fault rates must be within 0..1 and the failing ones must add up to at most 1")
-        with self._lock:
-            self._random_faults = _RandomFaults(
-                rate_429, rate_500, rate_503, rate_timeout, rate_reset, rate_slow, slow_seconds, timeout_seconds
-            )
-            self._fault_rng = random.Random(seed)
+        rates = {"429": rate_429, "500": rate_500, "503": rate_503, "timeout": rate_timeout, "reset": rate_reset}
+        self._faults.set_random(
+            rates | {"slow": rate_slow}, slow_seconds=slow_seconds, timeout_seconds=timeout_seconds, seed=seed
+        )
 
     def fail_next(
         self, kind: FaultKind, count: int = 1, *, path_contains: str | None = None, seconds: float | None = None
@@ -588,18 +544,12 @@ class QboSimulator:
         requests (/v3/...) match; with it, any request whose path+query contains the text (so
         ``path_contains="/oauth2/"`` targets the token endpoint). ``seconds`` sets how long a "timeout"
         holds the request (default: ``set_faults(timeout_seconds=...)``, 30 s)."""
-        if kind not in _FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        with self._lock:
-            self._one_shots.append(_OneShot(kind, count, path_contains, seconds))
+        self._faults.schedule(kind, count, path_contains=path_contains, api_only=True, seconds=seconds)
 
     def clear_faults(self) -> None:
         """No random faults, no pending one-shot faults."""
         self.set_faults()
-        with self._lock:
-            self._one_shots.clear()
+        self._faults.clear()
 
     def set_rate_limit(
         self, *, per_minute: int | None = 500, concurrent: int | None = 10, time_scale: float = 1.0
@@ -607,77 +557,22 @@ class QboSimulator:
         """Per-realm throttling on REAL monotonic time: more than ``per_minute`` accepted requests in a sliding
         60 s × ``time_scale`` window, or more than ``concurrent`` in flight → 429. None disables that limit.
         Throttled requests are not counted in the window [ours]."""
-        if time_scale <= 0:
-            raise ValueError("time_scale must be positive")
-        with self._lock:
-            self._per_minute, self._concurrent, self._time_scale = per_minute, concurrent, time_scale
-            self._windows.clear()
-
-    def _pick_fault(self, req: IncomingRequest, is_api: bool) -> tuple[FaultKind | None, float, bool]:
-        """(failure to answer with, how long a timeout holds, whether to answer slowly)."""
-        with self._lock:
-            for shot in self._one_shots:
-                matches = (shot.path_contains in req.target) if shot.path_contains is not None else is_api
-                if matches:
-                    shot.remaining -= 1
-                    if shot.remaining == 0:
-                        self._one_shots.remove(shot)
-                    hold = shot.seconds if shot.seconds is not None else self._random_faults.timeout_seconds
-                    return shot.kind, hold, False
-            if not is_api:
-                return None, 0.0, False
-            f = self._random_faults
-            kind: FaultKind | None = None
-            if f.any():
-                draw = self._fault_rng.random()
-                buckets: tuple[tuple[float, FaultKind], ...] = (
-                    (f.rate_reset, "reset"),
-                    (f.rate_timeout, "timeout"),
-                    (f.rate_429, "429"),
-                    (f.rate_500, "500"),
-                    (f.rate_503, "503"),
-                )
-                for rate, name in buckets:
-                    if draw < rate:
-                        kind = name
-                        break
-                    draw -= rate
-            slow = f.rate_slow > 0 and self._fault_rng.random() < f.rate_slow
-            return kind, f.timeout_seconds, slow
-
-    def _admit(self, realm_id: str) -> bool:
-        with self._lock:
-            if self._concurrent is not None and self._in_flight.get(realm_id, 0) > self._concurrent:
-                return False
-            if self._per_minute is not None:
-                now = monotonic_time.monotonic()
-                window = self._windows.setdefault(realm_id, deque())
-                horizon = now - 60.0 * self._time_scale
-                while window and window[0] <= horizon:
-                    window.popleft()
-                if len(window) >= self._per_minute:
-                    return False
-                window.append(now)
-            return True
+        self._limits.configure(per_minute, concurrent, time_scale)
 
     # ================================================================== HTTP
 
     def _envelope_now(self) -> str:
         return envelope_time(self._clock.now(), self._tz)
 
-    def _handle(self, req: IncomingRequest) -> Reply:
+    def _serve(self, req: Request) -> Response | Disconnect:
+        reply = self._handle(req)
+        return Disconnect() if reply.reset else _wire(reply)
+
+    def _handle(self, req: Request) -> Reply:
         realm_id = _realm_of(req.path)
-        with self._lock:
-            self._request_count += 1
-            if realm_id is not None:
-                self._by_realm[realm_id] = self._by_realm.get(realm_id, 0) + 1
-                self._in_flight[realm_id] = self._in_flight.get(realm_id, 0) + 1
-        try:
+        self._traffic.count(realm_id)
+        with self._limits.in_flight(realm_id):
             reply = self._answer(req, realm_id)
-        finally:
-            if realm_id is not None:
-                with self._lock:
-                    self._in_flight[realm_id] -= 1
         if reply.xml_capable and self._xml_unless_json and reply.payload is not None:
             accept = (req.header("Accept") or "").lower()
             if "json" not in accept:
@@ -688,12 +583,12 @@ class QboSimulator:
             )
         return reply
 
-    def _answer(self, req: IncomingRequest, realm_id: str | None) -> Reply:
-        fault, hold, slow = self._pick_fault(req, realm_id is not None)
-        if fault is not None:
-            return self._fault_reply(fault, hold)
+    def _answer(self, req: Request, realm_id: str | None) -> Reply:
+        fault = self._faults.pick(req.method, req.target, is_api=realm_id is not None)
+        if fault.kind is not None:
+            return self._fault_reply(fault.kind, fault.hold_seconds)
         if realm_id is not None:
-            return self._api(req, realm_id, slow)
+            return self._api(req, realm_id, fault.slow)
         if req.path == "/oauth2/v1/tokens/bearer":
             return self._token_endpoint(req)
         if req.path == "/v2/oauth2/tokens/revoke":
@@ -702,13 +597,13 @@ class QboSimulator:
             return self._authorize_endpoint(req)
         return Reply(404, b"not found", "text/plain")
 
-    def _fault_reply(self, fault: FaultKind, hold: float) -> Reply:
+    def _fault_reply(self, fault: str, hold: float) -> Reply:
         if fault == "reset":
             return Reply(0, reset=True)
         if fault == "timeout":
             # hold the request; a client with a shorter timeout gives up first. After the wait, the edge's
             # answer to a request the backend never finished (504 HTML) [ours].
-            self._stopping.wait(hold)
+            self._http.stopping.wait(hold)
             return responses.edge_html(504, "Gateway Time-out")
         if fault == "429":
             return responses.throttled(self._envelope_now())
@@ -720,7 +615,7 @@ class QboSimulator:
 
     # ------------------------------------------------------------------ OAuth endpoints
 
-    def _client_ok(self, req: IncomingRequest, form: Mapping[str, list[str]]) -> bool:
+    def _client_ok(self, req: Request, form: Mapping[str, list[str]]) -> bool:
         auth = req.header("Authorization") or ""
         scheme, _, encoded = auth.partition(" ")
         if scheme.casefold() == "basic":
@@ -734,7 +629,7 @@ class QboSimulator:
             secret = (form.get("client_secret") or [""])[0]
         return client_id == self._client_id and secret == self._client_secret
 
-    def _token_endpoint(self, req: IncomingRequest) -> Reply:
+    def _token_endpoint(self, req: Request) -> Reply:
         if req.method != "POST":
             return responses.oauth_error(405, "invalid_request")
         form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -760,7 +655,7 @@ class QboSimulator:
             return responses.oauth_error(400, "invalid_grant", "Token invalid")
         return Reply(200, responses.dumps(issued))
 
-    def _authorize_endpoint(self, req: IncomingRequest) -> Reply:
+    def _authorize_endpoint(self, req: Request) -> Reply:
         with self._lock:
             realm_id = self._authorizing_realm
         if realm_id is None:
@@ -777,7 +672,7 @@ class QboSimulator:
         separator = "&" if "?" in redirect_uri else "?"
         return Reply(302, b"", "text/plain", headers={"Location": f"{redirect_uri}{separator}{urlencode(answer)}"})
 
-    def _revoke_endpoint(self, req: IncomingRequest) -> Reply:
+    def _revoke_endpoint(self, req: Request) -> Reply:
         if req.method != "POST":
             return responses.oauth_error(405, "invalid_request")
         form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -806,18 +701,18 @@ class QboSimulator:
             return responses.gateway_401(now_ms, f"Token expired: {token[:24]}")
         return responses.gateway_401(now_ms)
 
-    def _api(self, req: IncomingRequest, realm_id: str, slow: bool) -> Reply:
+    def _api(self, req: Request, realm_id: str, slow: bool) -> Reply:
         authorization = req.header("Authorization")
         check = self._tokens.check_access(authorization)
         if check.problem is not None:
             return self._auth_failure(check, authorization)
         if check.realm_id != realm_id:
             return responses.gateway_403(epoch_millis(self._clock.now()))
-        if not self._admit(realm_id):
+        if not self._limits.admit(realm_id):
             return responses.throttled(self._envelope_now())
         if slow:
             # a slow backend: the request holds its concurrency slot while it waits
-            self._stopping.wait(self._random_faults.slow_seconds)
+            self._http.stopping.wait(self._faults.slow_seconds)
         # Served whatever the value: Intuit deprecated 1-74 from 2025-08-01 but the reference does not say
         # such calls fail; recorded so tests can assert what the client sends.
         with self._lock:
@@ -855,7 +750,7 @@ class QboSimulator:
                 )
         return self._unsupported(req)
 
-    def _unsupported(self, req: IncomingRequest) -> Reply:
+    def _unsupported(self, req: Request) -> Reply:
         # QBO's "Unsupported Operation" (code 500) family, e.g. "Operation No resource method found for GET,
         # return 405 with Allow header is not supported." [wording from memory of QBO faults; unconfirmed]
         detail = f"Operation No resource method found for {req.method}, return 405 with Allow header is not supported."
@@ -869,7 +764,7 @@ class QboSimulator:
                 return responses.object_not_found(self._envelope_now(), deleted=deleted)
             return responses.json_reply(200, {entity: copy.deepcopy(obj), "time": self._envelope_now()})
 
-    def _query(self, req: IncomingRequest, company: _Company) -> Reply:
+    def _query(self, req: Request, company: _Company) -> Reply:
         text = req.param("query")
         if text is None and req.method == "POST":
             # the POST form sends the statement as the body (Content-Type application/text, qbo-api.md §2)
@@ -918,7 +813,7 @@ class QboSimulator:
             objects = [o for o in objects if o.get("Active", True) is not False]
         return objects
 
-    def _cdc(self, req: IncomingRequest, company: _Company) -> Reply:
+    def _cdc(self, req: Request, company: _Company) -> Reply:
         now_text = self._envelope_now()
         entities_param = req.param("entities")
         since_param = req.param("changedSince")
@@ -982,3 +877,14 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ValueError("expected a JSON object")
     return parsed
+
+
+def _wire(reply: Reply) -> Response:
+    headers = [
+        ("Content-Type", reply.content_type),
+        ("Content-Length", str(len(reply.body))),
+        # QBO's request id, to quote to Intuit support (qbo-api.md §2)
+        ("intuit_tid", str(uuid.uuid4())),
+        *reply.headers.items(),
+    ]
+    return Response(reply.status, headers, reply.body)
