@@ -1,6 +1,6 @@
 """The Clio Manage API v4 endpoints the simulator serves, independent of HTTP plumbing.
 
-The caller (server.py) has already checked the version header, the access token and the rate limit; every request
+The caller (frontdoor.py) has already checked the version header, the access token and the rate limit; every request
 here carries the account and user of its token, and never sees another account's records (404 for their ids).
 """
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from devstack.clock import SimClock
 from devstack.sims.clio.auth import DEFAULT_EXPIRES_IN, TokenBook
 from devstack.sims.clio.errors import ApiError
+from devstack.sims.clio.frontdoor import FaultKind, Frontdoor
 from devstack.sims.clio.records import JSONDict, Stored, User
-from devstack.sims.clio.server import Frontdoor, HttpServerThread
 from devstack.sims.clio.store import Store
 
 # What a person can change on an activity in Clio's UI (scenario step clio_edit), in the output shape's names.
@@ -47,23 +47,16 @@ class ClioSimulator:
         self._store = Store(clock)
         self._tokens = TokenBook(clock, client_id=client_id, client_secret=client_secret)
         self._frontdoor = Frontdoor(self._store, self._tokens)
-        self._http: HttpServerThread | None = None
 
     # ----- lifecycle
 
     def start(self) -> str:
         """Serve on 127.0.0.1 at a free port; returns the base URL. Starting a running simulator is a no-op."""
-        if self._http is None:
-            self._frontdoor.stopping.clear()
-            self._http = HttpServerThread(self._frontdoor)
-        return self._http.base_url
+        return self._frontdoor.http.start()
 
     def stop(self) -> None:
         """Stop serving and cut open connections (waking any injected timeout). Safe to call more than once."""
-        if self._http is not None:
-            self._frontdoor.stopping.set()
-            self._http.stop()
-            self._http = None
+        self._frontdoor.http.stop()
 
     def __enter__(self) -> Self:
         self.start()
@@ -76,9 +69,10 @@ class ClioSimulator:
 
     @property
     def base_url(self) -> str:
-        if self._http is None:
+        base_url = self._frontdoor.http.base_url
+        if base_url is None:
             raise RuntimeError("the Clio simulator is not running; call start() first")
-        return self._http.base_url
+        return base_url
 
     # ----- firms
 
@@ -260,18 +254,14 @@ class ClioSimulator:
 
     @property
     def request_count(self) -> int:
-        with self._store.lock:
-            return self._frontdoor.request_count
+        return self._frontdoor.counts.total
 
     @property
     def requests_by_account(self) -> dict[str, int]:
-        with self._store.lock:
-            return dict(self._frontdoor.requests_by_account)
+        return self._frontdoor.counts.by_key()
 
     def reset_request_count(self) -> None:
-        with self._store.lock:
-            self._frontdoor.request_count = 0
-            self._frontdoor.requests_by_account.clear()
+        self._frontdoor.counts.reset()
 
     def set_rate_limit(self, *, per_minute: int | None = None, time_scale: float = 1.0) -> None:
         """Enforce ``per_minute`` requests per access token in a fixed window of 60*time_scale real seconds.
@@ -296,16 +286,9 @@ class ClioSimulator:
         "timeout" holds the connection ``timeout_seconds`` then drops it; "reset" drops it at once; "slow" answers
         after ``slow_seconds``.
         """
-        self._frontdoor.faults.configure(
-            rate_429=rate_429,
-            rate_500=rate_500,
-            rate_503=rate_503,
-            rate_timeout=rate_timeout,
-            rate_reset=rate_reset,
-            rate_slow=rate_slow,
-            slow_seconds=slow_seconds,
-            timeout_seconds=timeout_seconds,
-            seed=seed,
+        rates = {"429": rate_429, "500": rate_500, "503": rate_503, "timeout": rate_timeout, "reset": rate_reset}
+        self._frontdoor.faults.set_random(
+            rates | {"slow": rate_slow}, slow_seconds=slow_seconds, timeout_seconds=timeout_seconds, seed=seed
         )
 
     def clear_faults(self) -> None:
@@ -314,7 +297,7 @@ class ClioSimulator:
 
     def fail_next(
         self,
-        kind: Literal["429", "500", "503", "timeout", "reset", "401", "lost_response"],
+        kind: FaultKind,
         count: int = 1,
         *,
         method: str | None = None,
@@ -322,4 +305,4 @@ class ClioSimulator:
     ) -> None:
         """Fail the next ``count`` requests that match (any path, OAuth included). "lost_response" carries the
         request out and then drops the connection, so the client cannot know it succeeded."""
-        self._frontdoor.faults.schedule(kind, count, method, path_contains)
+        self._frontdoor.faults.schedule(kind, count, method=method, path_contains=path_contains)
