@@ -17,6 +17,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from devstack.sims.clio import firms
 from devstack.sims.clio.errors import ApiError, bad_request, not_found, unprocessable
 from devstack.sims.clio.fields import FieldRequest, check_fields, parse_fields, render
 from devstack.sims.clio.records import ACTIVITY_TYPES, EXPENSE_CATEGORY_ENTRY_TYPES, Activity, JSONDict, Stored
@@ -328,11 +329,12 @@ class ClioApi:
             raise unprocessable("email_addresses must be a list of objects with an address")
         self.store.clock.tick()
         try:
-            contact = self.store.add_contact(request.account_id, raw)
+            contact = firms.add_contact(self.store, request.account_id, raw)
         except ValueError as error:
             raise unprocessable(str(error)) from None
         for email in emails:
-            self.store.add_email_address(
+            firms.add_email_address(
+                self.store,
                 contact,
                 str(email["address"]),
                 primary=bool(email.get("default_email")),

@@ -7,30 +7,17 @@ from types import TracebackType
 from typing import Any, Self
 
 from devstack.clock import SimClock
+from devstack.sims.clio import firms
 from devstack.sims.clio.auth import DEFAULT_EXPIRES_IN, TokenBook
 from devstack.sims.clio.errors import ApiError
 from devstack.sims.clio.frontdoor import FaultKind, Frontdoor
 from devstack.sims.clio.records import JSONDict, Stored, User
+from devstack.sims.clio.seeds import SEED_KEYS
 from devstack.sims.clio.store import Store
 
-# What a person can change on an activity in Clio's UI (scenario step clio_edit), in the output shape's names.
-EDITABLE_ACTIVITY_FIELDS = frozenset(
-    [
-        "type",
-        "date",
-        "price",
-        "quantity",
-        "reference",
-        "note",
-        "non_billable",
-        "no_charge",
-        "tax_setting",
-        "matter",
-        "user",
-        "vendor",
-        "expense_category",
-    ]
-)
+# What a person can change on an activity in Clio's UI (scenario step clio_edit), in the output shape's names:
+# everything a seed may give but its id and whether it is billed.
+EDITABLE_ACTIVITY_FIELDS = SEED_KEYS["activity"] - {"id", "billed"}
 
 
 class ClioSimulator:
@@ -91,52 +78,54 @@ class ClioSimulator:
         """Seed a firm from a scenario's ``clio`` block (FORMAT.md). Raises ValueError, adding nothing, if invalid."""
         store = self._store
         with store.lock:
-            store.add_account(account_id, name=name or account_id, hard_soft_costs_enabled=hard_soft_costs_enabled)
+            firms.add_account(
+                store, account_id, name=name or account_id, hard_soft_costs_enabled=hard_soft_costs_enabled
+            )
             try:
                 for user in users:
-                    store.add_user(account_id, user)
+                    firms.add_user(store, account_id, user)
                 for contact in contacts:
-                    store.add_contact(account_id, contact)
+                    firms.add_contact(store, account_id, contact)
                 for matter in matters:
-                    store.add_matter(account_id, matter)
+                    firms.add_matter(store, account_id, matter)
                 for category in expense_categories:
-                    store.add_expense_category(account_id, category)
+                    firms.add_expense_category(store, account_id, category)
                 for activity in activities:
-                    store.seed_activity(account_id, activity)
+                    firms.seed_activity(store, account_id, activity)
             except Exception:
-                store.remove_account(account_id)
+                firms.remove_account(store, account_id)
                 raise
 
     def add_user(self, account_id: str, user: Mapping[str, Any]) -> JSONDict:
         with self._store.lock:
-            return self._plain(self._store.add_user(account_id, user))
+            return self._plain(firms.add_user(self._store, account_id, user))
 
     def add_contact(self, account_id: str, contact: Mapping[str, Any]) -> JSONDict:
         with self._store.lock:
             self.clock.tick()
-            return self._plain(self._store.add_contact(account_id, contact))
+            return self._plain(firms.add_contact(self._store, account_id, contact))
 
     def add_matter(self, account_id: str, matter: Mapping[str, Any]) -> JSONDict:
         with self._store.lock:
             self.clock.tick()
-            return self._plain(self._store.add_matter(account_id, matter))
+            return self._plain(firms.add_matter(self._store, account_id, matter))
 
     def update_matter(self, account_id: str, matter_id: int, changes: Mapping[str, Any]) -> JSONDict:
         """A firm changes a matter: ``status`` ("Open"/"Pending"/"Closed"), ``description``, ``display_number``,
         ``client`` ({"id": ...})."""
         with self._store.lock:
-            return self._plain(self._store.update_matter(account_id, matter_id, changes))
+            return self._plain(firms.update_matter(self._store, account_id, matter_id, changes))
 
     def add_expense_category(self, account_id: str, category: Mapping[str, Any]) -> JSONDict:
         with self._store.lock:
             self.clock.tick()
-            return self._plain(self._store.add_expense_category(account_id, category))
+            return self._plain(firms.add_expense_category(self._store, account_id, category))
 
     def set_hard_soft_costs(self, account_id: str, enabled: bool) -> JSONDict:
         """The firm flips "Enable recording of soft and hard costs". Existing hard/soft costs read as ExpenseEntry
         while it is off and get their type back when it is on again (Clio's EU help article)."""
         with self._store.lock:
-            account = self._store.set_hard_soft_costs(account_id, enabled)
+            account = firms.set_hard_soft_costs(self._store, account_id, enabled)
             return {**account.values(self._store), "hard_soft_costs_enabled": account.hard_soft_costs_enabled}
 
     def _plain(self, record: Stored) -> JSONDict:
