@@ -6,121 +6,22 @@ here carries the account and user of its token, and never sees another account's
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from devstack.sims.clio import firms
 from devstack.sims.clio.errors import ApiError, bad_request, not_found, unprocessable
-from devstack.sims.clio.fields import FieldRequest, check_fields, parse_fields, render
-from devstack.sims.clio.records import ACTIVITY_TYPES, EXPENSE_CATEGORY_ENTRY_TYPES, Activity, JSONDict, Stored
-from devstack.sims.clio.spec_fields import INDEX_MAX_LIMITS, INDEX_ORDERS
+from devstack.sims.clio.listing import Predicate, fields, index, single
+from devstack.sims.clio.records import ACTIVITY_TYPES, EXPENSE_CATEGORY_ENTRY_TYPES, Activity
+from devstack.sims.clio.request import (
+    ApiRequest,
+    Query,
+    Reply,
+    check_if_match,
+    request_data,
+)
 from devstack.sims.clio.store import Store
-
-# "Attempting to retrieve a page over the limit will result in a 422 ArgumentError" (paging documentation).
-OFFSET_PAGING_LIMIT = 10_000
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
-    base_url: str
-    account_id: str
-    user_id: int
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any = None  # JSON-serialisable; None sends no body
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class Query:
-    """Typed access to query parameters; a malformed value is a 400, as the spec lists for bad parameters."""
-
-    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self._pairs = pairs
-
-    def all(self, name: str) -> list[str]:
-        return [value for key, value in self._pairs if key == name]
-
-    def text(self, name: str) -> str | None:
-        values = self.all(name)
-        return values[0] if values else None
-
-    def integer(self, name: str) -> int | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
-        if not re.fullmatch(r"-?\d+", raw.strip()):
-            raise bad_request(f"Parameter {name} must be an integer, got {raw!r}")
-        return int(raw)
-
-    def id_or_null(self, name: str) -> tuple[bool, int | None]:
-        """(given, id); the keyword ``null`` asks for records without the association (SPEC index filters)."""
-        raw = self.text(name)
-        if raw is None:
-            return False, None
-        if raw == "null":
-            return True, None
-        return True, self.integer(name)
-
-    def boolean(self, name: str) -> bool | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
-        if raw.lower() not in ("true", "false", "1", "0"):
-            raise bad_request(f"Parameter {name} must be true or false, got {raw!r}")
-        return raw.lower() in ("true", "1")
-
-    def choice(self, name: str, allowed: Iterable[str]) -> str | None:
-        raw = self.text(name)
-        allowed = tuple(allowed)
-        if raw is not None and raw not in allowed:
-            raise bad_request(f"Parameter {name} must be one of {', '.join(allowed)}, got {raw!r}")
-        return raw
-
-    def ids(self, name: str) -> set[int] | None:
-        values = self.all(name)
-        if not values:
-            return None
-        if not all(re.fullmatch(r"\d+", value.strip()) for value in values):
-            raise bad_request(f"Parameter {name} must be integers")
-        return {int(value) for value in values}
-
-    def moment(self, name: str) -> datetime | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise bad_request(f"Parameter {name} must be an ISO-8601 timestamp, got {raw!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-    def day(self, name: str) -> date | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
-        try:
-            return datetime.fromisoformat(raw.strip().replace("Z", "+00:00")).date()
-        except ValueError:
-            raise bad_request(f"Parameter {name} must be an ISO-8601 date, got {raw!r}") from None
-
-
-Predicate = Callable[[Any], bool]
 
 
 class ClioApi:
@@ -197,35 +98,35 @@ class ClioApi:
             predicates.append(lambda _a: False)
         q.boolean("only_unaccounted_for")
         candidates = [a for a in self.store.activities.values() if a.account_id == request.account_id]
-        return self._index(request, "Activity", "/activities.json", candidates, predicates)
+        return index(self.store, request, "Activity", "/activities.json", candidates, predicates)
 
     def _show_activity(self, request: ApiRequest, match: re.Match[str]) -> Reply:
-        requests = self._fields(request, "Activity")
-        return self._single(request, self._activity(request, match), requests)
+        requests = fields(request, "Activity")
+        return single(self.store, request, self._activity(request, match), requests)
 
     def _create_activity(self, request: ApiRequest, _: re.Match[str]) -> Reply:
-        requests = self._fields(request, "Activity")
-        data = _request_data(request)
+        requests = fields(request, "Activity")
+        data = request_data(request)
         changes = self.store.activity_changes(request.account_id, data, creating=True, default_user_id=request.user_id)
         activity = self.store.create_activity(request.account_id, changes)
-        return self._single(request, activity, requests, status=201)
+        return single(self.store, request, activity, requests, status=201)
 
     def _update_activity(self, request: ApiRequest, match: re.Match[str]) -> Reply:
-        requests = self._fields(request, "Activity")
+        requests = fields(request, "Activity")
         activity = self._activity(request, match)
-        _check_if_match(request, activity)
+        check_if_match(request, activity)
         if activity.billed:
             # Billed entries are frozen "unless you delete the bill" (support article 203440330). The spec lists 422,
             # not 403, for update, so that is the answer here; Clio's exact response is unconfirmed (clio-api.md §1).
             raise unprocessable(
                 f"Activity {activity.id} has been billed and can not be edited unless the bill is deleted"
             )
-        data = _request_data(request)
+        data = request_data(request)
         changes = self.store.activity_changes(
             request.account_id, data, creating=False, default_user_id=None, existing=activity
         )
         self.store.update_activity(activity, changes)
-        return self._single(request, activity, requests)
+        return single(self.store, request, activity, requests)
 
     def _delete_activity(self, request: ApiRequest, match: re.Match[str]) -> Reply:
         activity = self._activity(request, match)
@@ -288,18 +189,18 @@ class ClioApi:
         if q.integer("shared_resource_id") is not None:
             predicates.append(lambda _c: False)
         candidates = [c for c in self.store.contacts.values() if c.account_id == request.account_id]
-        return self._index(request, "Contact", "/contacts.json", candidates, predicates)
+        return index(self.store, request, "Contact", "/contacts.json", candidates, predicates)
 
     def _show_contact(self, request: ApiRequest, match: re.Match[str]) -> Reply:
-        requests = self._fields(request, "Contact")
+        requests = fields(request, "Contact")
         contact = self.store.contact(request.account_id, int(match["id"]))
         if contact is None:
             raise not_found(f"Contact {match['id']} was not found")
-        return self._single(request, contact, requests)
+        return single(self.store, request, contact, requests)
 
     def _create_contact(self, request: ApiRequest, _: re.Match[str]) -> Reply:
-        requests = self._fields(request, "Contact")
-        data = _request_data(request)
+        requests = fields(request, "Contact")
+        data = request_data(request)
         kind = data.get("type")
         if kind not in ("Company", "Person"):
             raise unprocessable("type must be Company or Person")
@@ -340,7 +241,7 @@ class ClioApi:
                 primary=bool(email.get("default_email")),
                 name=str(email.get("name") or "Work"),
             )
-        return self._single(request, contact, requests, status=201)
+        return single(self.store, request, contact, requests, status=201)
 
     # ----- matters
 
@@ -381,14 +282,14 @@ class ClioApi:
             if q.integer(name) is not None:
                 predicates.append(lambda _m: False)
         candidates = [m for m in self.store.matters.values() if m.account_id == request.account_id]
-        return self._index(request, "Matter", "/matters.json", candidates, predicates)
+        return index(self.store, request, "Matter", "/matters.json", candidates, predicates)
 
     def _show_matter(self, request: ApiRequest, match: re.Match[str]) -> Reply:
-        requests = self._fields(request, "Matter")
+        requests = fields(request, "Matter")
         matter = self.store.matter(request.account_id, int(match["id"]))
         if matter is None:
             raise not_found(f"Matter {match['id']} was not found")
-        return self._single(request, matter, requests)
+        return single(self.store, request, matter, requests)
 
     # ----- users
 
@@ -412,21 +313,21 @@ class ClioApi:
             predicates.append(lambda _u: False)
         q.boolean("include_co_counsel")
         candidates = [u for u in self.store.users.values() if u.account_id == request.account_id]
-        return self._index(request, "User", "/users.json", candidates, predicates)
+        return index(self.store, request, "User", "/users.json", candidates, predicates)
 
     def _who_am_i(self, request: ApiRequest, _: re.Match[str]) -> Reply:
-        requests = self._fields(request, "User")
+        requests = fields(request, "User")
         user = self.store.user(request.account_id, request.user_id)
         if user is None:
             raise not_found("The user of this token no longer exists")
-        return self._single(request, user, requests)
+        return single(self.store, request, user, requests)
 
     def _show_user(self, request: ApiRequest, match: re.Match[str]) -> Reply:
-        requests = self._fields(request, "User")
+        requests = fields(request, "User")
         user = self.store.user(request.account_id, int(match["id"]))
         if user is None:
             raise not_found(f"User {match['id']} was not found")
-        return self._single(request, user, requests)
+        return single(self.store, request, user, requests)
 
     # ----- expense categories
 
@@ -441,110 +342,14 @@ class ClioApi:
             needle = text.lower()
             predicates.append(lambda c: needle in c.name.lower())
         candidates = [c for c in self.store.expense_categories.values() if c.account_id == request.account_id]
-        return self._index(request, "ExpenseCategory", "/expense_categories.json", candidates, predicates)
+        return index(self.store, request, "ExpenseCategory", "/expense_categories.json", candidates, predicates)
 
     def _show_expense_category(self, request: ApiRequest, match: re.Match[str]) -> Reply:
-        requests = self._fields(request, "ExpenseCategory")
+        requests = fields(request, "ExpenseCategory")
         category = self.store.expense_category(request.account_id, int(match["id"]))
         if category is None:
             raise not_found(f"ExpenseCategory {match['id']} was not found")
-        return self._single(request, category, requests)
-
-    # ----- shared machinery
-
-    def _fields(self, request: ApiRequest, resource: str) -> tuple[FieldRequest, ...] | None:
-        raw = Query(request.query).all("fields")
-        requests = parse_fields(",".join(raw)) if raw else None
-        check_fields(resource, requests)
-        return requests
-
-    def _single(
-        self, request: ApiRequest, record: Stored, requests: tuple[FieldRequest, ...] | None, *, status: int = 200
-    ) -> Reply:
-        # "Single-resource responses carry ETag and Last-Modified headers" (ETags documentation).
-        headers = {"ETag": record.etag(), "Last-Modified": format_datetime(record.updated_at, usegmt=True)}
-        if request.method == "GET" and _not_modified(request, record):
-            return Reply(304, None, headers)
-        return Reply(status, {"data": render(record, requests, self.store)}, headers)
-
-    def _index(
-        self,
-        request: ApiRequest,
-        resource: str,
-        spec_path: str,
-        candidates: list[Any],
-        predicates: list[Predicate],
-    ) -> Reply:
-        q = Query(request.query)
-        requests = self._fields(request, resource)
-        max_limit = INDEX_MAX_LIMITS[spec_path]
-        limit = q.integer("limit")
-        if limit is None:
-            limit = max_limit
-        elif not 1 <= limit <= max_limit:
-            raise bad_request(f"Parameter limit must be between 1 and {max_limit}, got {limit}")
-        order = q.choice("order", INDEX_ORDERS[spec_path]) or "id(asc)"
-        ids = q.ids("ids[]")
-        if ids is not None:
-            predicates.append(lambda r: r.id in ids)
-        created_since, updated_since = q.moment("created_since"), q.moment("updated_since")
-        # "having the `updated_at` field after a specific time" (SPEC): strictly after.
-        if created_since:
-            predicates.append(lambda r: r.created_at > created_since)
-        if updated_since:
-            predicates.append(lambda r: r.updated_at > updated_since)
-        matching = [record for record in candidates if all(predicate(record) for predicate in predicates)]
-        ordered = self._sort(matching, order)
-        offset = q.integer("offset")
-        token = q.text("page_token")
-        meta_paging: dict[str, str] = {}
-        if offset is None and order in ("id(asc)", "id(desc)"):
-            # Unlimited cursor paging: "you must include the order parameter with a value of id(asc) and no offset"
-            # (paging documentation); it is also the default. The cursor is the last id of the previous page.
-            descending = order == "id(desc)"
-            if token is not None:
-                after = _read_page_token(token)
-                ordered = [r for r in ordered if (r.id < after if descending else r.id > after)]
-            page = ordered[:limit]
-            if len(ordered) > limit:
-                meta_paging["next"] = _page_url(request, page_token=_make_page_token(page[-1].id))
-        else:
-            # Limited offset paging: any order, at most 10,000 records.
-            offset = offset or 0
-            if offset < 0:
-                raise bad_request("Parameter offset must not be negative")
-            if offset >= OFFSET_PAGING_LIMIT:
-                raise ApiError(422, "ArgumentError", f"Offset pagination is limited to {OFFSET_PAGING_LIMIT} records")
-            page = ordered[offset : offset + limit]
-            if offset + limit < min(len(ordered), OFFSET_PAGING_LIMIT):
-                meta_paging["next"] = _page_url(request, offset=offset + limit)
-            if offset > 0:
-                meta_paging["previous"] = _page_url(request, offset=max(0, offset - limit))
-        data = [render(record, requests, self.store) for record in page]
-        # "records" (the count of matching records) is not in the reference; it is modelled on responses seen from
-        # Clio and is not something a client should rely on.
-        return Reply(200, {"data": data, "meta": {"paging": meta_paging, "records": len(matching)}})
-
-    def _sort(self, records: list[Any], order: str) -> list[Any]:
-        name, _, direction = order.removesuffix(")").partition("(")
-        by_id = sorted(records, key=lambda r: r.id)
-        if name == "id":
-            return by_id[::-1] if direction == "desc" else by_id
-        values = [(self._sort_value(record, name), record) for record in by_id]
-        # Nulls last when ascending, first when descending (PostgreSQL's default); ties stay in id order.
-        values.sort(
-            key=lambda pair: (pair[0] is None, pair[0] if pair[0] is not None else 0), reverse=direction == "desc"
-        )
-        return [record for _, record in values]
-
-    def _sort_value(self, record: Stored, name: str) -> Any:
-        aliases = {("Activity", "display_number"): "matter.display_number", ("Matter", "clients"): "client.name"}
-        name = aliases.get((record.schema, name), name)
-        if "." in name:
-            association, inner = name.split(".", 1)
-            linked = record.linked(association, self.store)
-            return linked.values(self.store).get(inner) if isinstance(linked, Stored) else None
-        return record.values(self.store).get(name)
+        return single(self.store, request, category, requests)
 
 
 _ACTIVITY_STATUS: dict[str, Predicate] = {
@@ -567,96 +372,3 @@ def _link_filter(q: Query, name: str, attribute: str) -> list[Predicate]:
     if not given:
         return []
     return [lambda record: getattr(record, attribute) == wanted]
-
-
-def _request_data(request: ApiRequest) -> JSONDict:
-    """The ``data`` object of a JSON or form-encoded body; anything else is a 400."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body: Any
-    if content_type == "application/x-www-form-urlencoded":
-        body = _nest_form(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-    else:
-        try:
-            body = json.loads(request.body or b"null")
-        except ValueError:
-            raise bad_request("The request body is not valid JSON") from None
-    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        raise bad_request('The request body must be an object with a "data" object, e.g. {"data": {...}}')
-    data: JSONDict = body["data"]
-    return data
-
-
-def _nest_form(pairs: list[tuple[str, str]]) -> JSONDict:
-    """``data[matter][id]=1`` -> ``{"data": {"matter": {"id": "1"}}}`` (Rails' nested parameter syntax)."""
-    root: JSONDict = {}
-    for key, value in pairs:
-        parts = re.findall(r"[^\[\]]+", key)
-        if not parts:
-            continue
-        node = root
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                break
-            node = child
-        else:
-            node[parts[-1]] = value
-    return root
-
-
-def _normalise_etag(value: str) -> str:
-    value = value.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    return value.strip('"')
-
-
-def _check_if_match(request: ApiRequest, record: Stored) -> None:
-    header = request.headers.get("if-match")
-    if header is None:
-        return
-    candidates = [_normalise_etag(part) for part in header.split(",")]
-    if "*" not in candidates and _normalise_etag(record.etag()) not in candidates:
-        raise ApiError(
-            412, "PreconditionFailed", f"The resource has changed: its ETag is {record.etag()}, not {header}"
-        )
-
-
-def _not_modified(request: ApiRequest, record: Stored) -> bool:
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        candidates = [_normalise_etag(part) for part in if_none_match.split(",")]
-        return "*" in candidates or _normalise_etag(record.etag()) in candidates
-    if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since:
-        try:
-            since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-        return record.updated_at.replace(microsecond=0) <= since
-    return False
-
-
-def _make_page_token(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
-
-
-def _read_page_token(token: str) -> int:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after = decoded["after"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise bad_request(f"Invalid page_token {token!r}") from None
-    if not isinstance(after, int):
-        raise bad_request(f"Invalid page_token {token!r}")
-    return after
-
-
-def _page_url(request: ApiRequest, *, page_token: str | None = None, offset: int | None = None) -> str:
-    """The request's own URL with the next cursor or offset: meta.paging.next is an absolute URL."""
-    pairs = [(key, value) for key, value in request.query if key not in ("page_token", "offset")]
-    if page_token is not None:
-        pairs.append(("page_token", page_token))
-    if offset is not None:
-        pairs.append(("offset", str(offset)))
-    return f"{request.base_url}{request.path}?{urlencode(pairs)}"

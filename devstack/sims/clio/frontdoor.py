@@ -12,9 +12,10 @@ import traceback
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from devstack.sims.clio.api import ApiRequest, ClioApi, Reply
+from devstack.sims.clio.api import ClioApi
 from devstack.sims.clio.auth import TokenBook
 from devstack.sims.clio.errors import ApiError, OAuthError, invalid_token
+from devstack.sims.clio.request import ApiRequest, Reply
 from devstack.sims.clio.store import Store
 from devstack.sims.http.faults import Faults
 from devstack.sims.http.limits import FixedWindow, WindowState
