@@ -143,8 +143,9 @@ def time_handlers(names: tuple[str, ...] = ("poller", "poll_worker", "mapper", "
 
 
 @dataclass
-class Snapshot:
-    at: float
+class Counters:
+    """Every counter the benchmarks read: totals since start (a ``Snapshot``) or what one phase added (a ``Phase``)."""
+
     aws: AwsTotals
     http: HttpTotals
     store_ops: int
@@ -155,20 +156,30 @@ class Snapshot:
     calls: dict[str, int]  # handler invocations by function
     seconds: dict[str, float]  # time inside them
 
+    def since(self, before: Counters) -> dict[str, Any]:
+        """What was added since ``before``, as the keyword arguments of a ``Counters``."""
+        return {
+            "aws": self.aws.minus(before.aws),
+            "http": self.http.minus(before.http),
+            "store_ops": self.store_ops - before.store_ops,
+            "secret_reads": self.secret_reads - before.secret_reads,
+            "secret_writes": self.secret_writes - before.secret_writes,
+            "refreshes": self.refreshes - before.refreshes,
+            "retries": self.retries - before.retries,
+            "calls": {k: self.calls[k] - before.calls.get(k, 0) for k in self.calls},
+            "seconds": {k: self.seconds[k] - before.seconds.get(k, 0.0) for k in self.seconds},
+        }
+
 
 @dataclass
-class Phase:
+class Snapshot(Counters):
+    at: float
+
+
+@dataclass
+class Phase(Counters):
     name: str
     wall_s: float
-    aws: AwsTotals
-    http: HttpTotals
-    store_ops: int
-    secret_reads: int
-    secret_writes: int
-    refreshes: int
-    retries: int
-    calls: dict[str, int]
-    seconds: dict[str, float]
     mapper_durations: list[float] = field(default_factory=list)
 
     @property
@@ -223,16 +234,8 @@ class Recorder:
         return Phase(
             name=name,
             wall_s=after.at - before.at,
-            aws=after.aws.minus(before.aws),
-            http=after.http.minus(before.http),
-            store_ops=after.store_ops - before.store_ops,
-            secret_reads=after.secret_reads - before.secret_reads,
-            secret_writes=after.secret_writes - before.secret_writes,
-            refreshes=after.refreshes - before.refreshes,
-            retries=after.retries - before.retries,
-            calls={k: after.calls[k] - before.calls.get(k, 0) for k in after.calls},
-            seconds={k: after.seconds[k] - before.seconds.get(k, 0.0) for k in after.seconds},
             mapper_durations=mapper.durations[before.calls.get("mapper", 0) :] if mapper else [],
+            **after.since(before),
         )
 
     def restore(self) -> None:

@@ -9,6 +9,7 @@ Rules from https://docs.developers.clio.com/api-docs/fields (quoted in clio-api.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from devstack.sims.clio.errors import bad_request
@@ -91,6 +92,21 @@ def check_fields(resource: str, requests: tuple[FieldRequest, ...] | None) -> No
 
 def render(record: Stored, requests: tuple[FieldRequest, ...] | None, lookup: Lookup) -> JSONDict:
     """The record as the API shows it for this ``fields`` request."""
+
+    def nested(linked: Stored, inner: tuple[FieldRequest, ...] | None) -> JSONDict:
+        # A second-level association shows only its default fields (Fields documentation).
+        return _shown(linked, inner, lookup, lambda second, _: _defaults(second))
+
+    return _shown(record, requests, lookup, nested)
+
+
+def _shown(
+    record: Stored,
+    requests: tuple[FieldRequest, ...] | None,
+    lookup: Lookup,
+    associated: Callable[[Stored, tuple[FieldRequest, ...] | None], JSONDict],
+) -> JSONDict:
+    """The requested fields of ``record``; each association shown by ``associated`` with its nested request."""
     if requests is None:
         return _defaults(record)
     values = record.values(lookup)
@@ -103,31 +119,11 @@ def render(record: Stored, requests: tuple[FieldRequest, ...] | None, lookup: Lo
         linked = record.linked(request.name, lookup)
         if target.endswith("[]"):
             items = linked if isinstance(linked, list) else []
-            shown[request.name] = [_render_nested(item, request.nested, lookup) for item in items]
+            shown[request.name] = [associated(item, request.nested) for item in items]
         elif isinstance(linked, Stored):
-            shown[request.name] = _render_nested(linked, request.nested, lookup)
+            shown[request.name] = associated(linked, request.nested)
         else:
             shown[request.name] = None
-    return shown
-
-
-def _render_nested(record: Stored, requests: tuple[FieldRequest, ...] | None, lookup: Lookup) -> JSONDict:
-    if requests is None:
-        return _defaults(record)
-    values = record.values(lookup)
-    shown: JSONDict = {}
-    for request in requests:
-        target = record.field_kinds[request.name]
-        if target is None:
-            shown[request.name] = values[request.name]
-            continue
-        # A second-level association shows only its default fields (Fields documentation).
-        linked = record.linked(request.name, lookup)
-        if target.endswith("[]"):
-            items = linked if isinstance(linked, list) else []
-            shown[request.name] = [_defaults(item) for item in items]
-        else:
-            shown[request.name] = _defaults(linked) if isinstance(linked, Stored) else None
     return shown
 
 

@@ -37,12 +37,8 @@ from devstack.sims.clio.store import Store
 def add_account(store: Store, account_id: str, *, name: str, hard_soft_costs_enabled: bool) -> Account:
     if account_id in store.accounts:
         raise ValueError(f"Clio account {account_id!r} already exists in the simulator")
-    now = store.clock.now()
     account = Account(
-        id=store.claim_id("account", None, None),
-        account_id=account_id,
-        created_at=now,
-        updated_at=now,
+        **store.new_record("account", None, account_id),
         name=name,
         hard_soft_costs_enabled=hard_soft_costs_enabled,
     )
@@ -91,12 +87,8 @@ def add_user(store: Store, account_id: str, raw: Mapping[str, Any]) -> User:
     if roles is not None and (not isinstance(roles, list) or not all(isinstance(r, str) for r in roles)):
         raise ValueError(f"user roles must be a list of strings, got {roles!r}")
     account_owner = flag("user", raw, "account_owner", default=False)
-    now = store.clock.now()
     user = User(
-        id=store.claim_id("user", store.users, raw.get("id")),
-        account_id=account_id,
-        created_at=now,
-        updated_at=now,
+        **store.new_record("user", store.users, account_id, raw.get("id")),
         name=name,
         first_name=first_name,
         last_name=last_name,
@@ -125,12 +117,8 @@ def add_contact(store: Store, account_id: str, raw: Mapping[str, Any]) -> Contac
     if contact_type == "Person" and not (first_name or last_name):
         first_name, _, last_name_part = name.partition(" ")
         last_name = last_name_part or None
-    now = store.clock.now()
     contact = Contact(
-        id=store.claim_id("contact", store.contacts, raw.get("id")),
-        account_id=account_id,
-        created_at=now,
-        updated_at=now,
+        **store.new_record("contact", store.contacts, account_id, raw.get("id")),
         type=contact_type,
         name=name,
         first_name=first_name if contact_type == "Person" else None,
@@ -153,13 +141,9 @@ def add_contact(store: Store, account_id: str, raw: Mapping[str, Any]) -> Contac
 
 
 def add_email_address(store: Store, contact: Contact, address: str, *, primary: bool, name: str = "Work") -> None:
-    now = store.clock.now()
     contact.email_addresses.append(
         EmailAddress(
-            id=store.claim_id("email_address", None, None),
-            account_id=contact.account_id,
-            created_at=now,
-            updated_at=now,
+            **store.new_record("email_address", None, contact.account_id),
             address=address,
             name=name,
             primary=primary,
@@ -176,16 +160,13 @@ def add_matter(store: Store, account_id: str, raw: Mapping[str, Any]) -> Matter:
     if client_id is None or store.contact(account_id, client_id) is None:
         raise ValueError(f"matter client {raw.get('client')!r} is not a contact of account {account_id!r}")
     status = choice("matter", raw, "status", ("Open", "Pending", "Closed"))
-    matter_id = store.claim_id("matter", store.matters, raw.get("id"))
+    record = store.new_record("matter", store.matters, account_id, raw.get("id"))
+    matter_id = record["id"]
     display_number = optional_text("matter", raw, "display_number") or f"{matter_id:05d}"
     leading_digits = re.match(r"\d+", display_number)
     today = store.clock.now().date()
-    now = store.clock.now()
     matter = Matter(
-        id=matter_id,
-        account_id=account_id,
-        created_at=now,
-        updated_at=now,
+        **record,
         client_id=client_id,
         display_number=display_number,
         description=optional_text("matter", raw, "description") or "",
@@ -255,12 +236,8 @@ def add_expense_category(store: Store, account_id: str, raw: Mapping[str, Any]) 
     # "entry_type (default unassociated)" (clio-api.md §2).
     entry_type = choice("expense_category", raw, "entry_type", ("unassociated", "hard_cost", "soft_cost"))
     rate = optional_number("expense_category", raw, "rate")
-    now = store.clock.now()
     category = ExpenseCategory(
-        id=store.claim_id("expense_category", store.expense_categories, raw.get("id")),
-        account_id=account_id,
-        created_at=now,
-        updated_at=now,
+        **store.new_record("expense_category", store.expense_categories, account_id, raw.get("id")),
         name=required_text("expense_category", raw, "name"),
         entry_type=entry_type,
         rate=None if rate is None else round(rate),
@@ -283,17 +260,7 @@ def seed_activity(store: Store, account_id: str, raw: Mapping[str, Any]) -> Acti
         changes = store.activity_changes(account_id, data, creating=True, default_user_id=None, check_setting=False)
     except ApiError as error:
         raise ValueError(f"seeded activity {dict(raw)!r}: {error.message}") from None
-    now = store.clock.now()
-    activity = Activity(
-        id=store.claim_id("activity", store.activities, raw.get("id")),
-        account_id=account_id,
-        created_at=now,
-        updated_at=now,
-        type=changes.pop("type"),
-        date=changes.pop("date"),
-    )
-    store.apply(activity, changes)
+    activity = store.add_activity(account_id, changes, raw.get("id"), store.clock.now())
+    # (A seed that fails here is undone with its whole account, by ClioSimulator.add_account.)
     activity.billed = activity.on_bill = flag("activity", raw, "billed", default=False)
-    store.activities[activity.id] = activity
-    store.index_activity(activity, None)
     return activity

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from devstack.clock import SimClock
@@ -118,6 +118,23 @@ class Store:
             raise ValueError(f"activity id {wanted} is already used by a deleted activity")
         self._last_ids[kind] = max(self._last_ids[kind], wanted)
         return wanted
+
+    def new_record(
+        self,
+        kind: str,
+        table: Mapping[int, Stored] | None,
+        account_id: str,
+        wanted_id: Any = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """What every record starts with: its id (``wanted_id`` or the next), its account, created = updated = now."""
+        at = self.clock.now() if now is None else now
+        return {
+            "id": self.claim_id(kind, table, wanted_id),
+            "account_id": account_id,
+            "created_at": at,
+            "updated_at": at,
+        }
 
     def _all_bins(self) -> Iterable[list[Activity]]:
         yield from self.deleted_through_api.values()
@@ -234,12 +251,12 @@ class Store:
         return changes
 
     def create_activity(self, account_id: str, changes: dict[str, Any]) -> Activity:
-        now = self.clock.tick()
+        return self.add_activity(account_id, changes, None, self.clock.tick())
+
+    def add_activity(self, account_id: str, changes: dict[str, Any], wanted_id: Any, now: datetime) -> Activity:
+        """A new activity from ``activity_changes``' output (consumed), with ``wanted_id`` or the next id."""
         activity = Activity(
-            id=self.claim_id("activity", self.activities, None),
-            account_id=account_id,
-            created_at=now,
-            updated_at=now,
+            **self.new_record("activity", self.activities, account_id, wanted_id, now),
             type=changes.pop("type"),
             date=changes.pop("date"),
         )
