@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from devstack.clock import SimClock
 from devstack.sims.clio import firms
@@ -14,13 +13,16 @@ from devstack.sims.clio.frontdoor import FaultKind, Frontdoor
 from devstack.sims.clio.records import JSONDict, Stored, User
 from devstack.sims.clio.seeds import SEED_KEYS
 from devstack.sims.clio.store import Store
+from devstack.sims.http.faults import Faults
+from devstack.sims.http.host import SimulatedHost
+from devstack.sims.http.traffic import RequestCounts
 
 # What a person can change on an activity in Clio's UI (scenario step clio_edit), in the output shape's names:
 # everything a seed may give but its id and whether it is billed.
 EDITABLE_ACTIVITY_FIELDS = SEED_KEYS["activity"] - {"id", "billed"}
 
 
-class ClioSimulator:
+class ClioSimulator(SimulatedHost):
     """A faithful stand-in for Clio Manage: real HTTP on 127.0.0.1, API under ``{base_url}/api/v4``.
 
     Seed firms with ``add_account``, hand the service tokens with ``issue_tokens``, play what people do in Clio with
@@ -44,15 +46,6 @@ class ClioSimulator:
     def stop(self) -> None:
         """Stop serving and cut open connections (waking any injected timeout). Safe to call more than once."""
         self._frontdoor.http.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
@@ -239,11 +232,14 @@ class ClioSimulator:
             store.account(account_id)
             return store.summaries(store.deleted_through_api.get(account_id, []))
 
-    # ----- traffic, limits and faults
+    # ----- traffic, limits and faults (set_faults and request_count: SimulatedHost; random faults: one draw over
+    # 429/500/503/timeout/reset/slow; a "timeout" holds the connection, then drops it)
 
-    @property
-    def request_count(self) -> int:
-        return self._frontdoor.counts.total
+    def _faults(self) -> Faults:
+        return self._frontdoor.faults
+
+    def _counts(self) -> RequestCounts:
+        return self._frontdoor.counts
 
     @property
     def requests_by_account(self) -> dict[str, int]:
@@ -256,29 +252,6 @@ class ClioSimulator:
         """Enforce ``per_minute`` requests per access token in a fixed window of 60*time_scale real seconds.
         None (the default) enforces nothing but still sends the headers, with a limit of 10000."""
         self._frontdoor.limiter.configure(per_minute, time_scale)
-
-    def set_faults(
-        self,
-        *,
-        rate_429: float = 0.0,
-        rate_500: float = 0.0,
-        rate_503: float = 0.0,
-        rate_timeout: float = 0.0,
-        rate_reset: float = 0.0,
-        rate_slow: float = 0.0,
-        slow_seconds: float = 2.0,
-        timeout_seconds: float = 30.0,
-        seed: int = 0,
-    ) -> None:
-        """Random failures of API calls, drawn from ``random.Random(seed)`` so a run repeats.
-
-        "timeout" holds the connection ``timeout_seconds`` then drops it; "reset" drops it at once; "slow" answers
-        after ``slow_seconds``.
-        """
-        rates = {"429": rate_429, "500": rate_500, "503": rate_503, "timeout": rate_timeout, "reset": rate_reset}
-        self._frontdoor.faults.set_random(
-            rates | {"slow": rate_slow}, slow_seconds=slow_seconds, timeout_seconds=timeout_seconds, seed=seed
-        )
 
     def clear_faults(self) -> None:
         """No more injected failures: random rates to zero and scheduled ones dropped."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -79,18 +79,12 @@ class Companies:
     def add(
         self,
         realm_id: str,
-        *,
-        company_info: dict[str, Any] | None = None,
-        preferences: dict[str, Any] | None = None,
-        accounts: Iterable[dict[str, Any]] = (),
-        customers: Iterable[dict[str, Any]] = (),
-        vendors: Iterable[dict[str, Any]] = (),
-        purchases: Iterable[dict[str, Any]] = (),
-        exchange_rates: Iterable[dict[str, Any]] = (),
+        company_info: dict[str, Any] | None,
+        preferences: dict[str, Any] | None,
+        objects: Mapping[str, Iterable[dict[str, Any]]],
+        exchange_rates: Iterable[dict[str, Any]],
     ) -> None:
-        """Create (or replace) a company. Objects are deep-copied; missing SyncToken/MetaData/domain/sparse
-        are filled (MetaData = now in the company's offset); given Ids are kept, missing ones assigned.
-        ``exchange_rates`` are ``{"SourceCurrencyCode", "AsOfDate", "Rate"}`` objects, into the home currency."""
+        """Create (or replace) a company (``QboSimulator.add_company``); ``objects`` by entity name."""
         stamp = self.now_entity()
         info = copy.deepcopy(company_info) if company_info is not None else default_company_info(realm_id, stamp)
         prefs = copy.deepcopy(preferences) if preferences is not None else default_preferences(stamp)
@@ -101,13 +95,8 @@ class Companies:
             live={name: {} for name in STORED.values()},
             deleted={name: {} for name in STORED.values()},
         )
-        for entity, objects in (
-            ("Account", accounts),
-            ("Customer", customers),
-            ("Vendor", vendors),
-            ("Purchase", purchases),
-        ):
-            for given in objects:
+        for entity, given_objects in objects.items():
+            for given in given_objects:
                 obj = fill(copy.deepcopy(given), stamp)
                 if "Id" not in obj:
                     obj["Id"] = next_id(company, entity)

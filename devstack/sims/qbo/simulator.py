@@ -35,10 +35,12 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from devstack.clock import SimClock
+from devstack.sims.http.faults import Faults
+from devstack.sims.http.host import SimulatedHost
+from devstack.sims.http.traffic import RequestCounts
 from devstack.sims.qbo.companies import Companies
 from devstack.sims.qbo.frontdoor import FaultKind, Frontdoor, RecordedRequest
 from devstack.sims.qbo.oauth import TokenStore
@@ -55,7 +57,7 @@ from devstack.sims.qbo.webhooks import (
 )
 
 
-class QboSimulator:
+class QboSimulator(SimulatedHost):
     """A QBO company host on 127.0.0.1: API, OAuth token endpoint, webhook builder, faults and throttling.
 
     Multiple realms (companies) live in one simulator. State is guarded by one lock; every public
@@ -106,15 +108,6 @@ class QboSimulator:
         """Shut the server down (waking requests parked in "slow"/"timeout" faults); idempotent."""
         self._frontdoor.http.stop()
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     # ================================================================== seeding and direct state
 
     def add_company(
@@ -132,16 +125,8 @@ class QboSimulator:
         """Create (or replace) a company. Objects are deep-copied; missing SyncToken/MetaData/domain/sparse
         are filled (MetaData = now in the company's offset); given Ids are kept, missing ones assigned.
         ``exchange_rates`` are ``{"SourceCurrencyCode", "AsOfDate", "Rate"}`` objects, into the home currency."""
-        self._companies.add(
-            realm_id,
-            company_info=company_info,
-            preferences=preferences,
-            accounts=accounts,
-            customers=customers,
-            vendors=vendors,
-            purchases=purchases,
-            exchange_rates=exchange_rates,
-        )
+        objects = {"Account": accounts, "Customer": customers, "Vendor": vendors, "Purchase": purchases}
+        self._companies.add(realm_id, company_info, preferences, objects, exchange_rates)
 
     def set_preferences(self, realm_id: str, preferences: dict[str, Any]) -> None:
         """Replace the Preferences object (a direct state change: no webhook, as QBO sends none for it)."""
@@ -260,15 +245,19 @@ class QboSimulator:
         self._tokens.expire_refresh_tokens(realm_id)
 
     # ================================================================== observability, faults, limits
+    # (set_faults and request_count: SimulatedHost; random faults: one draw picks reset/timeout/429/500/503,
+    # "slow" is drawn on its own; a "timeout" ends in the edge's 504)
+
+    def _faults(self) -> Faults:
+        return self._frontdoor.faults
+
+    def _counts(self) -> RequestCounts:
+        return self._frontdoor.traffic
 
     @property
     def last_minorversion(self) -> str | None:
         """The ``minorversion`` the last API call sent (None: none); never refused, even 1-74."""
         return self._frontdoor.last_minorversion
-
-    @property
-    def request_count(self) -> int:
-        return self._frontdoor.traffic.total
 
     @property
     def requests_by_realm(self) -> dict[str, int]:
@@ -283,28 +272,6 @@ class QboSimulator:
         with self._lock:
             self._frontdoor.traffic.reset()
             self._frontdoor.request_log.clear()
-
-    def set_faults(
-        self,
-        *,
-        rate_429: float = 0,
-        rate_500: float = 0,
-        rate_503: float = 0,
-        rate_timeout: float = 0,
-        rate_reset: float = 0,
-        rate_slow: float = 0,
-        slow_seconds: float = 2.0,
-        timeout_seconds: float = 30.0,
-        seed: int = 0,
-    ) -> None:
-        """Random faults on API requests (not OAuth), drawn from ``random.Random(seed)`` so runs repeat.
-
-        One draw per request picks at most one of reset/timeout/429/500/503; "slow" is drawn separately
-        and delays an otherwise normal answer. Call with no arguments to switch random faults off."""
-        rates = {"429": rate_429, "500": rate_500, "503": rate_503, "timeout": rate_timeout, "reset": rate_reset}
-        self._frontdoor.faults.set_random(
-            rates | {"slow": rate_slow}, slow_seconds=slow_seconds, timeout_seconds=timeout_seconds, seed=seed
-        )
 
     def fail_next(
         self, kind: FaultKind, count: int = 1, *, path_contains: str | None = None, seconds: float | None = None
