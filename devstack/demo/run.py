@@ -160,43 +160,16 @@ def _demo_purchases(rng: random.Random) -> list[dict[str, Any]]:
             "TotalAmt": 80.0,
         }
     )
-    purchases.append(
-        {
-            **purchases[2],
-            "Id": "1101",
-            "Credit": True,
-            "TotalAmt": 50.0,
-            "Line": [category_line(1, 50.0, SOURCE_ACCOUNT, "20", "Refund")],
-        }
-    )
-    purchases.append(
-        {
-            **purchases[1],
-            "Id": "1102",
-            "CurrencyRef": {"value": "CAD", "name": "Canadian Dollar"},
-            "ExchangeRate": 0.73,
-            "TotalAmt": 200.0,
-            "Line": [category_line(1, 200.0, SOURCE_ACCOUNT, "29", "Toronto filing")],
-        }
-    )
-    purchases.append(
-        {
-            **purchases[1],
-            "Id": "1104",
-            "CurrencyRef": {"value": "CAD", "name": "Canadian Dollar"},
-            "TotalAmt": 120.0,
-            "Line": [category_line(1, 120.0, SOURCE_ACCOUNT, "29", "Montreal courier")],
-        }
-    )
-    purchases.append(
-        {
-            **purchases[1],
-            "Id": "1103",
-            "TxnDate": "2025-12-15",
-            "TotalAmt": 40.0,
-            "Line": [category_line(1, 40.0, SOURCE_ACCOUNT, "20", "Last year")],
-        }
-    )
+    # The others copy a purchase above and change its Id, total and single line (client, description), and more.
+    cad = {"value": "CAD", "name": "Canadian Dollar"}
+    for base, txn_id, total, client, description, more in (
+        (2, "1101", 50.0, "20", "Refund", {"Credit": True}),
+        (1, "1102", 200.0, "29", "Toronto filing", {"CurrencyRef": cad, "ExchangeRate": 0.73}),
+        (1, "1104", 120.0, "29", "Montreal courier", {"CurrencyRef": cad}),
+        (1, "1103", 40.0, "20", "Last year", {"TxnDate": "2025-12-15"}),
+    ):
+        line = category_line(1, total, SOURCE_ACCOUNT, client, description)
+        purchases.append({**purchases[base], "Id": txn_id, **more, "TotalAmt": total, "Line": [line]})
     return purchases
 
 

@@ -215,25 +215,9 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
 
 def seed(stack: LocalStack, scenario: Scenario) -> None:
     q, c, t = scenario.qbo, scenario.clio, scenario.tenant
-    stack.qbo.add_company(
-        q.realm_id,
-        company_info=q.company_info,
-        preferences=q.preferences,
-        accounts=q.accounts,
-        customers=q.customers,
-        vendors=q.vendors,
-        purchases=q.purchases,
-        exchange_rates=[r.model_dump() for r in q.exchange_rates],
-    )
-    stack.clio.add_account(
-        t.id,
-        hard_soft_costs_enabled=c.hard_soft_costs_enabled,
-        users=c.users,
-        contacts=c.contacts,
-        matters=c.matters,
-        expense_categories=c.expense_categories,
-        activities=c.activities,
-    )
+    # The scenario's blocks are the simulators' seeds, key for key (FORMAT.md).
+    stack.qbo.add_company(**q.model_dump())
+    stack.clio.add_account(t.id, **c.model_dump())
     stack.connect_tenant(t.id, q.realm_id, t.settings.model_dump(), clio_region=t.clio_region)
 
 

@@ -18,6 +18,7 @@ from devstack.sims.clio.records import (
     EmailAddress,
     ExpenseCategory,
     Matter,
+    Stored,
     User,
 )
 from devstack.sims.clio.seeds import (
@@ -75,8 +76,7 @@ def set_hard_soft_costs(store: Store, account_id: str, enabled: bool) -> Account
 
 
 def add_user(store: Store, account_id: str, raw: Mapping[str, Any]) -> User:
-    store.account(account_id)
-    check_seed_keys("user", raw)
+    _check_seed(store, "user", account_id, raw)
     name = required_text("user", raw, "name")
     first, _, last = name.partition(" ")
     first_name = optional_text("user", raw, "first_name") or first
@@ -101,13 +101,11 @@ def add_user(store: Store, account_id: str, raw: Mapping[str, Any]) -> User:
         time_zone=optional_text("user", raw, "time_zone") or "Eastern Time (US & Canada)",
         phone_number=optional_text("user", raw, "phone_number"),
     )
-    store.users[user.id] = user
-    return user
+    return _keep(store.users, user)
 
 
 def add_contact(store: Store, account_id: str, raw: Mapping[str, Any]) -> Contact:
-    store.account(account_id)
-    check_seed_keys("contact", raw)
+    _check_seed(store, "contact", account_id, raw)
     contact_type = choice("contact", raw, "type", CONTACT_TYPES)
     first_name = optional_text("contact", raw, "first_name")
     last_name = optional_text("contact", raw, "last_name")
@@ -136,8 +134,7 @@ def add_contact(store: Store, account_id: str, raw: Mapping[str, Any]) -> Contac
     email = optional_text("contact", raw, "primary_email_address")
     if email:
         add_email_address(store, contact, email, primary=True)
-    store.contacts[contact.id] = contact
-    return contact
+    return _keep(store.contacts, contact)
 
 
 def add_email_address(store: Store, contact: Contact, address: str, *, primary: bool, name: str = "Work") -> None:
@@ -154,8 +151,7 @@ def add_email_address(store: Store, contact: Contact, address: str, *, primary: 
 
 
 def add_matter(store: Store, account_id: str, raw: Mapping[str, Any]) -> Matter:
-    store.account(account_id)
-    check_seed_keys("matter", raw)
+    _check_seed(store, "matter", account_id, raw)
     client_id = reference_id("matter", raw, "client")
     if client_id is None or store.contact(account_id, client_id) is None:
         raise ValueError(f"matter client {raw.get('client')!r} is not a contact of account {account_id!r}")
@@ -231,8 +227,7 @@ def _seed_user_reference(store: Store, account_id: str, raw: Mapping[str, Any], 
 
 
 def add_expense_category(store: Store, account_id: str, raw: Mapping[str, Any]) -> ExpenseCategory:
-    store.account(account_id)
-    check_seed_keys("expense_category", raw)
+    _check_seed(store, "expense_category", account_id, raw)
     # "entry_type (default unassociated)" (clio-api.md §2).
     entry_type = choice("expense_category", raw, "entry_type", ("unassociated", "hard_cost", "soft_cost"))
     rate = optional_number("expense_category", raw, "rate")
@@ -244,14 +239,12 @@ def add_expense_category(store: Store, account_id: str, raw: Mapping[str, Any]) 
         tax_setting=raw.get("tax_setting", "no_tax"),
         xero_expense_code=optional_text("expense_category", raw, "xero_expense_code"),
     )
-    store.expense_categories[category.id] = category
-    return category
+    return _keep(store.expense_categories, category)
 
 
 def seed_activity(store: Store, account_id: str, raw: Mapping[str, Any]) -> Activity:
     """An activity already in Clio, given in the FORMAT.md output shape."""
-    store.account(account_id)
-    check_seed_keys("activity", raw)
+    _check_seed(store, "activity", account_id, raw)
     # The output shape writes an unlinked activity as "matter": null, which a request body may not say.
     data = {
         key: value for key, value in raw.items() if key not in ("id", "billed") and (key, value) != ("matter", None)
@@ -264,3 +257,14 @@ def seed_activity(store: Store, account_id: str, raw: Mapping[str, Any]) -> Acti
     # (A seed that fails here is undone with its whole account, by ClioSimulator.add_account.)
     activity.billed = activity.on_bill = flag("activity", raw, "billed", default=False)
     return activity
+
+
+def _check_seed(store: Store, kind: str, account_id: str, raw: Mapping[str, Any]) -> None:
+    """A seed of ``kind`` for an account the store has, with no key a seed of that kind may not have."""
+    store.account(account_id)
+    check_seed_keys(kind, raw)
+
+
+def _keep[RecordT: Stored](table: dict[int, RecordT], record: RecordT) -> RecordT:
+    table[record.id] = record
+    return record

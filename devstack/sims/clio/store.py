@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -174,26 +174,13 @@ class Store:
         # Both are required on create (SPEC request body); null is never a valid type or date.
         blank = [name for name in ("type", "date") if data.get(name) is None and (creating or name in data)]
         problems.extend(f"{name} can't be blank" for name in blank)
-        for name in ("price", "quantity"):
+        for name, check, problem in _PLAIN_ACTIVITY_VALUES:
             if name in data:
-                number = parse_number(data[name])
-                if number is None:
-                    problems.append(f"{name} is not a number")
+                valid, value = check(data[name])
+                if valid:
+                    changes[name] = value
                 else:
-                    changes[name] = number
-        for name in ("note", "reference"):
-            if name in data:
-                if data[name] is not None and not isinstance(data[name], str):
-                    problems.append(f"{name} must be a string")
-                else:
-                    changes[name] = data[name]
-        for name in ("non_billable", "no_charge"):
-            if name in data:
-                flag = parse_bool(data[name])
-                if flag is None:
-                    problems.append(f"{name} must be true or false")
-                else:
-                    changes[name] = flag
+                    problems.append(f"{name} {problem}")
         if "tax_setting" in data:
             if data["tax_setting"] not in TAX_SETTINGS:
                 problems.append(f"tax_setting must be one of {', '.join(TAX_SETTINGS)}")
@@ -323,6 +310,31 @@ class Store:
 
     def summaries(self, activities: Iterable[Activity]) -> list[JSONDict]:
         return [a.summary(self) for a in sorted(activities, key=lambda a: a.id)]
+
+
+def _parsed(parse: Callable[[Any], Any]) -> Callable[[Any], tuple[bool, Any]]:
+    """(valid, value) from a parser that answers None for a malformed value."""
+
+    def check(raw: Any) -> tuple[bool, Any]:
+        value = parse(raw)
+        return value is not None, value
+
+    return check
+
+
+def _text_or_null(raw: Any) -> tuple[bool, Any]:
+    return raw is None or isinstance(raw, str), raw
+
+
+# Activity fields taken as they come once they parse: (name, check, the problem when it does not).
+_PLAIN_ACTIVITY_VALUES: tuple[tuple[str, Callable[[Any], tuple[bool, Any]], str], ...] = (
+    ("price", _parsed(parse_number), "is not a number"),
+    ("quantity", _parsed(parse_number), "is not a number"),
+    ("note", _text_or_null, "must be a string"),
+    ("reference", _text_or_null, "must be a string"),
+    ("non_billable", _parsed(parse_bool), "must be true or false"),
+    ("no_charge", _parsed(parse_bool), "must be true or false"),
+)
 
 
 def _in_account[RecordT: Stored](

@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def _name_values(pairs: dict[str, str]) -> list[dict[str, str]]:
+    """QBO's list of name/value settings (NameValue), in the order given."""
+    return [{"Name": name, "Value": value} for name, value in pairs.items()]
+
+
 def default_company_info(realm_id: str, created: str) -> dict[str, Any]:
     address = {
         "City": "Mountain View",
@@ -36,16 +41,18 @@ def default_company_info(realm_id: str, created: str) -> dict[str, Any]:
         "LegalName": f"Sandbox Company {realm_id}",
         "CompanyStartDate": created[:10],
         "Email": {"Address": "donotreply@intuit.com"},
-        "NameValue": [
-            {"Name": "NeoEnabled", "Value": "true"},
-            {"Name": "IndustryType", "Value": "Legal Services"},
-            {"Name": "SubscriptionStatus", "Value": "PAID"},
-            {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
-            {"Name": "PayrollFeature", "Value": "false"},
-            {"Name": "AccountantFeature", "Value": "false"},
-            {"Name": "IsQbdtMigrated", "Value": "false"},
-            {"Name": "QBOIndustryType", "Value": "Professional Services"},
-        ],
+        "NameValue": _name_values(
+            {
+                "NeoEnabled": "true",
+                "IndustryType": "Legal Services",
+                "SubscriptionStatus": "PAID",
+                "OfferingSku": "QuickBooks Online Plus",
+                "PayrollFeature": "false",
+                "AccountantFeature": "false",
+                "IsQbdtMigrated": "false",
+                "QBOIndustryType": "Professional Services",
+            }
+        ),
         "MetaData": {"CreateTime": created, "LastUpdatedTime": created},
     }
 
@@ -89,17 +96,19 @@ def default_preferences(created: str) -> dict[str, Any]:
         },
         "TaxPrefs": {"UsingSalesTax": False},
         "OtherPrefs": {
-            "NameValue": [
-                {"Name": "SFCEnabled", "Value": "true"},
-                {"Name": "Vendor1099Enabled", "Value": "true"},
-                {"Name": "TimeTrackingFeatureEnabled", "Value": "true"},
-                {"Name": "ProjectsEnabled", "Value": "true"},
-                {"Name": "DateFormat", "Value": "Month Date Year separated by a slash"},
-                {"Name": "DateFormatMnemonic", "Value": "MMDDYYYY_SEP_SLASH"},
-                {"Name": "NumberFormat", "Value": "US Number Format"},
-                {"Name": "NumberFormatMnemonic", "Value": "US_NB"},
-                {"Name": "WarnDuplicateCheckNumber", "Value": "true"},
-            ]
+            "NameValue": _name_values(
+                {
+                    "SFCEnabled": "true",
+                    "Vendor1099Enabled": "true",
+                    "TimeTrackingFeatureEnabled": "true",
+                    "ProjectsEnabled": "true",
+                    "DateFormat": "Month Date Year separated by a slash",
+                    "DateFormatMnemonic": "MMDDYYYY_SEP_SLASH",
+                    "NumberFormat": "US Number Format",
+                    "NumberFormatMnemonic": "US_NB",
+                    "WarnDuplicateCheckNumber": "true",
+                }
+            )
         },
         "sparse": False,
         "TimeTrackingPrefs": {
