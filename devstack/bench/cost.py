@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from devstack.aws.resources import load_template
+from devstack.aws.template import load_template
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,7 @@ def projection(tick: Tick, tenants: int, workers: int) -> dict[str, Any]:
 
 
 def poll_worker_concurrency() -> int:
-    from devstack.aws.resources import load_template
+    from devstack.aws.template import load_template
 
     parameter = load_template().get("Parameters", {}).get("PollWorkerMaxConcurrency", {})
     return int(parameter.get("Default", 1))
