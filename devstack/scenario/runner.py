@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from devstack.clock import SimClock
 from devstack.scenario.consent import reconnect
+from devstack.sims.clio import ClioSimulator
+from devstack.sims.qbo import QboSimulator
 from devstack.stack import LocalStack
 
 
@@ -221,42 +224,45 @@ def seed(stack: LocalStack, scenario: Scenario) -> None:
     stack.connect_tenant(t.id, q.realm_id, t.settings.model_dump(), clio_region=t.clio_region)
 
 
+def _clio_add(clio: ClioSimulator, account: str, change: ClioAdd) -> None:
+    for contact in change.contacts:
+        clio.add_contact(account, contact)
+    for matter in change.matters:
+        clio.add_matter(account, matter)
+
+
+# What a person does in QBO or in Clio, by step kind; each may be followed by that side's webhook.
+_QBO_CHANGES: dict[str, Callable[[QboSimulator, str, Any], object]] = {
+    "qbo_create": lambda qbo, realm, change: qbo.create_purchase(realm, change.purchase),
+    "qbo_update": lambda qbo, realm, change: qbo.update_purchase(realm, change.purchase),
+    "qbo_delete": lambda qbo, realm, change: qbo.delete_purchase(realm, change.id),
+    "qbo_void": lambda qbo, realm, change: qbo.void_purchase(realm, change.id),
+}
+_CLIO_CHANGES: dict[str, Callable[[ClioSimulator, str, Any], object]] = {
+    "clio_edit": lambda clio, account, change: clio.edit_activity(account, change.where, change.set),
+    "clio_bill": lambda clio, account, change: clio.bill_activity(account, change.where),
+    "clio_delete": lambda clio, account, change: clio.delete_activity(account, change.where),
+    "clio_add": _clio_add,
+}
+
+
 def play(stack: LocalStack, scenario: Scenario, step: Step) -> None:
     realm, account = scenario.qbo.realm_id, scenario.tenant.id
     if step.sync is not None:
         stack.sync()
-    elif step.qbo_create is not None:
-        stack.qbo.create_purchase(realm, step.qbo_create.purchase)
-        _after_qbo_change(stack, step.qbo_create.webhook)
-    elif step.qbo_update is not None:
-        stack.qbo.update_purchase(realm, step.qbo_update.purchase)
-        _after_qbo_change(stack, step.qbo_update.webhook)
-    elif step.qbo_delete is not None:
-        stack.qbo.delete_purchase(realm, step.qbo_delete.id)
-        _after_qbo_change(stack, step.qbo_delete.webhook)
-    elif step.qbo_void is not None:
-        stack.qbo.void_purchase(realm, step.qbo_void.id)
-        _after_qbo_change(stack, step.qbo_void.webhook)
+    elif step.kind in _QBO_CHANGES:
+        change = getattr(step, step.kind)
+        _QBO_CHANGES[step.kind](stack.qbo, realm, change)
+        _after_qbo_change(stack, change.webhook)
     elif step.webhook_replay is not None:
         delivery = stack.qbo.last_delivery
         if delivery is not None:
             stack.deliver_webhook(delivery)
             stack.drain()
-    elif step.clio_edit is not None:
-        stack.clio.edit_activity(account, step.clio_edit.where, step.clio_edit.set)
-        _after_clio_change(stack, step.clio_edit.webhook)
-    elif step.clio_bill is not None:
-        stack.clio.bill_activity(account, step.clio_bill.where)
-        _after_clio_change(stack, step.clio_bill.webhook)
-    elif step.clio_delete is not None:
-        stack.clio.delete_activity(account, step.clio_delete.where)
-        _after_clio_change(stack, step.clio_delete.webhook)
-    elif step.clio_add is not None:
-        for contact in step.clio_add.contacts:
-            stack.clio.add_contact(account, contact)
-        for matter in step.clio_add.matters:
-            stack.clio.add_matter(account, matter)
-        _after_clio_change(stack, step.clio_add.webhook)
+    elif step.kind in _CLIO_CHANGES:
+        change = getattr(step, step.kind)
+        _CLIO_CHANGES[step.kind](stack.clio, account, change)
+        _after_clio_change(stack, change.webhook)
     elif step.settings is not None:
         change_settings(stack, account, step.settings)
     elif step.disconnect is not None:
