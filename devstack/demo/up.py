@@ -27,8 +27,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from devstack.clock import SimClock
 from devstack.demo.run import demo_scenario
+from devstack.events.shapes import http_api_request
 from devstack.scenario.runner import play, seed
-from devstack.stack import LocalStack, http_api_request
+from devstack.stack import LocalStack
 
 DRAIN_INTERVAL_SECONDS = 0.5
 

@@ -1,2 +1,3 @@
-"""The events in ``events/`` (one per function, for ``sam local invoke`` and the tests), from the local stack's
-builders: ``python -m devstack.events`` rewrites them, ``--check`` says whether they are current."""
+"""The events Lambda delivers, in AWS's shapes (``shapes``: what the local stack sends its handlers), and
+``events/`` built from them (``builders``: ``python -m devstack.events`` rewrites the files, ``--check`` says
+whether they are current)."""

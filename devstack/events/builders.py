@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devstack import REPO, SHARED
-from devstack.stack import VERIFIER_TOKEN, http_api_event, scheduled_event, sqs_event
+from devstack.events.shapes import http_api_event, scheduled_event, sqs_event
+from devstack.stack import VERIFIER_TOKEN
 
 EVENTS_DIR = REPO / "events"
 SHARED_FIXTURES = SHARED / "fixtures"
