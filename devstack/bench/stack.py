@@ -17,7 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 from devstack.bench.firm import Firm
-from devstack.bench.meter import AwsMeter, AwsTotals, HandlerTimer, HttpMeter, HttpTotals, load_handler
+from devstack.bench.http_meter import HttpMeter, HttpTotals
+from devstack.bench.meter import AwsMeter, AwsTotals, HandlerTimer, load_handler
 from devstack.stack import DrainReport, LocalStack
 
 FUNCTIONS = ("poller", "mapper", "webhook")

@@ -28,8 +28,9 @@ from datetime import timedelta
 
 from devstack.aws.moto_speedups import faster_moto
 from devstack.bench.firm import NOW, Firm, make_firm, plan_changes
+from devstack.bench.http_meter import HttpMeter, window_use
 from devstack.bench.imports import VENVS, measure_imports
-from devstack.bench.meter import AwsMeter, HttpMeter, PacerWaits, paced_on, window_use
+from devstack.bench.meter import AwsMeter, PacerWaits, paced_on
 from devstack.bench.output import HANDLER_OUTPUT, emit, handler_output, progress
 from devstack.bench.results import CLIO_PEAK_PER_MINUTE, build_result
 from devstack.bench.stack import Containers, Phase, Recorder, seed_firm, time_handlers

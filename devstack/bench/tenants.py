@@ -32,7 +32,8 @@ from typing import Any
 from devstack.aws.moto_speedups import faster_moto
 from devstack.bench.cost import LATENCY_S
 from devstack.bench.firm import NOW, make_firm
-from devstack.bench.meter import AwsMeter, HttpMeter, median, percentile
+from devstack.bench.http_meter import HttpMeter
+from devstack.bench.meter import AwsMeter, median, percentile
 from devstack.bench.output import HANDLER_OUTPUT, Table, emit, handler_output, machine, progress
 from devstack.bench.stack import Containers, drain_all, seed_firm, time_handlers
 from devstack.clock import SimClock
