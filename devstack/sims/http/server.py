@@ -12,6 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,11 +28,11 @@ class Request:
     body: bytes
     base_url: str
 
-    @property
+    @cached_property
     def path(self) -> str:
         return urlsplit(self.target).path
 
-    @property
+    @cached_property
     def query(self) -> list[tuple[str, str]]:
         return parse_qsl(urlsplit(self.target).query, keep_blank_values=True)
 
