@@ -40,7 +40,7 @@ demo: venv ## seed a demo firm on the local stack, run a sync, print the summary
 	@$(PY) -m devstack.demo
 
 demo-up: venv ## the demo firm on a long-running local stack; prints the admin page URL; Ctrl-C stops it
-	@$(PY) -m devstack.demo_up
+	@$(PY) -m devstack.demo.up
 
 # Debian's chromium and chromium-driver (never a browser download), and selenium pinned in the venv.
 $(VENV)/.browser-installed: requirements-browser.txt | $(VENV)/.installed
@@ -112,7 +112,7 @@ soak: venv ## the model-based test at length: SOAK_EXAMPLES (2000) new firms; a 
 	@POWERTOOLS_METRICS_DISABLED=true $(PY) -m tests.model.soak --examples $(SOAK_EXAMPLES)
 
 chaos: venv ## faults on both simulators; prints one JSON line (duplicates and lost must be 0)
-	@$(PY) -m devstack.chaos
+	@$(PY) -m devstack.bench.chaos
 
 # Benchmarks (docs/performance.md, docs/scaling.md): tables, then one JSON object as the last line of stdout.
 .PHONY: bench bench-webhook bench-tenants
@@ -120,7 +120,7 @@ bench: venv ## 10,000-purchase import + 100-change incremental sync, rate-limite
 	@$(PY) -m devstack.bench
 
 bench-webhook: venv ## webhook acknowledgement time (1,000 signed requests) and qbo_delete -> recovery bin time
-	@$(PY) -m devstack.bench_webhook
+	@$(PY) -m devstack.bench.webhook
 
 bench-tenants: venv ## scheduler ticks with 1,000 small tenants: fan-out vs loop, per-tenant independence
-	@$(PY) -m devstack.bench_tenants
+	@$(PY) -m devstack.bench.tenants

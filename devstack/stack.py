@@ -1,30 +1,30 @@
 """The local stack: AWS on moto, QBO and Clio simulators on loopback, the real Lambda handlers in-process.
 
-Tables, queues and secrets come from ``template.yaml`` (``devstack.aws_resources``); each function's
+Tables, queues and secrets come from ``template.yaml`` (``devstack.aws.resources``); each function's
 environment is the one the template gives it, with the simulators' URLs as the only overrides, which is
-all that differs from production. Events have the shapes Lambda delivers (the same as ``events/``).
+all that differs from production. Events have the shapes Lambda delivers (``devstack.events.shapes``).
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
 import boto3
 
-from devstack.aws_resources import LocalResources, create_resources
-from devstack.clio_sim import ClioSimulator
+from devstack.aws.resources import LocalResources, create_resources
 from devstack.clock import SimClock
-from devstack.qbo_sim import QboSimulator, WebhookDelivery
+from devstack.events.shapes import ACCOUNT_ID, REGION, http_api_event, http_api_request, scheduled_event, sqs_event
+from devstack.sims.clio import ClioSimulator
+from devstack.sims.qbo import QboSimulator, WebhookDelivery
 
 VERIFIER_TOKEN = "local-webhook-verifier"
 # The admin API's HS256 key on the local stack (kept in the app secret, as in AWS); 32+ bytes.
@@ -32,8 +32,6 @@ ADMIN_JWT_SECRET = "local-admin-jwt-secret-0123456789abcdef"
 ADMIN_PUBLIC_URL = "http://admin.local"
 QBO_CLIENT = ("local-qbo-client", "local-qbo-secret")
 CLIO_CLIENT = ("local-clio-client", "local-clio-secret")
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
 
 
 class LambdaContext:
@@ -333,100 +331,6 @@ class LocalStack:
             return None
         self.deliver_webhook(delivery)
         return self.drain()
-
-
-# --- event shapes (the same as events/*.json) -----------------------------------------------------
-
-
-def scheduled_event(now: datetime) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": ACCOUNT_ID,
-        "time": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": REGION,
-        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/hard-cost-sync-PollerSchedule"],
-        "detail": {},
-    }
-
-
-def sqs_event(messages: Sequence[Mapping[str, Any]], queue_url: str) -> dict[str, Any]:
-    queue_name = queue_url.rsplit("/", 1)[-1]
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": dict(m.get("Attributes", {})),
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}",
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-    }
-
-
-def http_api_event(body: bytes, headers: dict[str, str], now: datetime) -> dict[str, Any]:
-    """Intuit's webhook POST, as the HTTP API delivers it to WebhookFunction."""
-    return http_api_request(
-        "POST", "/webhooks/qbo", {}, headers, body, now, route_key="POST /webhooks/qbo", user_agent="Intuit-Webhooks"
-    )
-
-
-def http_api_request(
-    method: str,
-    path: str,
-    query: dict[str, str],
-    headers: dict[str, str],
-    body: bytes,
-    now: datetime,
-    *,
-    route_key: str = "$default",
-    user_agent: str | None = None,
-) -> dict[str, Any]:
-    """An HTTP API (payload 2.0) event for any route, e.g. the admin function's."""
-    from urllib.parse import urlencode
-
-    try:
-        text, encoded = body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, encoded = base64.b64encode(body).decode(), True
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": urlencode(query),
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "local",
-            "domainName": "local.execute-api.localhost",
-            "http": {
-                "method": method.upper(),
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": user_agent or headers.get("user-agent", "local"),
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "isBase64Encoded": encoded,
-    }
-    if query:
-        event["queryStringParameters"] = dict(query)
-    if body:
-        event["body"] = text
-    return event
 
 
 @contextlib.contextmanager

@@ -60,7 +60,7 @@ def add_second_firm(stack: Any, scenario: str = "r04_expense_and_check_types") -
 def seeded_stack() -> Iterator[Callable[..., Any]]:
     """Starts a local stack seeded from a scenario document; everything stops after the test."""
     from devstack.clock import SimClock
-    from devstack.scenario import parse_scenario, seed
+    from devstack.scenario.runner import parse_scenario, seed
     from devstack.stack import LocalStack
 
     stacks: list[LocalStack] = []

@@ -21,8 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from devstack.demo import demo_scenario
-from devstack.demo_up import DemoSite, demo_site
+from devstack.demo.run import demo_scenario
+from devstack.demo.up import DemoSite, demo_site
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")

@@ -37,9 +37,9 @@ PROMISED = (
 
 
 def test_bench_on_thirty_purchases_reports_every_figure() -> None:
-    from devstack.bench import build_result, run_limited, run_main
-    from devstack.bench_imports import measure_imports
-    from devstack.bench_output import emit
+    from devstack.bench.imports import measure_imports
+    from devstack.bench.output import emit
+    from devstack.bench.sync import build_result, run_limited, run_main
 
     # Given a 30-purchase firm, 6 changes, a 20-purchase rate-limited run and one import timing
     main = run_main(30, 6, seed=5)

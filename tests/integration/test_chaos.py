@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.chaos import compare, run
+from devstack.bench.chaos import compare, run
 
 pytestmark = pytest.mark.integration
 

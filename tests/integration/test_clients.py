@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from devstack.clio_sim import ClioSimulator
 from devstack.clock import SimClock
-from devstack.qbo_sim import QboSimulator
+from devstack.sims.clio import ClioSimulator
+from devstack.sims.qbo import QboSimulator
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.http import RateLimitPacer, RetryPolicy
 from hardcost.clients.oauth import refresh_clio, refresh_qbo

@@ -27,8 +27,8 @@ import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from devstack.clio_sim import ClioSimulator, spec_fields
 from devstack.clock import SimClock
+from devstack.sims.clio import ClioSimulator, spec_fields
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from devstack.clio_sim.simulator import ClioSimulator
 from devstack.clock import SimClock
+from devstack.sims.clio.simulator import ClioSimulator
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.ports import ClioApi
 from hardcost.errors import ConflictError, EntryBilledError, NotFoundError

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from devstack.clio_sim import ClioSimulator
 from devstack.clock import SimClock
+from devstack.sims.clio import ClioSimulator
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from devstack.clock import SimClock
-from devstack.scenario import parse_scenario, play, seed
+from devstack.scenario.runner import parse_scenario, play, seed
 from devstack.stack import LocalStack
 from tests.conftest import base_scenario
 from tests.model.crashes import Tripwire, installed

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from devstack.events import EVENTS_DIR, build_events, render
+from devstack.events.builders import EVENTS_DIR, build_events, render
 from devstack.stack import LambdaContext
 from tests.conftest import base_scenario
 

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devstack.aws_resources import create_resources
+from devstack.aws.resources import create_resources
 from hardcost.codes import FailureCode
 from hardcost.errors import ConflictError, LockBusyError, LockLostError, TenantChangedError, TenantGoneError
 from hardcost.models.records import (

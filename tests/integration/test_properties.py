@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.clock import SimClock
-from devstack.scenario import parse_scenario, seed
+from devstack.scenario.runner import parse_scenario, seed
 from devstack.stack import LambdaContext, LocalStack
 from hardcost.logic.webhook_parsing import parse_changes
 from hardcost.models.qbo import Purchase

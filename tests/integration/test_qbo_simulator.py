@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from devstack.clock import SimClock
-from devstack.qbo_sim import QboSimulator, WebhookDelivery, sign_webhook
+from devstack.sims.qbo import QboSimulator, WebhookDelivery, sign_webhook
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from devstack.consent import reconnect
+from devstack.scenario.consent import reconnect
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration

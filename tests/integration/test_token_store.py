@@ -14,10 +14,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devstack.aws_resources import LocalResources, create_resources
-from devstack.clio_sim import ClioSimulator
+from devstack.aws.resources import LocalResources, create_resources
 from devstack.clock import SimClock
-from devstack.qbo_sim import QboSimulator
+from devstack.sims.clio import ClioSimulator
+from devstack.sims.qbo import QboSimulator
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.http import RetryPolicy
 from hardcost.clients.oauth import refresh_qbo

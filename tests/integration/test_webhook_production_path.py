@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devstack.aws_resources import LocalResources, create_resources
+from devstack.aws.resources import LocalResources, create_resources
 from devstack.stack import LambdaContext, http_api_event
 from functions.webhook import app
 from hardcost.deps import seam

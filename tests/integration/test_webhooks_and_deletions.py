@@ -48,7 +48,7 @@ def test_webhook_for_an_unknown_realm_is_acknowledged_and_ignored(seeded_stack: 
             ]
         }
     ).encode()
-    from devstack.qbo_sim import WebhookDelivery
+    from devstack.sims.qbo import WebhookDelivery
     from devstack.stack import VERIFIER_TOKEN
 
     delivery = WebhookDelivery(

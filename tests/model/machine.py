@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from devstack.consent import reconnect
-from devstack.scenario import parse_scenario, seed
+from devstack.scenario.consent import reconnect
+from devstack.scenario.runner import parse_scenario, seed
 from devstack.stack import LocalStack
 from tests.model.crashes import Tripwire
 from tests.model.reference import (

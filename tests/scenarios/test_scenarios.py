@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from devstack.scenario import load_scenario, run_scenario
+from devstack.scenario.runner import load_scenario, run_scenario
 
 HERE = Path(__file__).resolve().parent
 FILES = sorted((HERE / "files").glob("*.json"))

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devstack.aws_resources import LocalResources, TemplateError, create_resources, load_template
+from devstack.aws.resources import LocalResources, TemplateError, create_resources, load_template
 
 FUNCTIONS = ("PollerFunction", "PollWorkerFunction", "MapperFunction", "WebhookFunction")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devstack.bench_meter import _capacity
+from devstack.bench.meter import _capacity
 
 
 def _put(size: int) -> dict[str, dict[str, dict[str, str]]]:

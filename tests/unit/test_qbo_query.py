@@ -1,4 +1,4 @@
-"""The QBO query language as the simulator understands it (devstack/qbo_query.py)."""
+"""The QBO query language as the simulator understands it (devstack/sims/qbo/query.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devstack.qbo_query import (
+from devstack.sims.qbo.query import (
     OrderKey,
     QueryError,
     check_filterable,

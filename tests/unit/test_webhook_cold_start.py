@@ -2,7 +2,7 @@
 
 The import guard is the durable check of the import-time target: a module that pulls pydantic, httpx,
 tenacity or ``hardcost.deps.runtime`` back onto the webhook's path fails it (the timing itself is measured by
-``devstack/bench_imports.py``, never asserted in a test).
+``devstack/bench/imports.py``, never asserted in a test).
 """
 
 from __future__ import annotations

@@ -1,0 +1,5 @@
+import sys
+
+from devstack.bench.sync import main
+
+sys.exit(main())

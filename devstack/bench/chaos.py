@@ -1,0 +1,154 @@
+"""`make -s chaos`: faults everywhere, and still every purchase imported exactly once or listed as a failure.
+
+A firm of 500+ purchases is synced, then 150 changes (creates, edits, deletions, voids; a fifth of their
+webhooks lost) are applied and synced, twice over: once with no faults (the baseline) and once with the
+simulators answering 429, 500, 503, timeouts, connection resets, slow answers and lost responses at the
+rates below. The queue is drained (the DLQ redriven once, then a last sync). The chaos run must end
+with the same Clio entries as the baseline: ``duplicates`` counts entries that exist more than once,
+``lost`` counts baseline entries missing or different. One JSON line on stdout; logs on stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from devstack.bench.firm import Change, make_firm, plan_changes
+from devstack.clock import SimClock
+from devstack.stack import DrainReport, LocalStack
+
+MARKER = re.compile(r"\[qbo:([^/\]]+)/([^\]]+)\]")
+PURCHASES = 520
+CHANGES = 150
+FAULTS = {
+    "rate_429": 0.06,
+    "rate_500": 0.03,
+    "rate_503": 0.03,
+    "rate_reset": 0.02,
+    "rate_timeout": 0.01,
+    "rate_slow": 0.02,
+}
+FAULT_TIMING = {"slow_seconds": 0.2, "timeout_seconds": 1.5}
+CLIENT_TIMEOUT = "1.0"  # seconds; shorter than the simulators' timeout fault
+
+
+@dataclass
+class RunResult:
+    entries: dict[str, list[float]] = field(default_factory=dict)  # marker -> prices of live entries
+    failures: set[tuple[str, str]] = field(default_factory=set)
+    dead_lettered: int = 0
+    redeliveries: int = 0
+    client_retries: int = 0
+    throttled: int = 0
+    purchases: int = 0
+
+
+def _apply(stack: LocalStack, realm: str, change: Change, lose_webhook: bool) -> None:
+    if change.operation == "create" and change.purchase is not None:
+        stack.qbo.create_purchase(realm, change.purchase)
+    elif change.operation == "update" and change.purchase is not None:
+        stack.qbo.update_purchase(realm, change.purchase)
+    elif change.operation == "delete":
+        stack.qbo.delete_purchase(realm, change.txn_id)
+    else:
+        stack.qbo.void_purchase(realm, change.txn_id)
+    if lose_webhook:
+        stack.qbo.drop_pending_webhooks()
+    else:
+        stack.deliver_pending_webhooks()
+
+
+def _accumulate(total: DrainReport, part: DrainReport | None) -> None:
+    if part is not None:
+        total.invocations += part.invocations
+        total.failed_attempts += part.failed_attempts
+        total.dead_lettered = max(total.dead_lettered, part.dead_lettered)
+
+
+def run(*, chaos: bool, purchases: int = PURCHASES, changes: int = CHANGES, seed: int = 11) -> RunResult:
+    firm = make_firm(purchases, seed=seed, clients=80, projects=8)
+    plan = plan_changes(firm, changes, seed=seed)
+    overrides = {"HTTP_TIMEOUT_SECONDS": CLIENT_TIMEOUT} if chaos else {}
+    result = RunResult(purchases=purchases + sum(1 for c in plan if c.operation == "create"))
+    with LocalStack(SimClock(firm.factory.now), log_level="CRITICAL", settings_overrides=overrides) as stack:
+        stack.qbo.set_rate_limit(per_minute=None, concurrent=None)
+        stack.qbo.add_company(firm.realm_id, **firm.qbo)
+        stack.clio.add_account(firm.tenant_id, **firm.clio)
+        stack.connect_tenant(firm.tenant_id, firm.realm_id, firm.settings)
+        if chaos:
+            stack.qbo.set_faults(**FAULTS, **FAULT_TIMING, seed=seed)
+            stack.clio.set_faults(**FAULTS, **FAULT_TIMING, seed=seed + 1)
+            stack.clio.fail_next("lost_response", count=5, method="POST")
+        drained = DrainReport()
+        _accumulate(drained, _sync(stack))
+        for n, change in enumerate(plan):
+            _apply(stack, firm.realm_id, change, lose_webhook=n % 5 == 0)
+        _accumulate(drained, _sync(stack))
+        result.dead_lettered = drained.dead_lettered
+        # Faults over: the operator redrives the DLQ once, and the next scheduled sync heals the rest.
+        stack.qbo.clear_faults()
+        stack.clio.clear_faults()
+        from hardcost.cli import redrive_dead_letters
+
+        redrive_dead_letters(stack.runtime)
+        _accumulate(drained, stack.drain())
+        _accumulate(drained, _sync(stack))
+        result.redeliveries = drained.failed_attempts
+        runtime = stack.runtime
+        result.client_retries = runtime.retry.retries
+        tenant = runtime.stores.tenants.get(firm.tenant_id)
+        result.throttled = runtime.qbo_for(tenant)._pacer.throttled + runtime.clio_for(tenant).pacer.throttled
+        for activity in stack.clio.activities(firm.tenant_id):
+            found = MARKER.search(activity.get("note") or "")
+            key = f"{found.group(1)}/{found.group(2)}" if found else f"unmarked-{activity['id']}"
+            result.entries.setdefault(key, []).append(float(activity["price"]))
+        result.failures = {(f.txn_id, str(f.code)) for f in runtime.stores.failures.list(firm.tenant_id)}
+    return result
+
+
+def _sync(stack: LocalStack) -> DrainReport:
+    stack.tick_poller()
+    return stack.drain()
+
+
+def compare(baseline: RunResult, chaos: RunResult) -> dict[str, Any]:
+    duplicates = sum(len(prices) - 1 for prices in chaos.entries.values() if len(prices) > 1)
+    lost = sum(
+        1
+        for marker, prices in baseline.entries.items()
+        if sorted(chaos.entries.get(marker, [])[:1]) != sorted(prices[:1])
+    )
+    unexpected = sum(1 for marker in chaos.entries if marker not in baseline.entries)
+    failed_txns = {txn for txn, _ in chaos.failures}
+    return {
+        "purchases": chaos.purchases,
+        "imported": sum(len(p) for p in chaos.entries.values()),
+        "failed": len(failed_txns),
+        "duplicates": duplicates,
+        "lost": lost,
+        "unexpected": unexpected,
+        "failures_differ": sorted(chaos.failures ^ baseline.failures)[:10],
+        "throttled": chaos.throttled,
+        "retries": chaos.client_retries + chaos.redeliveries,
+        "dlq": chaos.dead_lettered,
+        "baseline_imported": sum(len(p) for p in baseline.entries.values()),
+        "failure_codes": dict(Counter(code for _, code in chaos.failures)),
+    }
+
+
+def main() -> int:
+    with contextlib.redirect_stdout(sys.stderr):
+        baseline = run(chaos=False)
+        chaotic = run(chaos=True)
+        summary = compare(baseline, chaotic)
+    print(json.dumps(summary))
+    return 0 if summary["duplicates"] == 0 and summary["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,9 +1,0 @@
-"""A Clio Manage API v4 simulator on loopback, for tests, scenarios, the demo and benchmarks.
-
-Fidelity is to shared/reference/clio-api.md, Clio's OpenAPI file and the documentation samples in
-shared/fixtures/clio; where those are silent the choice is written down next to the code that makes it.
-"""
-
-from devstack.clio_sim.simulator import ClioSimulator
-
-__all__ = ["ClioSimulator"]

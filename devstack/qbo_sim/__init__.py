@@ -1,6 +1,0 @@
-"""QuickBooks Online Accounting API v3 simulator (loopback HTTP server) — see ``simulator.py``."""
-
-from devstack.qbo_sim.simulator import QboSimulator, RecordedRequest
-from devstack.qbo_sim.webhooks import WebhookDelivery, WebhookEvent, sign_webhook
-
-__all__ = ["QboSimulator", "RecordedRequest", "WebhookDelivery", "WebhookEvent", "sign_webhook"]
