@@ -125,7 +125,13 @@ class AdminApi:
     def _authenticate(self, headers: dict[str, str], runtime: Runtime) -> Principal:
         token = bearer_token(headers)
         settings = admin_settings(runtime)
-        return verify_token(token, key=jwt_key(runtime), audience=settings.ADMIN_JWT_AUDIENCE, now=runtime.clock.now())
+        return verify_token(
+            token,
+            key=jwt_key(runtime),
+            audience=settings.ADMIN_JWT_AUDIENCE,
+            issuer=settings.ADMIN_JWT_ISSUER,
+            now=runtime.clock.now(),
+        )
 
     # --- routes ---------------------------------------------------------------------------------------
 
