@@ -24,6 +24,7 @@ from hardcost.admin.auth import (
     bearer_token,
     verify_token,
 )
+from hardcost.admin.bodies import JSON_ANSWER_HEADERS, body_problem, with_answer_headers
 from hardcost.admin.page import page_html
 from hardcost.deps.admin import admin_context, admin_settings, jwt_key, onboarding_context, public_url
 from hardcost.deps.runtime import Runtime
@@ -88,7 +89,7 @@ def _refusal(status: int, error: str, message: str, headers: dict[str, str] | No
     """A payload-2.0 response for requests refused before routing."""
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "headers": {"Content-Type": "application/json", **JSON_ANSWER_HEADERS, **(headers or {})},
         "body": json.dumps({"error": error, "message": message}),
         "isBase64Encoded": False,
     }
@@ -119,8 +120,10 @@ class AdminApi:
             return _refusal(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
         except AccessDeniedError as exc:
             return _refusal(403, "forbidden", str(exc))
+        if problem := body_problem(event):
+            return _refusal(*problem)
         self.app.context.update(runtime=runtime, principal=principal, public_url=public_url(event, runtime))
-        return self.app.resolve(event, context)
+        return with_answer_headers(self.app.resolve(event, context))
 
     def _authenticate(self, headers: dict[str, str], runtime: Runtime) -> Principal:
         token = bearer_token(headers)
