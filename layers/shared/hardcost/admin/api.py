@@ -25,7 +25,7 @@ from hardcost.admin.auth import (
     verify_token,
 )
 from hardcost.admin.bodies import JSON_ANSWER_HEADERS, body_problem, with_answer_headers
-from hardcost.admin.page import page_html
+from hardcost.admin.page import content_security_policy, page_html
 from hardcost.deps.admin import admin_context, admin_settings, jwt_key, onboarding_context, public_url
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import (
@@ -160,8 +160,7 @@ class AdminApi:
                 body=page_html(),
                 headers={
                     "Cache-Control": "no-store",
-                    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
-                    "style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+                    "Content-Security-Policy": content_security_policy(),
                     "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer",
                 },
