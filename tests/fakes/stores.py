@@ -32,10 +32,10 @@ class FakeTenants(TenantTransitions):
         return self.records.get(tenant_id)
 
     def create(self, tenant: TenantRecord) -> None:
+        self.index_realm(tenant.realm_id, tenant.tenant_id)
         if tenant.tenant_id in self.records:
             raise ConflictError("the tenant exists already")
         self.records[tenant.tenant_id] = tenant
-        self.realms[tenant.realm_id] = tenant.tenant_id
 
     def change(self, tenant: TenantRecord, change: TenantChange) -> TenantRecord:
         if not change:
@@ -50,6 +50,8 @@ class FakeTenants(TenantTransitions):
         return updated
 
     def index_realm(self, realm_id: str, tenant_id: str) -> None:
+        if self.realms.get(realm_id, tenant_id) != tenant_id:
+            raise ConflictError("this QuickBooks company is already connected to another firm")
         self.realms[realm_id] = tenant_id
 
     def tenant_of_realm(self, realm_id: str) -> str | None:

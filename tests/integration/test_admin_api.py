@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -273,7 +276,13 @@ def test_the_page_is_served_without_a_token(seeded_stack: Callable[..., Any]) ->
         assert response["statusCode"] == 200
         assert response["headers"]["Content-Type"].startswith("text/html")
         assert "Sync Failures" in response["body"] and "<script>" in response["body"]
-        assert "frame-ancestors 'none'" in response["headers"]["Content-Security-Policy"]
+        policy = response["headers"]["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy
+        # Only the page's own script and style run: by hash, never 'unsafe-inline' (issue 13, finding 9)
+        assert "unsafe-inline" not in policy
+        for kind, body in re.findall(r"<(script|style)>(.*?)</\1>", response["body"], re.S):
+            digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in policy.split(f"{kind}-src", 1)[1].split(";", 1)[0]
 
 
 def test_settings_are_a_partial_update(seeded_stack: Callable[..., Any]) -> None:

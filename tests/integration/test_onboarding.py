@@ -161,3 +161,31 @@ def test_reconnecting_clears_needs_reconnect(seeded_stack: Callable[..., Any]) -
     assert (
         json.loads(stack.call_admin("POST", "/admin/tenants/firm-1/sync", token=token)["body"])["outcome"] == "polled"
     )
+
+
+VICTIM_REALM = "9130357766990022"
+
+
+def test_a_firm_cannot_claim_a_company_its_consent_does_not_reach(seeded_stack: Callable[..., Any]) -> None:
+    # Given firm-9 signed in at Intuit as its own company, and another company that has not connected yet
+    stack = new_firm(seeded_stack)
+    stack.qbo.add_company(VICTIM_REALM, accounts=base_scenario()["qbo"]["accounts"])
+    token = stack.admin_token("firm-9")
+    stack.qbo.set_authorizing_realm(NEW_REALM)
+    path, query = consent(stack, "/connect/qbo/start", token)
+    # When it completes the callback with the other company's realmId
+    answer = stack.call_admin("GET", path, query={**query, "realmId": VICTIM_REALM})
+    # Then it is refused, and neither the tenant, the realm index nor any token was written
+    assert answer["statusCode"] == 403, answer["body"]
+    assert stack.runtime.stores.tenants.get("firm-9") is None
+    assert stack.runtime.stores.tenants.tenant_of_realm(VICTIM_REALM) is None
+    assert stack.runtime.tokens.stored("firm-9").qbo is None
+    # And the company's real owner still connects it
+    stack.qbo.set_authorizing_realm(VICTIM_REALM)
+    owner = stack.admin_token("firm-8")
+    started = stack.call_admin("GET", "/connect/qbo/start", token=owner, query={"tenant_id": "firm-8"})
+    redirect = httpx.get(json.loads(started["body"])["authorize_url"], follow_redirects=False)
+    landing = urlsplit(redirect.headers["Location"])
+    back = stack.call_admin("GET", landing.path, query={k: v[0] for k, v in parse_qs(landing.query).items()})
+    assert back["statusCode"] == 302
+    assert stack.runtime.stores.tenants.tenant_of_realm(VICTIM_REALM) == "firm-8"

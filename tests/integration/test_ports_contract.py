@@ -226,3 +226,14 @@ def test_a_lease_is_held_by_one_owner_until_it_expires_or_is_released(stores: St
     assert not stores.leases.acquire("firm-1", "poll", "c", NOW + timedelta(seconds=62), 60)
     stores.leases.release("firm-1", "poll", "b")
     assert stores.leases.acquire("firm-1", "poll", "c", NOW + timedelta(seconds=62), 60)
+
+
+def test_a_realm_is_indexed_for_one_tenant_only(stores: Stores) -> None:
+    stores.tenants.create(tenant())
+    stores.tenants.index_realm("9130", "firm-1")  # already this tenant's: fine
+    with pytest.raises(ConflictError):
+        stores.tenants.index_realm("9130", "firm-2")
+    with pytest.raises(ConflictError):
+        stores.tenants.create(tenant("firm-2", "9130"))
+    assert stores.tenants.tenant_of_realm("9130") == "firm-1"
+    assert stores.tenants.get("firm-2") is None

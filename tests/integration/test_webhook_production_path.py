@@ -28,7 +28,7 @@ from hardcost.deps.webhook import (
     webhook_runtime_from_environment,
 )
 from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, MIN_REMAINING_MS, receive_webhook
-from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, sign
+from hardcost.logic.webhook_parsing import QBO_ID_MAX_DIGITS, sign
 from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent
 from hardcost.models.records import TenantRecord, TenantSettings
 from hardcost.stores.dynamo import Stores
@@ -216,9 +216,9 @@ def test_an_oversized_body_is_refused_before_the_secret_is_read(aws: Aws) -> Non
     assert runtime.verifier_token.secret_reads == 0
 
 
-def test_an_id_longer_than_the_message_allows_is_acknowledged_and_ignored(aws: Aws) -> None:
-    # Given a signed event whose id the mapper's message could not carry, beside a usable one
-    body = cloudevents("9" * (QBO_ID_MAX_LENGTH + 1), "10")
+def test_an_id_longer_than_qbos_is_acknowledged_and_ignored(aws: Aws) -> None:
+    # Given a signed event whose id is longer than any QBO issues, beside a usable one
+    body = cloudevents("9" * (QBO_ID_MAX_DIGITS + 1), "10")
     # When it arrives
     answer = receive_webhook(body, signed(body), aws.runtime().webhook_context())
     # Then Intuit gets its 200 (a retry could not help) and only the usable event is enqueued

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from hardcost.admin.auth import bearer_token, issue_token, verify_token
+from hardcost.admin.auth import ISSUER, bearer_token, issue_token, verify_token
 from hardcost.errors import AccessDeniedError, ConfigurationError, InvalidStateError, NotAuthenticatedError
 from hardcost.logic.onboarding import OAuthState, sign_state, verify_state
 from hardcost.signing_keys import derived_key
@@ -16,6 +16,40 @@ from hardcost.signing_keys import derived_key
 KEY = "unit-test-admin-key-0123456789abcdefgh-0123456789"
 AUDIENCE = "hard-cost-sync-admin"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+DAY = 86_400
+
+
+def valid_times() -> dict[str, object]:
+    return {"aud": AUDIENCE, "iss": ISSUER, "iat": int(NOW.timestamp())}
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"nbf": int(NOW.timestamp()) + DAY},  # not valid before tomorrow
+        {"iat": int(NOW.timestamp()) + DAY},  # issued in the future
+        {"iss": None},  # no issuer
+        {"iss": "https://someone-else.example"},  # another issuer
+        {"exp": 10**12},  # valid for thirty thousand years
+        {"exp": str(int(NOW.timestamp()) + 60)},  # expiry as a string
+        {"iat": None},  # no issue time, so no lifetime to check
+        {"exp": int(NOW.timestamp()) + 2 * DAY},  # a lifetime over the cap
+    ],
+    ids=["nbf tomorrow", "iat future", "no iss", "other iss", "exp 10^12", "exp string", "no iat", "two days"],
+)
+def test_times_and_issuer_are_checked_against_the_injected_clock(changed: dict[str, object]) -> None:
+    # Given an operator token wrong in one claim (the rest valid)
+    claims = {"sub": "ops", "role": "operator", **valid_times(), "exp": int(NOW.timestamp()) + 3600, **changed}
+    token = jwt.encode({k: v for k, v in claims.items() if v is not None}, KEY, algorithm="HS256")
+    # When it is verified, then it is refused
+    with pytest.raises(NotAuthenticatedError):
+        verify_token(token, key=KEY, audience=AUDIENCE, now=NOW)
+
+
+def test_a_token_issued_a_moment_ahead_of_our_clock_is_accepted() -> None:
+    claims = {"sub": "ops", "role": "operator", **valid_times(), "exp": int(NOW.timestamp()) + 3600}
+    token = jwt.encode({**claims, "iat": int(NOW.timestamp()) + 30, "nbf": int(NOW.timestamp()) + 30}, KEY)
+    assert verify_token(token, key=KEY, audience=AUDIENCE, now=NOW).is_operator
 
 
 def test_a_firm_token_reaches_only_its_tenants() -> None:
@@ -34,7 +68,7 @@ def test_a_firm_token_reaches_only_its_tenants() -> None:
 def test_a_tenants_list_claim_and_an_operator_token() -> None:
     # Given a firm token with a tenants list, and an operator token with no tenant
     listed = jwt.encode(
-        {"sub": "u", "role": "firm", "tenants": ["a", "b"], "aud": AUDIENCE, "exp": int(NOW.timestamp()) + 60},
+        {"sub": "u", "role": "firm", "tenants": ["a", "b"], **valid_times(), "exp": int(NOW.timestamp()) + 60},
         KEY,
         algorithm="HS256",
     )
@@ -61,7 +95,7 @@ def test_a_tenants_list_claim_and_an_operator_token() -> None:
 )
 def test_tokens_that_are_refused(claims: dict[str, object], key: str, algorithm: str) -> None:
     # Given a token that is wrong in one way
-    token = jwt.encode({"aud": AUDIENCE, "exp": int(NOW.timestamp()) + 60, **claims}, key, algorithm=algorithm)
+    token = jwt.encode({**valid_times(), "exp": int(NOW.timestamp()) + 60, **claims}, key, algorithm=algorithm)
     # When it is verified, then it is refused as not authenticated
     with pytest.raises(NotAuthenticatedError):
         verify_token(token, key=KEY, audience=AUDIENCE, now=NOW)

@@ -20,8 +20,9 @@ from pydantic import ValidationError
 from hardcost.logic.webhook_parsing import (
     CLOUDEVENT_OPERATIONS,
     LEGACY_OPERATIONS,
-    QBO_ID_MAX_LENGTH,
+    QBO_ID_MAX_DIGITS,
     EntityChange,
+    is_qbo_id,
     parse_changes,
     purchase_event_body,
 )
@@ -108,7 +109,7 @@ offsets = st.integers(min_value=-(24 * 3600 - 1), max_value=24 * 3600 - 1).map(
 
 @given(
     moment=st.datetimes(timezones=st.none() | offsets | st.just(UTC)),
-    txn_id=st.text(min_size=1, max_size=QBO_ID_MAX_LENGTH),
+    txn_id=st.from_regex(rf"\A[0-9]{{1,{QBO_ID_MAX_DIGITS}}}\Z"),
     operation=st.sampled_from(get_args(Operation)),
     event_id=st.none() | st.text(max_size=8),
 )
@@ -126,11 +127,12 @@ def test_webhook_operations_are_the_message_models_operations() -> None:
     assert set(LEGACY_OPERATIONS.values()) == set(get_args(Operation))
 
 
-def test_the_webhook_id_limit_is_the_message_models() -> None:
-    change = EntityChange("1", "purchase", "9" * QBO_ID_MAX_LENGTH, "Create", None, None)
-    assert model_of(TENANT, change).txn_id == change.entity_id
+def test_every_id_the_webhook_accepts_fits_the_message_model() -> None:
+    longest = EntityChange("1", "purchase", "9" * QBO_ID_MAX_DIGITS, "Create", None, None)
+    assert is_qbo_id(longest.entity_id) and model_of(TENANT, longest).txn_id == longest.entity_id
+    assert not is_qbo_id("9" * (QBO_ID_MAX_DIGITS + 1))
     with pytest.raises(ValidationError):
-        model_of(TENANT, EntityChange("1", "purchase", "9" * (QBO_ID_MAX_LENGTH + 1), "Create", None, None))
+        model_of(TENANT, EntityChange("1", "purchase", "9" * 65, "Create", None, None))
 
 
 def test_the_poller_and_the_webhook_share_one_time_parser() -> None:

@@ -255,7 +255,7 @@ def test_a_large_delivery_enqueues_deletions_first_up_to_the_bound_and_the_redel
     # Given a delivery of more events than one invocation handles, its deletions and voids at the end
     store = MemoryStore()
     extra = 40
-    removals = [(f"d{n}", "deleted") for n in range(20)] + [(f"v{n}", "voided") for n in range(20)]
+    removals = [(str(9000 + n), "deleted") for n in range(20)] + [(str(9100 + n), "voided") for n in range(20)]
     body = cloudevents(*updates(MAX_EVENTS_PER_INVOCATION - len(removals) + extra), *removals)
     # When it arrives
     queue = MemoryQueue()
@@ -288,3 +288,13 @@ def test_the_markers_expire_after_the_dedup_window() -> None:
     store = MemoryStore()
     deliver(cloudevents(("7", "updated")), context(store, MemoryQueue()))
     assert list(store.markers.values()) == [NOW + DEDUP_TTL]
+
+
+def test_entity_ids_not_shaped_like_qbos_are_acknowledged_as_ignored_and_never_sent() -> None:
+    # Given a signed delivery naming purchases by ids QBO never issues (a path, spaces, letters, a huge number)
+    odd = ["..", "7/../8", "%2e%2e", " 7", "7 ", "abc", "7a", "1" * 30, "-7", "٧"]
+    queue = MemoryQueue()
+    answer = deliver(cloudevents(*[(i, "deleted") for i in odd], ("42", "deleted")), context(MemoryStore(), queue))
+    # Then it is acknowledged, only QBO's own id shape (digits) is sent, and the rest counts as ignored
+    assert (answer.status, answer.enqueued, answer.ignored) == (200, 1, len(odd))
+    assert queue.ids() == ["42"]

@@ -88,6 +88,8 @@ class AdminSettings(BaseModel):
     # HS256 key for admin tokens and onboarding state; unset in AWS, where the app secret holds it.
     ADMIN_JWT_SECRET: str | None = Field(default=None, repr=False)
     ADMIN_JWT_AUDIENCE: Annotated[str, Field(min_length=1)] = "hard-cost-sync-admin"
+    # The ``iss`` every admin token must carry (the identity provider's in production).
+    ADMIN_JWT_ISSUER: Annotated[str, Field(min_length=1)] = "hard-cost-sync"
     OAUTH_STATE_SECONDS: Annotated[int, Field(ge=60, le=3600)] = 600
 
 

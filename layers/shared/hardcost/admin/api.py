@@ -9,21 +9,23 @@ reached by the providers' redirects and are protected by the signed ``state`` in
 from __future__ import annotations
 
 import json
-import re
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from hardcost.admin.auth import (
     Principal,
     bearer_token,
     verify_token,
 )
-from hardcost.admin.page import page_html
+from hardcost.admin.bodies import JSON_ANSWER_HEADERS, body_problem, with_answer_headers
+from hardcost.admin.page import content_security_policy, page_html
 from hardcost.deps.admin import admin_context, admin_settings, jwt_key, onboarding_context, public_url
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import (
@@ -71,7 +73,6 @@ PUBLIC_ROUTES = frozenset(
         ("GET", onboarding.CLIO_CALLBACK_PATH),
     }
 )
-TENANT_IN_PATH = re.compile(r"^/admin/tenants/([^/]+)")
 TenantId = Annotated[str, Query(min_length=1, max_length=128)]
 
 
@@ -88,7 +89,7 @@ def _refusal(status: int, error: str, message: str, headers: dict[str, str] | No
     """A payload-2.0 response for requests refused before routing."""
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "headers": {"Content-Type": "application/json", **JSON_ANSWER_HEADERS, **(headers or {})},
         "body": json.dumps({"error": error, "message": message}),
         "isBase64Encoded": False,
     }
@@ -99,6 +100,7 @@ class AdminApi:
 
     def __init__(self) -> None:
         self.app = APIGatewayHttpResolver(enable_validation=True)
+        self.app.use(middlewares=[_tenant_guard])
         self._routes()
         self._errors()
 
@@ -106,26 +108,33 @@ class AdminApi:
 
     def handle(self, event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
         event = _without_trailing_slash(event)
-        method = str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper()
-        path = str(event.get("rawPath") or "/")
+        request = APIGatewayProxyEventV2(event)
+        method = request.request_context.http.method.upper()
+        path = request.path  # as the router sees it: without the stage (``/prod/admin`` is ``/admin``)
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         principal: Principal | None = None
         try:
             if (method, path) not in PUBLIC_ROUTES:
                 principal = self._authenticate(headers, runtime)
-                for tenant_id in _tenants_named(event, path):
-                    principal.require_tenant(tenant_id)
         except NotAuthenticatedError as exc:
             return _refusal(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
         except AccessDeniedError as exc:
             return _refusal(403, "forbidden", str(exc))
+        if problem := body_problem(event):
+            return _refusal(*problem)
         self.app.context.update(runtime=runtime, principal=principal, public_url=public_url(event, runtime))
-        return self.app.resolve(event, context)
+        return with_answer_headers(self.app.resolve(event, context))
 
     def _authenticate(self, headers: dict[str, str], runtime: Runtime) -> Principal:
         token = bearer_token(headers)
         settings = admin_settings(runtime)
-        return verify_token(token, key=jwt_key(runtime), audience=settings.ADMIN_JWT_AUDIENCE, now=runtime.clock.now())
+        return verify_token(
+            token,
+            key=jwt_key(runtime),
+            audience=settings.ADMIN_JWT_AUDIENCE,
+            issuer=settings.ADMIN_JWT_ISSUER,
+            now=runtime.clock.now(),
+        )
 
     # --- routes ---------------------------------------------------------------------------------------
 
@@ -151,8 +160,7 @@ class AdminApi:
                 body=page_html(),
                 headers={
                     "Cache-Control": "no-store",
-                    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
-                    "style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+                    "Content-Security-Policy": content_security_policy(),
                     "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer",
                 },
@@ -305,15 +313,24 @@ def _back_to_page(tenant_id: str, provider: str) -> Response[str]:
     )
 
 
-def _tenants_named(event: dict[str, Any], path: str) -> list[str]:
-    named: list[str] = []
-    if match := TENANT_IN_PATH.match(path):
-        named.append(match.group(1))
-    if path.startswith("/connect/"):
-        query = event.get("queryStringParameters") or {}
+def _tenant_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every route runs behind this: the tenant the resolved route names (its ``tenant_id``, or the connect
+    routes' query) must be the principal's, whatever the raw path looked like. A protected route reached with
+    no principal is refused rather than run."""
+    principal: Principal | None = app.context.get("principal")
+    route_args: dict[str, Any] = app.context.get("_route_args", {})
+    named = [str(route_args["tenant_id"])] if "tenant_id" in route_args else []
+    if app.current_event.path.startswith("/connect/"):
+        query = app.current_event.query_string_parameters or {}
         if "tenant_id" in query:
             named.append(str(query["tenant_id"]))
-    return named
+    if principal is None:
+        if named:
+            raise AccessDeniedError("this route needs a firm's or an operator's token")
+    else:
+        for tenant_id in named:
+            principal.require_tenant(tenant_id)
+    return next_middleware(app)
 
 
 def _without_trailing_slash(event: dict[str, Any]) -> dict[str, Any]:

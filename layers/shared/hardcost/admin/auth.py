@@ -13,12 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from hardcost.errors import AccessDeniedError, NotAuthenticatedError
 from hardcost.signing_keys import checked_key
 
 ALGORITHM = "HS256"
+ISSUER = "hard-cost-sync"  # the identity provider's issuer in production: ADMIN_JWT_ISSUER
+MAX_LIFETIME = timedelta(hours=12)  # an admin token's exp - iat, at most
+CLOCK_LEEWAY = timedelta(seconds=60)  # the identity provider's clock may run this far ahead of ours
 Role = Literal["firm", "operator"]
 
 
@@ -31,7 +34,10 @@ class AdminClaims(BaseModel):
     role: Role
     tenant_id: str | None = None
     tenants: tuple[str, ...] = ()
-    exp: int
+    iss: str
+    exp: StrictInt
+    iat: StrictInt
+    nbf: StrictInt | None = None
 
     @model_validator(mode="after")
     def _firm_names_its_tenant(self) -> AdminClaims:
@@ -68,7 +74,9 @@ def bearer_token(headers: dict[str, str]) -> str:
     return token.strip()
 
 
-def verify_token(token: str, *, key: str | None, audience: str, now: datetime) -> Principal:
+def verify_token(token: str, *, key: str | None, audience: str, now: datetime, issuer: str = ISSUER) -> Principal:
+    """A token of ours: signed with the key, for this audience and issuer, issued and valid now (by the injected
+    clock, within a minute's leeway), living at most ``MAX_LIFETIME``."""
     secret = checked_key(key)
     try:
         # Expiry is checked below against the injected clock, not PyJWT's wall clock.
@@ -77,13 +85,24 @@ def verify_token(token: str, *, key: str | None, audience: str, now: datetime) -
             secret,
             algorithms=[ALGORITHM],
             audience=audience,
-            options={"require": ["exp", "sub", "aud"], "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            issuer=issuer,
+            options={
+                "require": ["exp", "iat", "iss", "sub", "aud"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
         claims = AdminClaims.model_validate(decoded)
     except (jwt.PyJWTError, ValidationError):
         raise NotAuthenticatedError("the token is invalid") from None
-    if claims.exp <= int(now.timestamp()):
+    at, leeway = int(now.timestamp()), int(CLOCK_LEEWAY.total_seconds())
+    if claims.exp <= at:
         raise NotAuthenticatedError("the token has expired")
+    if claims.iat > at + leeway or (claims.nbf is not None and claims.nbf > at + leeway):
+        raise NotAuthenticatedError("the token is not valid yet")
+    if claims.exp - claims.iat > MAX_LIFETIME.total_seconds():
+        raise NotAuthenticatedError("the token lives longer than an admin token may")
     tenants = frozenset([*claims.tenants, *([claims.tenant_id] if claims.tenant_id else [])])
     return Principal(subject=claims.sub, role=claims.role, tenants=tenants)
 
@@ -97,12 +116,14 @@ def issue_token(
     now: datetime,
     tenant_id: str | None = None,
     lifetime: timedelta = timedelta(hours=1),
+    issuer: str = ISSUER,
 ) -> str:
     """For the local stack and tests (in production the identity provider issues tokens)."""
     claims: dict[str, Any] = {
         "sub": subject,
         "role": role,
         "aud": audience,
+        "iss": issuer,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from hardcost.clients.qbo import QboClient
 from hardcost.config import AdminSettings, get_admin_settings
 from hardcost.deps.runtime import Runtime
+from hardcost.errors import AccessDeniedError, AuthError
 from hardcost.logic import admin, onboarding
 from hardcost.logic.poll import poll_tenant
 from hardcost.signing_keys import derived_key
@@ -48,6 +50,7 @@ def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.Onboardi
         qbo_client_id=app.qbo_client_id,
         clio_client_id=app.clio_client_id,
         forget_clients=runtime.forget_tenant_clients,
+        prove_realm=lambda realm_id, access_token: prove_realm(runtime, realm_id, access_token),
         state_lifetime=timedelta(seconds=settings.OAUTH_STATE_SECONDS),
     )
 
@@ -58,3 +61,19 @@ def public_url(event: dict[str, Any], runtime: Runtime) -> str:
         return configured
     domain = event.get("requestContext", {}).get("domainName") or "localhost"
     return f"https://{domain}"
+
+
+def prove_realm(runtime: Runtime, realm_id: str, access_token: str) -> None:
+    """Read the company with the token just issued: Intuit answers 401 or 403 unless the consent was for it."""
+    client = QboClient(
+        runtime.http,
+        base_url=runtime.settings.QBO_API_BASE_URL,
+        realm_id=realm_id,
+        token=lambda _: access_token,
+        minor_version=runtime.settings.QBO_MINOR_VERSION,
+        retry=runtime.retry,
+    )
+    try:
+        client.company_info()
+    except AuthError:
+        raise AccessDeniedError("this QuickBooks sign-in does not reach that company") from None

@@ -86,6 +86,8 @@ class OnboardingContext:
     clio_client_id: str
     # Cached API clients hold a tenant's realm and region; fresh tokens or a new region must not meet old ones.
     forget_clients: Callable[[str], None]
+    # (realm, access token): raises AccessDeniedError unless the token reaches that company (companyinfo).
+    prove_realm: Callable[[str, str], None]
     state_lifetime: timedelta = timedelta(minutes=10)
 
     def redirect_uri(self, path: str) -> str:
@@ -142,6 +144,8 @@ def complete_qbo(
     if other is not None and other != verified.tenant_id:
         raise ConflictError("this QuickBooks company is already connected to another firm")
     tokens = ctx.tokens.exchange_code("qbo", code, ctx.redirect_uri(QBO_CALLBACK_PATH))
+    # realmId comes from the browser: only the company the new token reads is this firm's (realm squatting).
+    ctx.prove_realm(realm_id, tokens.access_token)
     ctx.tokens.store_tokens(verified.tenant_id, "qbo", tokens)
     now = ctx.clock.now()
     if existing is None:

@@ -23,7 +23,7 @@ from aws_lambda_powertools import Logger
 
 from hardcost.clock import Clock
 from hardcost.errors import RetryableError, SyncError
-from hardcost.logic.webhook_parsing import QBO_ID_MAX_LENGTH, parse_changes, purchase_event_body, signature_is_valid
+from hardcost.logic.webhook_parsing import is_qbo_id, parse_changes, purchase_event_body, signature_is_valid
 from hardcost.stores.limits import SQS_BATCH
 
 logger = Logger(child=True)
@@ -102,7 +102,7 @@ def receive_webhook(
     outgoing: dict[str, _Outgoing] = {}
     repeats = ignored = 0
     for change in parse_changes(body):
-        usable = change.entity == "purchase" and len(change.entity_id) <= QBO_ID_MAX_LENGTH
+        usable = change.entity == "purchase" and is_qbo_id(change.entity_id)
         tenant_id = ctx.tenant_of(change.realm_id) if usable else None
         if tenant_id is None:
             ignored += 1

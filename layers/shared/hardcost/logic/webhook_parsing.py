@@ -19,7 +19,14 @@ from hardcost.models.qbo_time import parse_qbo_time
 if TYPE_CHECKING:  # the message models are pydantic: the webhook's cold start writes their JSON by hand
     from hardcost.models.messages import Operation
 
-QBO_ID_MAX_LENGTH = 64  # PurchaseEvent.txn_id's limit (models.messages.QboId); a longer id is garbage
+QBO_ID_MAX_DIGITS = 20  # QBO's ids are decimal numbers; anything else (a path, letters, padding) is garbage
+
+
+def is_qbo_id(value: str) -> bool:
+    """QBO's id shape: ASCII digits only, so an id can never become a path or a query on its way to QBO."""
+    return 0 < len(value) <= QBO_ID_MAX_DIGITS and value.isascii() and value.isdigit()
+
+
 CLOUDEVENT_OPERATIONS: dict[str, Operation] = {
     "created": "Create",
     "updated": "Update",

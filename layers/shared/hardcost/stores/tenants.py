@@ -75,7 +75,9 @@ class TenantStore(Items, TenantTransitions):
         return self._get(keys.tenant_pk(tenant_id), keys.PROFILE, TenantRecord)
 
     def create(self, tenant: TenantRecord) -> None:
-        """A new tenant, and the realm index the webhook finds it by; refused if the tenant exists."""
+        """A new tenant, and the realm index the webhook finds it by; refused if the tenant exists or its realm
+        is another tenant's. The realm is claimed first, so two firms racing for one company cannot both win."""
+        self.index_realm(tenant.realm_id, tenant.tenant_id)
         self.operations += 1
         try:
             self._table.put_item(
@@ -90,14 +92,19 @@ class TenantStore(Items, TenantTransitions):
             )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "tenant create", condition=ConflictError("the tenant exists already")) from None
-        self.index_realm(tenant.realm_id, tenant.tenant_id)
 
     def index_realm(self, realm_id: str, tenant_id: str) -> None:
+        """Point the realm at the tenant, only when it points nowhere or there already."""
         self.operations += 1
         try:
-            self._table.put_item(Item={"pk": keys.realm_pk(realm_id), "sk": keys.TENANT_INDEX, "tenant_id": tenant_id})
+            self._table.put_item(
+                Item={"pk": keys.realm_pk(realm_id), "sk": keys.TENANT_INDEX, "tenant_id": tenant_id},
+                ConditionExpression="attribute_not_exists(pk) OR tenant_id = :tenant",
+                ExpressionAttributeValues={":tenant": tenant_id},
+            )
         except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, "realm index") from None
+            taken = ConflictError("this QuickBooks company is already connected to another firm")
+            raise translate(exc, "realm index", condition=taken) from None
 
     def change(self, tenant: TenantRecord, change: TenantChange) -> TenantRecord:
         """Write the fields of ``change`` (settings field by field) and the next revision, on condition that the
