@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devstack.aws_resources import load_template
+from devstack.aws.template import load_template
 
 
 def resources() -> dict[str, Any]:
