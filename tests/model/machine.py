@@ -227,6 +227,8 @@ class SyncMachine(RuleBasedStateMachine):
             self.directory.matters.update({m.id: m for m in matters})
         healed_by_clio = bool(self.additions)
         self.additions = []
+        # R14: what waited for a contact or a matter the firm has since added is looked at again on this sync.
+        healed = {i for i, t in self.txns.items() if any(code in WAITING_ON_CLIO for _, code in t.failures)}
         if not self.first_import_done:
             # What changed since the tenant exists, then everything in scope not yet in Clio (a backfill).
             in_scope = {
@@ -234,8 +236,9 @@ class SyncMachine(RuleBasedStateMachine):
                 for i in self.purchases
                 if i not in self.deleted and self.purchases[i].date >= self.settings.start_date
             }
-            for txn_id in sorted(self.pending | in_scope, key=int):
-                self._evaluate(txn_id, import_only=txn_id not in self.pending)
+            full = self.pending | (healed if healed_by_clio else set())
+            for txn_id in sorted(full | in_scope, key=int):
+                self._evaluate(txn_id, import_only=txn_id not in full)
             self.first_import_done = True
         else:
             full = set(self.pending)
@@ -254,7 +257,7 @@ class SyncMachine(RuleBasedStateMachine):
                     ):
                         backfill.add(txn_id)
             if healed_by_clio:
-                full |= {i for i, t in self.txns.items() if any(code in WAITING_ON_CLIO for _, code in t.failures)}
+                full |= healed
             for txn_id in sorted(full | backfill, key=int):
                 self._evaluate(txn_id, import_only=txn_id not in full)
         self.pending.clear()

@@ -206,6 +206,12 @@ WALKS: dict[str, list[Step]] = {
         SYNC,
         create(line("23", "1.50"), doc="2"),
     ],
+    # Found by make soak: the model healed nothing on a first sync; the service rightly did.
+    "R14 a contact added before the first sync heals on it": [
+        create(line("24", "3.00"), line("22", "2.56")),
+        ("firm_adds_in_clio", {"which": "contact"}),
+        SYNC,
+    ],
     # Found by make soak: two fault steps in a row added up to more failures than a sync retries through.
     "faults armed twice before a sync": [
         ("firm_disconnects_the_app_in_quickbooks", {}),
