@@ -126,10 +126,15 @@ class SyncMachine(RuleBasedStateMachine):
     def _webhooks_arrived(self, operations: dict[str, bool]) -> None:
         """``operations``: txn -> whether the event is a removal (the mapper reads QBO only for the others)."""
         for txn_id, removal in operations.items():
-            if txn_id not in self.pending or self.status is None or not self.working:
+            if self.status is None or not self.working:
                 continue  # unknown realm once purged; held while the tenant cannot import
-            if not removal and self.qbo_revoked:
-                self.status = "needs_reconnect"  # the read is refused: the firm must reconnect QuickBooks
+            known = self.txns.get(txn_id)
+            if not removal and self.qbo_revoked and not (known and known.removed):
+                # The mapper reads the purchase (a sync may have settled it already: the event is still new to
+                # the webhook), the read is refused, and the firm must reconnect QuickBooks.
+                self.status = "needs_reconnect"
+                continue
+            if txn_id not in self.pending:
                 continue
             self._evaluate(txn_id)
             self.pending.discard(txn_id)

@@ -212,6 +212,15 @@ WALKS: dict[str, list[Step]] = {
         ("firm_adds_in_clio", {"which": "contact"}),
         SYNC,
     ],
+    # Found by make soak: a delayed webhook after the app was disconnected in QBO makes the mapper read QBO,
+    # which refuses; the model thought the sync in between had settled the event.
+    "a delayed webhook after the app was disconnected inside QuickBooks": [
+        create(line("20")),
+        update(0, line("20", "41.00"), webhook="delayed"),
+        SYNC,
+        ("firm_disconnects_the_app_in_quickbooks", {}),
+        ("delayed_webhook_arrives", {"pick": 0}),
+    ],
     # Found by make soak: two fault steps in a row added up to more failures than a sync retries through.
     "faults armed twice before a sync": [
         ("firm_disconnects_the_app_in_quickbooks", {}),
