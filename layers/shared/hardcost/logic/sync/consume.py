@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -13,7 +14,7 @@ from hardcost.errors import AuthError, HardCostsDisabledError, MalformedInputErr
 from hardcost.logic.sync.context import MapperContext, Outcome
 from hardcost.logic.sync.transaction import TransactionWork
 from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent, PurchaseSnapshot, message_txn_id
-from hardcost.models.records import FailureRecord, HeldRecord, Provider, TenantRecord
+from hardcost.models.records import FailureRecord, HeldRecord, Provider, TenantRecord, TxnSummary
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.tenant_status import TenantChange
 
@@ -51,21 +52,12 @@ def _record_delivery_failure(ctx: MapperContext, message: PurchaseSnapshot | Pur
     txn_id = message_txn_id(message)
     if tenant is None or not txn_id:
         return
-    now = ctx.clock.now()
     existing = ctx.stores.failures.get(tenant.tenant_id, f"{txn_id}#delivery")
     mapping = ctx.stores.mappings.get(tenant.tenant_id, txn_id)
-    ctx.stores.failures.put(
-        FailureRecord.of(
-            FailureCode.DELIVERY_FAILED,
-            tenant_id=tenant.tenant_id,
-            txn_id=txn_id,
-            scope="delivery",
-            detail=f"{type(exc).__name__}: {str(exc)[:200]}",
-            txn=mapping.summary if mapping else None,
-            first_seen=existing.first_seen if existing else now,
-            last_seen=now,
-        )
-    )
+    detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+    first_seen = existing.first_seen if existing else None
+    summary = mapping.summary if mapping else None
+    _put_failure(ctx, tenant, txn_id, FailureCode.DELIVERY_FAILED, "delivery", detail, summary, first_seen)
 
 
 def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) -> Outcome:
@@ -119,20 +111,33 @@ def _hold(ctx: MapperContext, tenant: TenantRecord, txn_id: str, reason: str) ->
 
 
 def _record_malformed(ctx: MapperContext, tenant: TenantRecord, txn_id: str, detail: str) -> Outcome:
-    now = ctx.clock.now()
-    ctx.stores.failures.put(
-        FailureRecord.of(
-            FailureCode.MALFORMED_TRANSACTION,
-            tenant_id=tenant.tenant_id,
-            txn_id=txn_id,
-            scope="*",
-            detail=detail,
-            txn=None,
-            first_seen=now,
-            last_seen=now,
-        )
-    )
+    _put_failure(ctx, tenant, txn_id, FailureCode.MALFORMED_TRANSACTION, "*", detail, None, None)
     return Outcome("failed", txn_id, detail)
+
+
+def _put_failure(
+    ctx: MapperContext,
+    tenant: TenantRecord,
+    txn_id: str,
+    code: FailureCode,
+    scope: str,
+    detail: str,
+    txn: TxnSummary | None,
+    first_seen: datetime | None,
+) -> None:
+    """A failure of the message itself (not of the plan): open since ``first_seen``, or now."""
+    now = ctx.clock.now()
+    failure = FailureRecord.of(
+        code,
+        tenant_id=tenant.tenant_id,
+        txn_id=txn_id,
+        scope=scope,
+        detail=detail,
+        txn=txn,
+        first_seen=first_seen or now,
+        last_seen=now,
+    )
+    ctx.stores.failures.put(failure)
 
 
 def _change_tenant(ctx: MapperContext, tenant: TenantRecord, compute: Callable[[TenantRecord], TenantChange]) -> None:
