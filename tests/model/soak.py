@@ -1,9 +1,11 @@
 """``make soak``: thousands of the model-based test's examples, each a new firm on one long-running local stack,
 then one summary (examples, steps, counterexamples) as the last line of stdout.
 
-    python -m tests.model.soak --examples 2000 [--seed N]
+    python -m tests.model.soak --examples 2000 [--steps 20] [--workers N]
 
-Exit 0 when every example matched the model; 1 with Hypothesis's shrunk counterexample on stderr otherwise.
+With several workers (one per core by default) each runs its share of the examples on its own local stack, in
+its own process, and the summary adds theirs up. Exit 0 when every example matched the model; 1 with
+Hypothesis's shrunk counterexample on stderr otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import subprocess
 import sys
 import time
 import traceback
@@ -27,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.model.soak")
     parser.add_argument("--examples", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=20, help="rules per example at most")
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="processes, one stack each")
     args = parser.parse_args(argv)
+    if args.workers > 1:
+        return _in_workers(args.examples, args.steps, args.workers)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
@@ -56,6 +62,30 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['counterexamples']} counterexample(s) in {summary['seconds']} s")  # fmt: skip
     print(json.dumps(summary))
     return 0 if counterexample is None else 1
+
+
+def _in_workers(examples: int, steps: int, workers: int) -> int:
+    """Each worker a ``--workers 1`` run of its share; their JSON last lines added up."""
+    started = time.monotonic()
+    shares = [examples // workers + (1 if n < examples % workers else 0) for n in range(workers)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.model.soak", "--examples", str(share), "--steps", str(steps)]
+            + ["--workers", "1"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in shares
+        if share
+    ]
+    results = [json.loads(run.communicate()[0].strip().splitlines()[-1]) for run in runs]
+    summary = {name: sum(r[name] for r in results) for name in ("examples", "steps", "mapper_kills", "counterexamples")}
+    summary["workers"] = len(runs)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    print(f"soak: {summary['examples']} examples, {summary['steps']} steps, {summary['mapper_kills']} mapper kills, "
+          f"{summary['counterexamples']} counterexample(s) in {summary['seconds']} s, {len(runs)} workers")  # fmt: skip
+    print(json.dumps(summary))
+    return 0 if summary["counterexamples"] == 0 and all(run.returncode == 0 for run in runs) else 1
 
 
 def _run(machine: type, examples: int, steps: int) -> str | None:
