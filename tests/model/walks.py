@@ -221,6 +221,15 @@ WALKS: dict[str, list[Step]] = {
         ("firm_disconnects_the_app_in_quickbooks", {}),
         ("delayed_webhook_arrives", {"pick": 0}),
     ],
+    # Found by make soak: past CDC's window the sweep for deletions looked only at transactions with entries,
+    # so a deleted one that had only a failure kept it open.
+    "R13 past the CDC window, a deleted transaction's failure resolves": [
+        SYNC,
+        advance(31 * 24 * 60),
+        create(line("22", "5.00")),
+        remove(0, webhook="lost"),
+        SYNC,
+    ],
     # Found by make soak: two fault steps in a row added up to more failures than a sync retries through.
     "faults armed twice before a sync": [
         ("firm_disconnects_the_app_in_quickbooks", {}),

@@ -139,9 +139,11 @@ def collect_by_id(qbo: QboApi, tenant: TenantRecord, ids: list[str], messages: d
 
 
 def _reconcile_deletions(tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, messages: dict[str, Message]) -> int:
-    """Past CDC's window, deletions are found by comparing our mappings with what QBO still has."""
+    """Past CDC's window, deletions are found by comparing what we hold (entries, failures) with what QBO has."""
     mapped = [m.txn_id for m in ctx.stores.mappings.all(tenant.tenant_id) if not m.removed and m.entries]
-    unknown = [txn_id for txn_id in mapped if txn_id not in messages]
+    # A transaction with only a failure is ours to settle too: deleted, its failure must resolve (R13).
+    failing = [f.txn_id for f in ctx.stores.failures.list(tenant.tenant_id)]
+    unknown = [txn_id for txn_id in dict.fromkeys(mapped + failing) if txn_id not in messages]
     if not unknown:
         return 0
     present = {str(p.get("Id")) for p in qbo.purchases_by_id(unknown)}
