@@ -146,10 +146,11 @@ class Directory:
         self.cache.checked_at = now
         self._refreshed = True
 
-    def contact_for(self, client: Customer, links: dict[str, int], *, recheck: bool = False) -> Contact | None:
-        """R8: explicit link, then name, then e-mail."""
+    def contact_for(self, client: Customer, links: dict[str, int]) -> Contact | None:
+        """R8: explicit link, then name, then e-mail. None only after one look at what changed in Clio since the
+        cache was read (once per invocation): the firm may have added the contact a moment ago."""
         found = self._match(client, links)
-        if found is None and recheck and self._may_refresh():
+        if found is None and self._may_refresh():
             self.refresh()
             found = self._match(client, links)
         return found
@@ -169,13 +170,13 @@ class Directory:
         matches = [c for c in self.contacts() if normalize_name(c.name) == wanted]
         return min(matches, key=lambda c: c.id) if matches else None
 
-    def matters_of(self, contact_id: int, *, recheck: bool = False) -> list[Matter]:
+    def matters_of(self, contact_id: int) -> list[Matter]:
         if contact_id not in self.cache.matters and not self.cache.matters_listed:
             self._list_matters()
         if contact_id not in self.cache.matters:
             # A contact added since the list was read, or one whose matters Clio refused: read its own.
             self.cache.matters[contact_id] = {m.id: m for m in self.clio.matters_of(contact_id)}
-        elif not self.cache.matters[contact_id] and recheck and self._may_refresh():
+        elif not self.cache.matters[contact_id] and self._may_refresh():
             self.refresh()  # no matter known: look once for one opened since
         return sorted(self.cache.matters[contact_id].values(), key=lambda m: m.id)
 

@@ -14,8 +14,7 @@ from hardcost.rules import CustomerGroup, PlannedFailure
 def resolve_customers(
     directory: Directory, groups: tuple[CustomerGroup, ...], settings: TenantSettings
 ) -> dict[str, Resolution]:
-    """No contact or no matter is concluded from a cached directory: it first folds in what changed in Clio
-    (once per invocation, two small reads), since the firm may have added it a moment ago."""
+    """The directory concludes no contact or no matter only after folding in what changed in Clio."""
     resolved: dict[str, Resolution] = {}
     for group in groups:
         key = group.customer_id
@@ -24,13 +23,13 @@ def resolve_customers(
             failure = PlannedFailure(FailureCode.NO_CUSTOMER, key, f"customer {key} not found in QuickBooks")
             resolved[key] = Resolution(key, failure=failure)
             continue
-        contact = directory.contact_for(identity.client, settings.contact_links, recheck=True)
+        contact = directory.contact_for(identity.client, settings.contact_links)
         if contact is None:
             name = identity.client.DisplayName or identity.client.Id
             failure = PlannedFailure(FailureCode.NO_CLIO_CONTACT, key, f'no Clio contact matches "{name}"')
             resolved[key] = Resolution(key, failure=failure)
             continue
-        matters = tuple(directory.matters_of(contact.id, recheck=True))
+        matters = tuple(directory.matters_of(contact.id))
         resolved[key] = Resolution(key, contact.id, contact.name, matters, identity.project_name)
     return resolved
 
