@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hardcost.clients.qbo import QboClient
 from hardcost.config import AdminSettings, get_admin_settings
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import AccessDeniedError, AuthError
@@ -65,15 +64,7 @@ def public_url(event: dict[str, Any], runtime: Runtime) -> str:
 
 def prove_realm(runtime: Runtime, realm_id: str, access_token: str) -> None:
     """Read the company with the token just issued: Intuit answers 401 or 403 unless the consent was for it."""
-    client = QboClient(
-        runtime.http,
-        base_url=runtime.settings.QBO_API_BASE_URL,
-        realm_id=realm_id,
-        token=lambda _: access_token,
-        minor_version=runtime.settings.QBO_MINOR_VERSION,
-        retry=runtime.retry,
-    )
     try:
-        client.company_info()
+        runtime.qbo_client(realm_id, lambda _: access_token).company_info()
     except AuthError:
         raise AccessDeniedError("this QuickBooks sign-in does not reach that company") from None

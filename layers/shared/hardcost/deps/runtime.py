@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -61,16 +62,25 @@ class Runtime:
     def qbo_for(self, tenant: TenantRecord) -> QboClient:
         # One client per tenant and container, so its pacer sees every call made on that realm.
         if tenant.tenant_id not in self._qbo:
-            self._qbo[tenant.tenant_id] = QboClient(
-                self.http,
-                base_url=self.settings.QBO_API_BASE_URL,
-                realm_id=tenant.realm_id,
-                token=self.tokens.provider_for(tenant, "qbo"),
-                minor_version=self.settings.QBO_MINOR_VERSION,
-                retry=self.retry,
-                pacer=RateLimitPacer(per_minute=500),
+            self._qbo[tenant.tenant_id] = self.qbo_client(
+                tenant.realm_id, self.tokens.provider_for(tenant, "qbo"), pacer=RateLimitPacer(per_minute=500)
             )
         return self._qbo[tenant.tenant_id]
+
+    def qbo_client(
+        self, realm_id: str, token: Callable[[bool], str], *, pacer: RateLimitPacer | None = None
+    ) -> QboClient:
+        """A client of one company with these tokens (``qbo_for`` keeps one per tenant; onboarding needs one for
+        a token not stored yet)."""
+        return QboClient(
+            self.http,
+            base_url=self.settings.QBO_API_BASE_URL,
+            realm_id=realm_id,
+            token=token,
+            minor_version=self.settings.QBO_MINOR_VERSION,
+            retry=self.retry,
+            pacer=pacer,
+        )
 
     def clio_for(self, tenant: TenantRecord) -> ClioClient:
         if tenant.tenant_id not in self._clio:
