@@ -77,7 +77,7 @@ def http_api_request(
         "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": urlencode(query),
-        "headers": {k.lower(): v for k, v in headers.items()},
+        "headers": {k.lower(): v for k, v in headers.items() if k.lower() != "cookie"},
         "requestContext": {
             "accountId": ACCOUNT_ID,
             "apiId": "local",
@@ -99,6 +99,10 @@ def http_api_request(
     }
     if query:
         event["queryStringParameters"] = dict(query)
+    cookie = next((v for k, v in headers.items() if k.lower() == "cookie"), None)
+    if cookie:
+        # Payload 2.0 moves the Cookie header into its own list, one entry per cookie.
+        event["cookies"] = [part.strip() for part in cookie.split(";") if part.strip()]
     if body:
         event["body"] = text
     return event

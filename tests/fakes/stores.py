@@ -17,6 +17,7 @@ from hardcost.models.records import (
     HeldRecord,
     MappingRecord,
     NeedsMatterRecord,
+    PendingConsent,
     TenantRecord,
 )
 from hardcost.rules.tenant_status import TenantChange
@@ -200,6 +201,18 @@ class FakeActivityLog:
         return [e for e in reversed(self.lines) if e.tenant_id == tenant_id][:limit]
 
 
+class FakeConsents:
+    def __init__(self) -> None:
+        self.items: dict[str, PendingConsent] = {}
+
+    def put(self, consent: PendingConsent) -> None:
+        self.items[consent.nonce] = consent
+
+    def take(self, nonce: str, now: datetime) -> PendingConsent | None:
+        consent = self.items.pop(nonce, None)
+        return consent if consent is not None and consent.expires_at > now else None
+
+
 class FakeStores:
     """The ``hardcost.stores.dynamo.Stores`` bundle, in memory."""
 
@@ -212,3 +225,4 @@ class FakeStores:
         self.needs_matter = FakeNeedsMatter()
         self.held = FakeHeld()
         self.activity = FakeActivityLog()
+        self.consents = FakeConsents()

@@ -6,11 +6,10 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
+from devstack.scenario.consent import ConsentBrowser, Landing
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration
@@ -39,15 +38,13 @@ def new_firm(seeded_stack: Callable[..., Any]) -> Any:
     return stack
 
 
-def consent(stack: Any, start_path: str, token: str, **query: str) -> tuple[str, dict[str, str]]:
-    """Ask the admin API where to send the browser, follow the provider's consent redirect, return where it lands."""
-    started = stack.call_admin("GET", start_path, token=token, query={"tenant_id": "firm-9", **query})
+def consent(stack: Any, start_path: str, token: str, **query: str) -> tuple[ConsentBrowser, Landing]:
+    """Ask the admin API where to send the browser, follow the provider's consent redirect, return where it
+    lands (and the browser, which holds the admin API's cookie)."""
+    browser = ConsentBrowser(stack)
+    started = browser.call("GET", start_path, token=token, query={"tenant_id": "firm-9", **query})
     assert started["statusCode"] == 200, started["body"]
-    authorize_url = json.loads(started["body"])["authorize_url"]
-    redirect = httpx.get(authorize_url, follow_redirects=False)
-    assert redirect.status_code == 302
-    landing = urlsplit(redirect.headers["Location"])
-    return landing.path, {k: v[0] for k, v in parse_qs(landing.query).items()}
+    return browser, browser.consent(started)
 
 
 def test_a_new_firm_connects_both_services_and_syncs(seeded_stack: Callable[..., Any]) -> None:
@@ -57,9 +54,9 @@ def test_a_new_firm_connects_both_services_and_syncs(seeded_stack: Callable[...,
     stack.qbo.set_authorizing_realm(NEW_REALM)
     stack.clio.set_authorizing_user("firm-9")
     # When it goes through QuickBooks' consent and comes back
-    path, query = consent(stack, "/connect/qbo/start", token)
-    assert (path, query["realmId"]) == ("/connect/qbo/callback", NEW_REALM)
-    back = stack.call_admin("GET", path, query=query)
+    browser, landing = consent(stack, "/connect/qbo/start", token)
+    assert (landing.path, landing.query["realmId"]) == ("/connect/qbo/callback", NEW_REALM)
+    back = browser.land(landing)
     # Then the tenant exists with its realm (and realm index) and QBO tokens, imports still off
     assert (back["statusCode"], back["headers"]["Location"]) == (302, "/admin/?tenant=firm-9&connected=qbo")
     tenant = stack.runtime.stores.tenants.get("firm-9")
@@ -67,8 +64,8 @@ def test_a_new_firm_connects_both_services_and_syncs(seeded_stack: Callable[...,
     assert stack.runtime.stores.tenants.tenant_of_realm(NEW_REALM) == "firm-9"
     assert stack.runtime.tokens.stored("firm-9").qbo is not None
     # When it goes through Clio's consent in the EU region
-    path, query = consent(stack, "/connect/clio/start", token, region="eu")
-    back = stack.call_admin("GET", path, query=query)
+    browser, landing = consent(stack, "/connect/clio/start", token, region="eu")
+    back = browser.land(landing)
     # Then Clio's tokens are kept and the region recorded
     assert back["statusCode"] == 302
     assert stack.runtime.stores.tenants.get("firm-9").clio_region == "eu"
@@ -95,19 +92,20 @@ def test_a_tampered_expired_or_misdirected_state_is_refused(seeded_stack: Callab
     stack = new_firm(seeded_stack)
     token = stack.admin_token("firm-9")
     stack.qbo.set_authorizing_realm(NEW_REALM)
-    path, query = consent(stack, "/connect/qbo/start", token)
+    browser, landing = consent(stack, "/connect/qbo/start", token)
+    path, query = landing.path, landing.query
     payload, _, signature = query["state"].partition(".")
     # When the callback arrives with the state altered, unsigned, for the other provider, or without one
     tampered = {**query, "state": payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + signature}
     answers = [
-        stack.call_admin("GET", path, query=tampered),
-        stack.call_admin("GET", path, query={**query, "state": payload}),
-        stack.call_admin("GET", "/connect/clio/callback", query={"code": "x", "state": query["state"]}),
-        stack.call_admin("GET", path, query={k: v for k, v in query.items() if k != "state"}),
+        browser.call("GET", path, query=tampered),
+        browser.call("GET", path, query={**query, "state": payload}),
+        browser.call("GET", "/connect/clio/callback", query={"code": "x", "state": query["state"]}),
+        browser.call("GET", path, query={k: v for k, v in query.items() if k != "state"}),
     ]
     # And when the genuine state comes back after it expired
     stack.clock.advance(timedelta(minutes=11))
-    answers.append(stack.call_admin("GET", path, query=query))
+    answers.append(browser.land(landing))
     # Then each is refused before any code is exchanged, and no tenant is created
     assert [a["statusCode"] for a in answers] == [400] * 5
     assert {json.loads(a["body"])["error"] for a in answers} == {"invalid_state"}
@@ -132,8 +130,8 @@ def test_a_quickbooks_company_cannot_be_claimed_by_a_second_firm(seeded_stack: C
     stack = new_firm(seeded_stack)
     stack.qbo.set_authorizing_realm("9341457021722202")
     # When firm-9 completes QuickBooks' consent
-    path, query = consent(stack, "/connect/qbo/start", stack.admin_token("firm-9"))
-    response = stack.call_admin("GET", path, query=query)
+    browser, landing = consent(stack, "/connect/qbo/start", stack.admin_token("firm-9"))
+    response = browser.land(landing)
     # Then it is refused and firm-1 keeps its realm
     assert response["statusCode"] == 409
     assert stack.runtime.stores.tenants.tenant_of_realm("9341457021722202") == "firm-1"
@@ -151,10 +149,8 @@ def test_reconnecting_clears_needs_reconnect(seeded_stack: Callable[..., Any]) -
     assert (health["status"], health["reconnect"]) == ("needs_reconnect", "qbo")
     # When the firm connects QuickBooks again
     stack.qbo.set_authorizing_realm("9341457021722202")
-    started = stack.call_admin("GET", "/connect/qbo/start", token=token, query={"tenant_id": "firm-1"})
-    redirect = httpx.get(json.loads(started["body"])["authorize_url"], follow_redirects=False)
-    landing = urlsplit(redirect.headers["Location"])
-    stack.call_admin("GET", landing.path, query={k: v[0] for k, v in parse_qs(landing.query).items()})
+    browser = ConsentBrowser(stack)
+    browser.land(browser.consent(browser.start("qbo", token, tenant_id="firm-1")))
     # Then it is active again and the next sync polls
     health = json.loads(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=token)["body"])
     assert (health["status"], health["reconnect"]) == ("active", None)
@@ -172,9 +168,9 @@ def test_a_firm_cannot_claim_a_company_its_consent_does_not_reach(seeded_stack: 
     stack.qbo.add_company(VICTIM_REALM, accounts=base_scenario()["qbo"]["accounts"])
     token = stack.admin_token("firm-9")
     stack.qbo.set_authorizing_realm(NEW_REALM)
-    path, query = consent(stack, "/connect/qbo/start", token)
+    browser, landing = consent(stack, "/connect/qbo/start", token)
     # When it completes the callback with the other company's realmId
-    answer = stack.call_admin("GET", path, query={**query, "realmId": VICTIM_REALM})
+    answer = browser.land(landing, realmId=VICTIM_REALM)
     # Then it is refused, and neither the tenant, the realm index nor any token was written
     assert answer["statusCode"] == 403, answer["body"]
     assert stack.runtime.stores.tenants.get("firm-9") is None
@@ -183,9 +179,7 @@ def test_a_firm_cannot_claim_a_company_its_consent_does_not_reach(seeded_stack: 
     # And the company's real owner still connects it
     stack.qbo.set_authorizing_realm(VICTIM_REALM)
     owner = stack.admin_token("firm-8")
-    started = stack.call_admin("GET", "/connect/qbo/start", token=owner, query={"tenant_id": "firm-8"})
-    redirect = httpx.get(json.loads(started["body"])["authorize_url"], follow_redirects=False)
-    landing = urlsplit(redirect.headers["Location"])
-    back = stack.call_admin("GET", landing.path, query={k: v[0] for k, v in parse_qs(landing.query).items()})
+    browser = ConsentBrowser(stack)
+    back = browser.land(browser.consent(browser.start("qbo", owner, tenant_id="firm-8")))
     assert back["statusCode"] == 302
     assert stack.runtime.stores.tenants.tenant_of_realm(VICTIM_REALM) == "firm-8"

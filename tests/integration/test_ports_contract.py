@@ -22,6 +22,7 @@ from hardcost.models.records import (
     HeldRecord,
     MappingRecord,
     NeedsMatterRecord,
+    PendingConsent,
     TenantRecord,
     TenantSettings,
     TxnSummary,
@@ -237,3 +238,17 @@ def test_a_realm_is_indexed_for_one_tenant_only(stores: Stores) -> None:
         stores.tenants.create(tenant("firm-2", "9130"))
     assert stores.tenants.tenant_of_realm("9130") == "firm-1"
     assert stores.tenants.get("firm-2") is None
+
+
+def test_a_consent_is_taken_once_and_not_after_it_expired(stores: Stores) -> None:
+    def consent(nonce: str) -> PendingConsent:
+        return PendingConsent(
+            nonce=nonce, tenant_id="firm-1", provider="clio", subject="u-1", expires_at=NOW + timedelta(minutes=10)
+        )
+
+    stores.consents.put(consent("n" * 16))
+    stores.consents.put(consent("m" * 16))
+    assert stores.consents.take("n" * 16, NOW) == consent("n" * 16)
+    assert stores.consents.take("n" * 16, NOW) is None
+    assert stores.consents.take("never-issued-nonce", NOW) is None
+    assert stores.consents.take("m" * 16, NOW + timedelta(minutes=10)) is None

@@ -10,7 +10,7 @@ import pytest
 
 from hardcost.admin.auth import ISSUER, bearer_token, issue_token, verify_token
 from hardcost.errors import AccessDeniedError, ConfigurationError, InvalidStateError, NotAuthenticatedError
-from hardcost.logic.onboarding import OAuthState, sign_state, verify_state
+from hardcost.logic.oauth_state import OAuthState, browser_hash, sign_state, verify_state
 from hardcost.signing_keys import derived_key
 
 KEY = "unit-test-admin-key-0123456789abcdefgh-0123456789"
@@ -126,7 +126,12 @@ def test_state_round_trips_and_refuses_changes_expiry_and_the_other_provider() -
     # Given a state signed for firm-1's QBO flow, valid 10 minutes
     key = derived_key(KEY, "oauth-state")
     state = OAuthState(
-        tenant_id="firm-1", provider="qbo", expires=int((NOW + timedelta(minutes=10)).timestamp()), nonce="n" * 22
+        tenant_id="firm-1",
+        provider="qbo",
+        subject="firm-user",
+        browser=browser_hash("cookie-secret"),
+        expires=int((NOW + timedelta(minutes=10)).timestamp()),
+        nonce="n" * 22,
     )
     signed = sign_state(key, state)
     # When it comes back unchanged, then it is accepted

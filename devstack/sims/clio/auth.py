@@ -163,6 +163,10 @@ class TokenBook:
             return None
         return access
 
+    def live_grants(self, account_id: str) -> list[str]:
+        """The refresh tokens of the firm's grants not revoked (deauthorize revokes a grant)."""
+        return [g.refresh_token for g in self._grants.values() if g.account_id == account_id and not g.revoked]
+
     def account_of_grant(self, refresh_token: str | None) -> str | None:
         grant = self._grants.get(refresh_token) if refresh_token else None
         return grant.account_id if grant else None

@@ -151,6 +151,11 @@ class ClioSimulator(SimulatedHost):
             else:
                 self._frontdoor.authorizing = (account_id, self._user_for_tokens(account_id, user_id).id)
 
+    def live_grants(self, account_id: str) -> list[str]:
+        """The refresh tokens of the firm's authorizations of the app that were not deauthorized."""
+        with self._store.lock:
+            return self._tokens.live_grants(account_id)
+
     def expire_access_tokens(self, account_id: str) -> None:
         """Every access token of the firm expires now: the next API call gets 401 invalid_token; refresh still works."""
         with self._store.lock:

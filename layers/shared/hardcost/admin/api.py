@@ -9,7 +9,6 @@ reached by the providers' redirects and are protected by the signed ``state`` in
 from __future__ import annotations
 
 import json
-from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -25,8 +24,9 @@ from hardcost.admin.auth import (
     verify_token,
 )
 from hardcost.admin.bodies import JSON_ANSWER_HEADERS, body_problem, with_answer_headers
+from hardcost.admin.connect import connect_routes
 from hardcost.admin.page import content_security_policy, page_html
-from hardcost.deps.admin import admin_context, admin_settings, jwt_key, onboarding_context, public_url
+from hardcost.deps.admin import admin_context, admin_settings, jwt_key, public_url
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import (
     AccessDeniedError,
@@ -45,7 +45,6 @@ from hardcost.errors import (
 from hardcost.logic import admin, onboarding
 from hardcost.models.admin import (
     ActivityEntry,
-    AuthorizeUrl,
     ClioUser,
     Disconnected,
     Enqueued,
@@ -59,7 +58,6 @@ from hardcost.models.admin import (
     TenantSettingsView,
     TenantSummary,
 )
-from hardcost.models.records import ClioRegion
 
 logger = Logger(child=True)
 
@@ -223,36 +221,7 @@ class AdminApi:
         def disconnect(tenant_id: str, delete_data: Annotated[bool, Query()] = False) -> Disconnected:
             return admin.disconnect(ctx(), tenant_id, delete_data=delete_data)
 
-        @app.get("/connect/qbo/start", summary="The URL of Intuit's consent page for this tenant")
-        def qbo_start(tenant_id: TenantId) -> AuthorizeUrl:
-            started = onboarding.qbo_authorize_url(onboarding_context(runtime(), app.context["public_url"]), tenant_id)
-            return AuthorizeUrl(authorize_url=started)
-
-        @app.get("/connect/clio/start", summary="The URL of Clio's consent page in the firm's region")
-        def clio_start(tenant_id: TenantId, region: Annotated[ClioRegion, Query()] = "app") -> AuthorizeUrl:
-            context = onboarding_context(runtime(), app.context["public_url"])
-            return AuthorizeUrl(authorize_url=onboarding.clio_authorize_url(context, tenant_id, region))
-
-        @app.get(onboarding.QBO_CALLBACK_PATH, summary="Intuit's redirect after consent (state-checked)")
-        def qbo_callback(
-            code: Annotated[str | None, Query()] = None,
-            state: Annotated[str | None, Query()] = None,
-            realmId: Annotated[str | None, Query()] = None,  # noqa: N803 - Intuit's parameter name
-            error: Annotated[str | None, Query()] = None,
-        ) -> Response[str]:
-            context = onboarding_context(runtime(), app.context["public_url"])
-            tenant = onboarding.complete_qbo(context, code=code, state=state, realm_id=realmId, error=error)
-            return _back_to_page(tenant.tenant_id, "qbo")
-
-        @app.get(onboarding.CLIO_CALLBACK_PATH, summary="Clio's redirect after consent (state-checked)")
-        def clio_callback(
-            code: Annotated[str | None, Query()] = None,
-            state: Annotated[str | None, Query()] = None,
-            error: Annotated[str | None, Query()] = None,
-        ) -> Response[str]:
-            context = onboarding_context(runtime(), app.context["public_url"])
-            tenant = onboarding.complete_clio(context, code=code, state=state, error=error)
-            return _back_to_page(tenant.tenant_id, "clio")
+        connect_routes(app)
 
     def openapi_json(self) -> str:
         return self.app.get_openapi_json_schema(
@@ -302,15 +271,6 @@ def _handler_for(status: int, code: str) -> Any:
         return _error(status, code, message, headers)
 
     return handle
-
-
-def _back_to_page(tenant_id: str, provider: str) -> Response[str]:
-    return Response(
-        status_code=HTTPStatus.FOUND,
-        content_type="text/plain",
-        body="",
-        headers={"Location": f"{PAGE_PATH}/?tenant={tenant_id}&connected={provider}"},
-    )
 
 
 def _tenant_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:

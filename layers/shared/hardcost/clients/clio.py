@@ -27,7 +27,7 @@ from hardcost.errors import (
     ThrottledError,
     UpstreamUnavailableError,
 )
-from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, Matter, User
+from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, Identity, Matter, User
 
 TokenProvider = Callable[[bool], str]
 PAGE_LIMIT = 200
@@ -60,6 +60,11 @@ class ClioClient:
 
     def users(self) -> list[User]:
         return [User.model_validate(u) for u in self._list("users.json", {"fields": USER_FIELDS})]
+
+    def who_am_i(self) -> Identity:
+        """The token's user and account: which Clio firm a consent reached."""
+        body = self._request("GET", "users/who_am_i.json", params={"fields": "id,account{id}"})
+        return Identity.model_validate(body.get("data") or {})
 
     def account_owner(self) -> User | None:
         owners = [u for u in self.users() if u.account_owner]

@@ -130,10 +130,15 @@ class TokenStore:
             revoke_qbo(self._http, qbo_revoke_url, app.qbo_client_id, app.qbo_client_secret, token.refresh_token)
             return True
         # Clio deauthorizes with a live access token; refresh first if it has run out.
-        access = self.access_token(tenant, "clio")
-        token_url = self._clio_token_urls[tenant.clio_region]
-        deauthorize_clio(self._http, token_url.rsplit("/oauth/token", 1)[0] + "/oauth/deauthorize", access)
+        self.discard_clio_grant(self.access_token(tenant, "clio"), clio_region=tenant.clio_region)
         return True
+
+    def discard_clio_grant(self, access_token: str, *, clio_region: str) -> None:
+        """Revoke at Clio the grant of this access token (its refresh token and every access token)."""
+        token_url = self._clio_token_urls.get(clio_region)
+        if token_url is None:
+            raise ConfigurationError(f"CLIO_REGION_URLS has no region {clio_region!r}")
+        deauthorize_clio(self._http, token_url.rsplit("/oauth/token", 1)[0] + "/oauth/deauthorize", access_token)
 
     def provider_for(self, tenant: TenantRecord, provider: Provider) -> Callable[[bool], str]:
         return lambda force_refresh: self.access_token(tenant, provider, force_refresh=force_refresh)

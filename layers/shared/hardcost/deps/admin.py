@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from hardcost.clients.clio import ClioClient
 from hardcost.config import AdminSettings, get_admin_settings
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import AccessDeniedError, AuthError
 from hardcost.logic import admin, onboarding
 from hardcost.logic.poll import poll_tenant
+from hardcost.models.records import ClioRegion
 from hardcost.signing_keys import derived_key
 
 
@@ -50,6 +52,7 @@ def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.Onboardi
         clio_client_id=app.clio_client_id,
         forget_clients=runtime.forget_tenant_clients,
         prove_realm=lambda realm_id, access_token: prove_realm(runtime, realm_id, access_token),
+        clio_account_of=lambda region, access_token: clio_account_of(runtime, region, access_token),
         state_lifetime=timedelta(seconds=settings.OAUTH_STATE_SECONDS),
     )
 
@@ -68,3 +71,15 @@ def prove_realm(runtime: Runtime, realm_id: str, access_token: str) -> None:
         runtime.qbo_client(realm_id, lambda _: access_token).company_info()
     except AuthError:
         raise AccessDeniedError("this QuickBooks sign-in does not reach that company") from None
+
+
+def clio_account_of(runtime: Runtime, region: ClioRegion, access_token: str) -> int:
+    """Which Clio firm a token belongs to (``who_am_i``), asked with that token alone."""
+    client = ClioClient(
+        runtime.http,
+        base_url=runtime.settings.CLIO_REGION_URLS[region],
+        token=lambda _: access_token,
+        api_version=runtime.settings.CLIO_API_VERSION,
+        retry=runtime.retry,
+    )
+    return client.who_am_i().account.id

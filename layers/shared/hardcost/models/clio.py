@@ -23,6 +23,13 @@ class User(ClioModel):
     enabled: bool | None = None
 
 
+class Identity(ClioModel):
+    """``who_am_i``: the token's user and the firm's account it belongs to."""
+
+    id: int
+    account: IdRef
+
+
 class Contact(ClioModel):
     id: int
     name: str | None = None

@@ -46,6 +46,10 @@ class TenantRecord(RecordModel):
     first_import_at: datetime | None = None
     preconditions_checked_at: datetime | None = None
     home_currency: str | None = None
+    # Clio's id of the firm's account (who_am_i at connect): another account is refused until a disconnect.
+    clio_account_id: int | None = None
+    # Who completed each consent: the subject of the admin token the OAuth state was issued to.
+    connected_by: dict[Provider, str] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
     # Bumped by every change; a change is written only over the revision it was computed from.
@@ -195,3 +199,13 @@ class ActivityLogRecord(RecordModel):
     txn_id: QboId
     clio_activity_id: int | None = None
     detail: str = ""
+
+
+class PendingConsent(RecordModel):
+    """An OAuth consent started and not completed: its state's nonce, single-use (``stores.ports.Consents``)."""
+
+    nonce: str = Field(min_length=16)
+    tenant_id: TenantId
+    provider: Provider
+    subject: str
+    expires_at: datetime

@@ -23,6 +23,7 @@ from hardcost.models.records import (
     FailureRecord,
     HeldRecord,
     NeedsMatterRecord,
+    PendingConsent,
 )
 from hardcost.stores import keys
 from hardcost.stores.aws_errors import condition_failed
@@ -181,6 +182,33 @@ class ActivityLog(Items):
         return [ActivityLogRecord.model_validate(item["data"]) for item in page.get("Items", [])]
 
 
+class ConsentStore(Items):
+    """Pending OAuth consents: put when a consent starts, taken (deleted, returning the item) by its callback,
+    so a state completes once. DynamoDB's TTL removes those never completed; until it does, ``take`` refuses
+    an expired one."""
+
+    def put(self, consent: PendingConsent) -> None:
+        expires_at = int(consent.expires_at.timestamp())
+        self._put(keys.consent_pk(consent.nonce), keys.CONSENT, consent, expires_at=expires_at)
+
+    def take(self, nonce: str, now: datetime) -> PendingConsent | None:
+        self.operations += 1
+        try:
+            answer = self._table.delete_item(
+                Key={"pk": keys.consent_pk(nonce), "sk": keys.CONSENT},
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return None
+            raise translate(exc, "consent take") from None
+        except BotoCoreError as exc:
+            raise translate(exc, "consent take") from None
+        consent = PendingConsent.model_validate(answer["Attributes"]["data"])
+        return consent if consent.expires_at > now else None
+
+
 class Stores:
     """All stores over one table, built once per container."""
 
@@ -193,6 +221,7 @@ class Stores:
         self.needs_matter = NeedsMatterStore(table)
         self.held = HeldStore(table)
         self.activity = ActivityLog(table)
+        self.consents = ConsentStore(table)
 
     @property
     def operations(self) -> int:
@@ -205,5 +234,6 @@ class Stores:
             self.needs_matter,
             self.held,
             self.activity,
+            self.consents,
         )
         return sum(p.operations for p in parts)

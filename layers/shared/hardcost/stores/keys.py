@@ -25,6 +25,14 @@ def webhook_seen_pk(dedup_key: str) -> str:
 WEBHOOK_SEEN = "SEEN"  # sort key of a webhook dedup marker
 
 
+def consent_pk(nonce: str) -> str:
+    """A pending OAuth consent, before any tenant may exist (the first QBO connect creates it)."""
+    return f"CONSENT#{nonce}"
+
+
+CONSENT = "CONSENT"  # sort key of a pending consent
+
+
 def mapping_sk(txn_id: str) -> str:
     return f"TXN#{txn_id}"
 

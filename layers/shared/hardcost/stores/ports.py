@@ -17,6 +17,7 @@ from hardcost.models.records import (
     HeldRecord,
     MappingRecord,
     NeedsMatterRecord,
+    PendingConsent,
     TenantRecord,
 )
 from hardcost.rules.tenant_status import TenantChange
@@ -126,6 +127,16 @@ class Activity(Protocol):
     def recent(self, tenant_id: str, limit: int = 100) -> list[ActivityLogRecord]: ...
 
 
+class Consents(Protocol):
+    """OAuth consents started and not completed (``stores.dynamo.ConsentStore``)."""
+
+    def put(self, consent: PendingConsent) -> None: ...
+
+    def take(self, nonce: str, now: datetime) -> PendingConsent | None:
+        """The consent, removed in the same step: a second take, or one after it expired, finds nothing."""
+        ...
+
+
 class Queue(Protocol):
     """The expense queue (``stores.queues.ExpenseQueue``)."""
 
@@ -162,3 +173,6 @@ class Stores(Protocol):
 
     @property
     def activity(self) -> Activity: ...
+
+    @property
+    def consents(self) -> Consents: ...
