@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from hardcost.deps.batch import each_record
 from hardcost.deps.runtime import Runtime, get_runtime
 from hardcost.errors import SyncError
 from hardcost.logic.sync.consume import consume
@@ -25,9 +25,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
     ctx = runtime.mapper_context()
-    # Every record reports its own outcome, even when all of them fail: a whole-batch error would make
-    # Lambda retry the batch as one and hide which records were poison.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def record_handler(record: SQSRecord) -> str:
         receive_count = int(record.attributes.approximate_receive_count or 1)
@@ -44,12 +41,9 @@ def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, A
         return outcome.kind
 
     try:
-        response = process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        return each_record(event, context, record_handler)
     finally:
         _write_activity_log(ctx)
-    return dict(response)
 
 
 def _write_activity_log(ctx: MapperContext) -> None:

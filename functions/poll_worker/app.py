@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from hardcost.deps.batch import each_record
 from hardcost.deps.runtime import Runtime, get_runtime
 from hardcost.logic.poll import poll_requested
 
@@ -21,7 +21,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
     ctx = runtime.poller_context()
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def record_handler(record: SQSRecord) -> str:
         report = poll_requested(record.body, ctx)
@@ -31,7 +30,4 @@ def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, A
         )
         return report.outcome
 
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    return dict(response)
+    return each_record(event, context, record_handler)

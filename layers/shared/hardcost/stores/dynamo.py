@@ -104,10 +104,7 @@ class FailureStore(Items):
         self._delete(keys.tenant_pk(tenant_id), keys.failure_sk(key))
 
     def list(self, tenant_id: str) -> list[FailureRecord]:
-        return [
-            FailureRecord.model_validate(item["data"])
-            for item in self._query_prefix(keys.tenant_pk(tenant_id), "FAILURE#")
-        ]
+        return self._records(keys.tenant_pk(tenant_id), "FAILURE#", FailureRecord)
 
 
 class NeedsMatterStore(Items):
@@ -118,10 +115,7 @@ class NeedsMatterStore(Items):
         self._delete(keys.tenant_pk(tenant_id), keys.needs_matter_sk(txn_id, customer_id))
 
     def list(self, tenant_id: str) -> list[NeedsMatterRecord]:
-        return [
-            NeedsMatterRecord.model_validate(item["data"])
-            for item in self._query_prefix(keys.tenant_pk(tenant_id), "NEEDSMATTER#")
-        ]
+        return self._records(keys.tenant_pk(tenant_id), "NEEDSMATTER#", NeedsMatterRecord)
 
 
 class HeldStore(Items):
@@ -132,9 +126,7 @@ class HeldStore(Items):
         self._delete(keys.tenant_pk(tenant_id), keys.held_sk(txn_id))
 
     def list(self, tenant_id: str) -> list[HeldRecord]:
-        return [
-            HeldRecord.model_validate(item["data"]) for item in self._query_prefix(keys.tenant_pk(tenant_id), "HELD#")
-        ]
+        return self._records(keys.tenant_pk(tenant_id), "HELD#", HeldRecord)
 
 
 class ActivityLog(Items):

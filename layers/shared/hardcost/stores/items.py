@@ -59,6 +59,10 @@ class Items:
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "delete") from None
 
+    def _records(self, pk: str, prefix: str, model: type[R]) -> list[R]:
+        """Every record of one kind under ``pk`` (sort keys starting with ``prefix``), all pages."""
+        return [model.model_validate(item["data"]) for item in self._query_prefix(pk, prefix)]
+
     def _query_prefix(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
         # DynamoDB refuses begins_with on an empty string, so "every item of the key" has no sort-key condition.
         kwargs: dict[str, Any] = (
