@@ -26,7 +26,6 @@ from hardcost.models.records import (
     PendingConsent,
 )
 from hardcost.stores import keys
-from hardcost.stores.aws_errors import condition_failed
 from hardcost.stores.items import Items, translate
 from hardcost.stores.mappings import MappingStore
 from hardcost.stores.tenants import TenantStore
@@ -55,42 +54,32 @@ class LeaseStore(Items):
     """Short exclusive leases (one poller per tenant, one token refresher per tenant and provider)."""
 
     def acquire(self, tenant_id: str, name: str, owner: str, now: datetime, seconds: int) -> bool:
-        self.operations += 1
-        try:
-            self._table.put_item(
-                Item={
-                    "pk": keys.tenant_pk(tenant_id),
-                    "sk": keys.lease_sk(name),
-                    "owner": owner,
-                    "lease_until": int((now + timedelta(seconds=seconds)).timestamp()),
-                    "expires_at": int((now + timedelta(days=1)).timestamp()),
-                },
-                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :owner",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":now": int(now.timestamp()), ":owner": owner},
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise translate(exc, "lease") from None
-        except BotoCoreError as exc:
-            raise translate(exc, "lease") from None
-        return True
+        answer = self._if(
+            "lease",
+            self._table.put_item,
+            Item={
+                "pk": keys.tenant_pk(tenant_id),
+                "sk": keys.lease_sk(name),
+                "owner": owner,
+                "lease_until": int((now + timedelta(seconds=seconds)).timestamp()),
+                "expires_at": int((now + timedelta(days=1)).timestamp()),
+            },
+            ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :owner",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":now": int(now.timestamp()), ":owner": owner},
+        )
+        return answer is not None
 
     def release(self, tenant_id: str, name: str, owner: str) -> None:
-        self.operations += 1
-        try:
-            self._table.delete_item(
-                Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.lease_sk(name)},
-                ConditionExpression="#o = :owner",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):  # a lease taken over since has nothing of ours to release
-                raise translate(exc, "release") from None
-        except BotoCoreError as exc:
-            raise translate(exc, "release") from None
+        # A lease taken over since has nothing of ours to release: a failed condition is not an error.
+        self._if(
+            "release",
+            self._table.delete_item,
+            Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.lease_sk(name)},
+            ConditionExpression="#o = :owner",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":owner": owner},
+        )
 
 
 class FailureStore(Items):
@@ -184,19 +173,15 @@ class ConsentStore(Items):
         self._put(keys.consent_pk(consent.nonce), keys.CONSENT, consent, expires_at=expires_at)
 
     def take(self, nonce: str, now: datetime) -> PendingConsent | None:
-        self.operations += 1
-        try:
-            answer = self._table.delete_item(
-                Key={"pk": keys.consent_pk(nonce), "sk": keys.CONSENT},
-                ConditionExpression="attribute_exists(pk)",
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise translate(exc, "consent take") from None
-        except BotoCoreError as exc:
-            raise translate(exc, "consent take") from None
+        answer = self._if(
+            "consent take",
+            self._table.delete_item,
+            Key={"pk": keys.consent_pk(nonce), "sk": keys.CONSENT},
+            ConditionExpression="attribute_exists(pk)",
+            ReturnValues="ALL_OLD",
+        )
+        if answer is None:
+            return None
         consent = PendingConsent.model_validate(answer["Attributes"]["data"])
         return consent if consent.expires_at > now else None
 

@@ -4,7 +4,7 @@ are top-level attributes so conditions can use them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -58,6 +58,16 @@ class Items:
             self._table.delete_item(Key={"pk": pk, "sk": sk})
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "delete") from None
+
+    def _if(self, operation: str, request: Callable[..., Any], **kwargs: Any) -> Any | None:
+        """A conditional request: its answer, or None when its condition failed (every other error ours)."""
+        self.operations += 1
+        try:
+            return request(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            if aws_errors.condition_failed(exc):
+                return None
+            raise translate(exc, operation) from None
 
     def _records(self, pk: str, prefix: str, model: type[R]) -> list[R]:
         """Every record of one kind under ``pk`` (sort keys starting with ``prefix``), all pages."""
