@@ -19,4 +19,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
-    return api.handle(event, context, runtime)
+    try:
+        return api.handle(event, context, runtime)
+    finally:
+        runtime.flush_metered_calls()  # Sync now polls, onboarding reads the company

@@ -44,6 +44,7 @@ def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, A
         return each_record(event, context, record_handler)
     finally:
         _write_activity_log(ctx)
+        runtime.flush_metered_calls()
 
 
 def _write_activity_log(ctx: MapperContext) -> None:

@@ -30,4 +30,7 @@ def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, A
         )
         return report.outcome
 
-    return each_record(event, context, record_handler)
+    try:
+        return each_record(event, context, record_handler)
+    finally:
+        runtime.flush_metered_calls()

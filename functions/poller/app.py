@@ -21,6 +21,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
+    try:
+        return _tick(runtime)
+    finally:
+        runtime.flush_metered_calls()
+
+
+def _tick(runtime: Runtime) -> dict[str, Any]:
     poll_queue = runtime.poll_queue()
     if poll_queue is not None:
         fanned = fan_out(runtime.poller_context(), poll_queue)

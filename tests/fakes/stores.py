@@ -5,6 +5,7 @@ contract as the adapters by ``tests/integration/test_ports_contract.py``; fast e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -213,6 +214,24 @@ class FakeConsents:
         return consent if consent is not None and consent.expires_at > now else None
 
 
+class FakeMeters:
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def add(self, month: str, by_tenant: Mapping[str, int], expires: datetime) -> int:
+        for tenant_id, calls in by_tenant.items():
+            if calls > 0:
+                self.counts[(month, tenant_id)] = self.counts.get((month, tenant_id), 0) + calls
+                self.counts[(month, "")] = self.counts.get((month, ""), 0) + calls
+        return self.app_total(month)
+
+    def app_total(self, month: str) -> int:
+        return self.counts.get((month, ""), 0)
+
+    def by_tenant(self, month: str) -> dict[str, int]:
+        return {tenant: calls for (m, tenant), calls in self.counts.items() if m == month and tenant}
+
+
 class FakeStores:
     """The ``hardcost.stores.dynamo.Stores`` bundle, in memory."""
 
@@ -226,3 +245,4 @@ class FakeStores:
         self.held = FakeHeld()
         self.activity = FakeActivityLog()
         self.consents = FakeConsents()
+        self.meters = FakeMeters()

@@ -252,3 +252,13 @@ def test_a_consent_is_taken_once_and_not_after_it_expired(stores: Stores) -> Non
     assert stores.consents.take("n" * 16, NOW) is None
     assert stores.consents.take("never-issued-nonce", NOW) is None
     assert stores.consents.take("m" * 16, NOW + timedelta(minutes=10)) is None
+
+
+def test_metered_calls_add_up_per_tenant_and_for_the_app_per_month(stores: Stores) -> None:
+    expires = NOW + timedelta(days=400)
+    assert stores.meters.add("2026-05", {"firm-1": 3, "firm-2": 0}, expires) == 3
+    assert stores.meters.add("2026-05", {"firm-1": 1, "firm-2": 2}, expires) == 6
+    stores.meters.add("2026-06", {"firm-1": 5}, expires)
+    assert stores.meters.app_total("2026-05") == 6
+    assert stores.meters.by_tenant("2026-05") == {"firm-1": 4, "firm-2": 2}
+    assert (stores.meters.app_total("2026-07"), stores.meters.by_tenant("2026-07")) == (0, {})

@@ -263,6 +263,17 @@ class QboSimulator(SimulatedHost):
     def requests_by_realm(self) -> dict[str, int]:
         return self._frontdoor.traffic.by_key()
 
+    def metered_calls(self) -> dict[str, int]:
+        """CorePlus calls as Intuit's App Partner Program meters them, per realm: the data API's reads,
+        queries and CDC that succeeded; OAuth and failed calls are not metered (qbo-api.md, corrections).
+        Counted from the request log, so only since the last ``reset_request_count``."""
+        metered: dict[str, int] = {}
+        with self._lock:
+            for request in self._frontdoor.request_log:
+                if request.realm_id and request.method == "GET" and 200 <= request.status < 300:
+                    metered[request.realm_id] = metered.get(request.realm_id, 0) + 1
+        return metered
+
     def recorded_requests(self) -> list[RecordedRequest]:
         """The last 10 000 requests (method, path+query, realm, status), oldest first."""
         with self._lock:

@@ -6,6 +6,7 @@
     python -m hardcost.cli sync --tenant firm-1
     python -m hardcost.cli needs-matter --tenant firm-1
     python -m hardcost.cli redrive [--dlq-url URL]   # exits 1 if a message stayed in the DLQ
+    python -m hardcost.cli meter [--month 2026-12]   # QBO's metered calls against the month's budget
 
 It reads the same environment as the functions (TABLE_NAME, EXPENSE_QUEUE_URL, ...), so it works
 against a deployed stage with AWS credentials, and against ``make demo-up``'s local stack.
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hardcost.errors import SyncError
-from hardcost.logic import views
+from hardcost.logic import metering, views
 from hardcost.logic.poll import poll_tenant
 from hardcost.logic.retry import retry_failures
 
@@ -48,7 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--tenant", required=True)
     redrive = commands.add_parser("redrive", help="move every message of the DLQ back to the expense queue")
     redrive.add_argument("--dlq-url", default=None, help="defaults to EXPENSE_DLQ_URL or the queue's redrive policy")
+    meter = commands.add_parser("meter", help="QBO's metered calls this month (or --month) against the budget")
+    meter.add_argument("--month", default=None, type=_month, help="YYYY-MM (UTC); defaults to this month")
     return parser
+
+
+def _month(text: str) -> str:
+    if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit() or not 1 <= int(text[5:]) <= 12:
+        raise argparse.ArgumentTypeError(f"--month must be YYYY-MM, not {text!r}")
+    return text
 
 
 def run(argv: Sequence[str], runtime: Runtime, out: TextIO = sys.stdout) -> int:
@@ -92,9 +101,19 @@ def run(argv: Sequence[str], runtime: Runtime, out: TextIO = sys.stdout) -> int:
     elif args.command == "retry":
         _tenant(runtime, args.tenant)
         result = {"enqueued": retry_failures(stores, runtime.queue, args.tenant, args.txn)}
+    elif args.command == "meter":
+        settings = runtime.settings
+        budget = settings.QBO_MONTHLY_READ_BUDGET
+        result = {
+            "tier": settings.QBO_PARTNER_TIER,
+            **metering.month_to_date(stores.meters, runtime.clock.now(), budget, args.month),
+        }
     elif args.command == "sync":
         tenant = _tenant(runtime, args.tenant)
-        outcome = poll_tenant(tenant, runtime.poller_context())
+        try:
+            outcome = poll_tenant(tenant, runtime.poller_context())
+        finally:
+            runtime.flush_metered_calls()
         result = {
             "tenant_id": outcome.tenant_id,
             "outcome": outcome.outcome,

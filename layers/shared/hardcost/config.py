@@ -45,6 +45,9 @@ class Settings(BaseModel):
     PRECONDITION_TTL_SECONDS: Annotated[int, Field(ge=0)] = 900
     LEASE_SECONDS: Annotated[int, Field(ge=10)] = 300
     MAX_RECEIVE_COUNT: Annotated[int, Field(ge=1)] = 5  # the queue's redrive maxReceiveCount
+    # Intuit's App Partner Program: the tier and its month's budget of metered (CorePlus) calls for the app.
+    QBO_PARTNER_TIER: NonEmpty = "builder"
+    QBO_MONTHLY_READ_BUDGET: Annotated[int, Field(ge=1)] = 500_000
     AWS_ENDPOINT_URL: str | None = None
 
     @field_validator("CLIO_REGION_URLS", mode="before")

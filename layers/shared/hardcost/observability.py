@@ -4,7 +4,9 @@ The template's alarms and dashboard read these names, with the ``service`` dimen
 
 - ``EntriesCreated``, ``EntriesUpdated``, ``EntriesDeleted`` (Count): Clio entries written by the mapper;
 - ``SyncFailures`` (Count, plus one ``SyncFailuresByCode`` datapoint with a ``code`` dimension);
-- ``TenantsNeedingReconnect`` (Count per poller tick): tenants whose tokens were refused.
+- ``TenantsNeedingReconnect`` (Count per poller tick): tenants whose tokens were refused;
+- ``QboMeteredCalls`` (Count) and ``QboReadBudgetUsedPercent`` (Percent, the month to date against the
+  budget): emitted at once with each flush of the metered calls, whatever the handler.
 
 A handler that records any of them must be wrapped with ``@metrics.log_metrics`` so they are flushed
 once per invocation; recording without it only buffers them.
@@ -46,3 +48,15 @@ def record_poll_outcomes(outcomes: Iterable[str]) -> None:
     """After a poller tick: how many tenants need reconnecting (0 too, so the alarm sees data)."""
     needing = sum(1 for outcome in outcomes if outcome == "needs_reconnect")
     metrics.add_metric(name="TenantsNeedingReconnect", unit=MetricUnit.Count, value=needing)
+
+
+def record_qbo_metering(added: int, used_percent: float) -> None:
+    """QBO's metered calls a container just counted, and how much of the month's budget the app has spent."""
+    if is_metrics_disabled():
+        return
+    for name, unit, value in (
+        ("QboMeteredCalls", MetricUnit.Count, float(added)),
+        ("QboReadBudgetUsedPercent", MetricUnit.Percent, used_percent),
+    ):
+        with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
+            metric.add_dimension(name="service", value=SERVICE)

@@ -91,6 +91,8 @@ class QboClient:
         self._retry = retry or RetryPolicy()
         self._pacer = pacer or RateLimitPacer(per_minute=500)
         self.calls = 0
+        # Calls Intuit meters (CorePlus: reads, queries, CDC that succeeded; failed calls and OAuth are not).
+        self.metered = 0
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -229,6 +231,7 @@ class QboClient:
             raise NotFoundError(str(fault))
         if status != 200 or fault is not None:
             raise PermanentError(str(fault) if fault else f"QBO HTTP {status}")
+        self.metered += 1
         self._pacer.on_success()
         try:
             body = response.json()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
+from aws_lambda_powertools import Logger
 
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.http import RateLimitPacer, RetryPolicy
@@ -26,9 +27,12 @@ from hardcost.clients.tokens import TokenStore
 from hardcost.clock import Clock, SystemClock
 from hardcost.config import AdminSettings, Settings, get_settings
 from hardcost.deps import seam
+from hardcost.errors import SyncError
 from hardcost.logic.directory import TenantDirectory
+from hardcost.logic.metering import MeterReading, record_metered_calls
 from hardcost.logic.webhook import WebhookContext
 from hardcost.models.records import TenantRecord
+from hardcost.observability import record_qbo_metering
 from hardcost.stores.dynamo import Stores
 from hardcost.stores.queues import ExpenseQueue
 from hardcost.stores.webhook import WebhookStore
@@ -36,6 +40,8 @@ from hardcost.stores.webhook import WebhookStore
 if TYPE_CHECKING:  # imported where used: the poller and the mapper each load only their own logic
     from hardcost.logic.poll import PollerContext
     from hardcost.logic.sync.context import ExistingEntries, MapperContext
+
+logger = Logger(child=True)
 
 
 @dataclass
@@ -58,6 +64,9 @@ class Runtime:
     _existing_entries: dict[str, ExistingEntries] = field(default_factory=dict)
     _tenants: dict[str, tuple[datetime, TenantRecord]] = field(default_factory=dict)
     _webhook_store: WebhookStore | None = None
+    # QBO's metered calls: how many of each cached client's were counted, and those of clients dropped since.
+    _metered_counted: dict[str, int] = field(default_factory=dict)
+    _metered_pending: dict[str, int] = field(default_factory=dict)
 
     def qbo_for(self, tenant: TenantRecord) -> QboClient:
         # One client per tenant and container, so its pacer sees every call made on that realm.
@@ -95,8 +104,30 @@ class Runtime:
 
     def forget_tenant_clients(self, tenant_id: str) -> None:
         """Drop the cached API clients of a tenant (after it reconnected or was disconnected)."""
-        self._qbo.pop(tenant_id, None)
+        dropped = self._qbo.pop(tenant_id, None)
+        if dropped is not None:
+            uncounted = dropped.metered - self._metered_counted.pop(tenant_id, 0)
+            self._metered_pending[tenant_id] = self._metered_pending.get(tenant_id, 0) + uncounted
         self._clio.pop(tenant_id, None)
+
+    def flush_metered_calls(self) -> MeterReading | None:
+        """Add the QBO calls Intuit meters, counted since the last flush, to the month's counters (handlers call
+        it once per invocation). Metering never fails the work: a refused write keeps them for the next flush."""
+        counts = dict(self._metered_pending)
+        for tenant_id, client in self._qbo.items():
+            counts[tenant_id] = counts.get(tenant_id, 0) + client.metered - self._metered_counted.get(tenant_id, 0)
+        if not any(calls > 0 for calls in counts.values()):
+            return None
+        budget = self.settings.QBO_MONTHLY_READ_BUDGET
+        try:
+            reading = record_metered_calls(self.stores.meters, self.clock.now(), counts, budget)
+        except SyncError as exc:
+            logger.warning("metered QBO calls not counted yet", extra={"error": str(exc)})
+            return None
+        self._metered_pending.clear()
+        self._metered_counted.update({tenant_id: client.metered for tenant_id, client in self._qbo.items()})
+        record_qbo_metering(reading.added, reading.used_percent)
+        return reading
 
     def poll_queue(self) -> ExpenseQueue | None:
         url = self.settings.POLL_QUEUE_URL

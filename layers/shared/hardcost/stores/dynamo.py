@@ -28,6 +28,7 @@ from hardcost.models.records import (
 from hardcost.stores import keys
 from hardcost.stores.items import Items, translate
 from hardcost.stores.mappings import MappingStore
+from hardcost.stores.meters import MeterStore
 from hardcost.stores.tenants import TenantStore
 
 if TYPE_CHECKING:
@@ -199,6 +200,7 @@ class Stores:
         self.held = HeldStore(table)
         self.activity = ActivityLog(table)
         self.consents = ConsentStore(table)
+        self.meters = MeterStore(table)
 
     @property
     def operations(self) -> int:
@@ -212,5 +214,6 @@ class Stores:
             self.held,
             self.activity,
             self.consents,
+            self.meters,
         )
         return sum(p.operations for p in parts)

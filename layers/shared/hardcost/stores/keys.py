@@ -33,6 +33,14 @@ def consent_pk(nonce: str) -> str:
 CONSENT = "CONSENT"  # sort key of a pending consent
 
 
+def meter_pk(month: str) -> str:
+    """QBO's metered calls of one month (``YYYY-MM``, UTC): the app's total and each tenant's."""
+    return f"METER#{month}"
+
+
+METER_APP = "APP"  # sort key of the app's total; each tenant's is tenant_pk(tenant_id)
+
+
 def mapping_sk(txn_id: str) -> str:
     return f"TXN#{txn_id}"
 

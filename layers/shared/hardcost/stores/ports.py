@@ -5,7 +5,7 @@ behaviour). Logic imports these, never an adapter, so it runs on fakes without m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -137,6 +137,18 @@ class Consents(Protocol):
         ...
 
 
+class Meters(Protocol):
+    """QBO's metered calls per month, for the app and per tenant (``stores.meters.MeterStore``)."""
+
+    def add(self, month: str, by_tenant: Mapping[str, int], expires: datetime) -> int:
+        """Add each tenant's calls and their sum to the app's; returns the app's month total after."""
+        ...
+
+    def app_total(self, month: str) -> int: ...
+
+    def by_tenant(self, month: str) -> dict[str, int]: ...
+
+
 class Queue(Protocol):
     """The expense queue (``stores.queues.ExpenseQueue``)."""
 
@@ -176,3 +188,6 @@ class Stores(Protocol):
 
     @property
     def consents(self) -> Consents: ...
+
+    @property
+    def meters(self) -> Meters: ...
