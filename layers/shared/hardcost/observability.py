@@ -27,6 +27,8 @@ SERVICE = "hard-cost-sync"
 EntryAction = Literal["created", "updated", "deleted"]
 ENTRY_METRICS: dict[str, str] = {"created": "EntriesCreated", "updated": "EntriesUpdated", "deleted": "EntriesDeleted"}
 
+BUDGET_USED_METRIC = "QboReadBudgetUsedPercent"  # QboReadBudgetAlarm reads it
+
 # One instance per container; Powertools shares its buffer between instances of the same namespace.
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
@@ -56,7 +58,7 @@ def record_qbo_metering(added: int, used_percent: float) -> None:
         return
     for name, unit, value in (
         ("QboMeteredCalls", MetricUnit.Count, float(added)),
-        ("QboReadBudgetUsedPercent", MetricUnit.Percent, used_percent),
+        (BUDGET_USED_METRIC, MetricUnit.Percent, used_percent),
     ):
         with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
             metric.add_dimension(name="service", value=SERVICE)
