@@ -119,6 +119,8 @@ def test_function_environment_points_at_created_resources_when_resolved(
         "APP_SECRET_NAME": resources.app_secret_name,
         "QBO_API_BASE_URL": "https://quickbooks.api.intuit.com",
         "QBO_OAUTH_BASE_URL": "https://oauth.platform.intuit.com",
+        "QBO_PARTNER_TIER": "builder",
+        "QBO_MONTHLY_READ_BUDGET": "500000",
         "POWERTOOLS_SERVICE_NAME": "hard-cost-sync",
         "POWERTOOLS_METRICS_NAMESPACE": "HardCostSync",
         "POWERTOOLS_LOG_LEVEL": "INFO",
