@@ -84,6 +84,7 @@ rm -rf "$rootfs"
 say "debootstrap --variant=minbase bookworm (from $MIRROR)"
 debootstrap --variant=minbase --include="$RUNTIME_PACKAGES" bookworm "$rootfs" "$MIRROR" >"$STATE/debootstrap.log" 2>&1 \
     || { tail -30 "$STATE/debootstrap.log" >&2; exit 1; }
+say "debootstrap done in $((SECONDS - started)) s"
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/*
 
 # The interpreter at /var/lang, as in Lambda's image; its tests, tkinter and idle are not needed.
