@@ -52,10 +52,11 @@ def test_the_local_copys_code_paths_lead_to_the_same_folders() -> None:
     source = load_template()
     local = local_template(source, variables=[], source_dir=REPO, target_dir=TARGET)
     for logical_id, function in _functions(local).items():
-        code = TARGET / function["Properties"]["CodeUri"]
-        assert code.resolve() == (REPO / source["Resources"][logical_id]["Properties"]["CodeUri"]).resolve()
+        # Lexically: the copy's folder need not exist yet (a fresh clone has no .aws-sam/).
+        code = Path(os.path.normpath(TARGET / function["Properties"]["CodeUri"]))
+        assert code == Path(os.path.normpath(REPO / source["Resources"][logical_id]["Properties"]["CodeUri"]))
         assert (code / "app.py").is_file()
-    layer_path = TARGET / local["Resources"]["SharedLayer"]["Properties"]["ContentUri"]
+    layer_path = Path(os.path.normpath(TARGET / local["Resources"]["SharedLayer"]["Properties"]["ContentUri"]))
     assert (layer_path / "hardcost").is_dir()
 
 
