@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SCENARIO ?=
 SOAK_EXAMPLES ?= 2000
 
-.PHONY: help venv sam-venv demo demo-up test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck architecture check validate build clean soak chaos
+.PHONY: help venv sam-venv demo demo-up sam-local-setup sam-local sam-local-stop test-sam-local test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck architecture check validate build clean soak chaos
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,22 @@ demo: venv ## seed a demo firm on the local stack, run a sync, print the summary
 
 demo-up: venv ## the demo firm on a long-running local stack; prints the admin page URL; Ctrl-C stops it
 	@$(PY) -m devstack.demo.up
+
+# sam local invoke in a Lambda-like x86_64 container (devstack/samlocal; README "sam local invoke").
+FN ?=
+EVENT ?=
+sam-local-setup: ## docker.io, dockerd (pid and log in .samlocal/), the iptables rule, the local image; root, no pulls
+	@bash devstack/samlocal/setup.sh
+
+sam-local: venv sam-venv ## one function in its container against a running `make demo-up`: make sam-local FN=... EVENT=...
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make sam-local FN=PollerFunction EVENT=events/poller/scheduled.json" >&2; exit 2; }
+	@PYTHON312="$(PYTHON312)" $(PY) -m devstack.samlocal.invoke "$(FN)" "$(EVENT)"
+
+sam-local-stop: venv ## stop the dockerd sam-local-setup started (by its pid; one it found running is left alone)
+	@$(PY) -m devstack.samlocal.processes stop-dockerd
+
+test-sam-local: venv sam-venv ## set up, start the idle demo stack, invoke every function in its container, stop all
+	@PYTHON312="$(PYTHON312)" $(PY) -m devstack.samlocal.check
 
 # Debian's chromium and chromium-driver (never a browser download), and selenium pinned in the venv.
 $(VENV)/.browser-installed: requirements-browser.txt | $(VENV)/.installed

@@ -27,6 +27,9 @@ from devstack.stack import LocalStack
 SOURCE_ACCOUNT = "64"
 OTHER_ACCOUNTS = ["55", "56", "13", "66"]
 NOW = datetime(2026, 5, 6, 9, 0, tzinfo=UTC)
+# The demo firm, and its QBO company (the sandbox's realm); events/ names them too, for `make sam-local`.
+TENANT_ID = "craigs-design"
+REALM_ID = "9341457021722202"
 
 # Sandbox customers (Ids and names as QBO's sample company has them) and how each appears in Clio.
 CLIENTS: list[tuple[str, str, str | None, str]] = [
@@ -264,7 +267,7 @@ def demo_scenario(seed_value: int = 7) -> Scenario:
             "name": "demo firm",
             "now": NOW.isoformat(),
             "tenant": {
-                "id": "craigs-design",
+                "id": TENANT_ID,
                 "settings": {
                     "enabled": True,
                     "start_date": "2026-01-01",
@@ -274,7 +277,7 @@ def demo_scenario(seed_value: int = 7) -> Scenario:
                 },
             },
             "qbo": {
-                "realm_id": "9341457021722202",
+                "realm_id": REALM_ID,
                 "accounts": accounts,
                 "customers": _customers(),
                 "vendors": [],

@@ -1,18 +1,26 @@
 """`make demo-up`: the demo firm on a long-running local stack, with its admin page in the browser.
 
-    python -m devstack.demo.up [--port 8130]
+    python -m devstack.demo.up [--port 8130] [--state-dir .samlocal] [--bridge auto|none|ADDR] [--idle]
 
 Starts moto as a server on 127.0.0.1 (so ``python -m hardcost.cli`` can reach it with the printed
 environment), the QBO and Clio simulators, and the admin function behind a small HTTP adapter that turns
 each request into the API Gateway HTTP API (payload 2.0) event Lambda would receive. Seeds the demo firm
 (``devstack.demo.run``), runs one sync, prints the page's URL with a firm token, and keeps a mapper worker
 draining the queue (as Lambda's SQS poller would) until Ctrl-C, when everything stops.
+
+Once ready it writes ``<state-dir>/stack.json`` (ports, endpoints, tenant, table and queue names, the
+functions' environment) and ``sam-env.json`` for ``sam local invoke`` (``devstack.samlocal.environment``),
+and removes them when it stops. With a Docker bridge (``docker0``, or ``--bridge ADDR``) every port is also
+forwarded from the bridge's address, so containers reach the stack there and nowhere else. ``--idle`` seeds
+the firm and runs nothing: no first sync and no mapper worker, so what the functions do in their containers
+stays visible (``make test-sam-local``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -22,12 +30,15 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from devstack.clock import SimClock
 from devstack.demo.run import demo_scenario
 from devstack.events.shapes import http_api_request
+from devstack.samlocal.bridge import forwarded, interface_address
+from devstack.samlocal.environment import STATE_DIR, StackFile, remove_stack_file, write_stack_file
 from devstack.scenario.runner import play, seed
 from devstack.stack import LocalStack
 
@@ -48,6 +59,7 @@ class DemoSite:
     page_url: str
     aws_endpoint_url: str
     lock: threading.Lock
+    realm_id: str = ""
 
     def cli_environment(self) -> dict[str, str]:
         """What ``python -m hardcost.cli`` needs to reach this stack."""
@@ -65,6 +77,36 @@ class DemoSite:
         environment.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
         environment["AWS_DEFAULT_REGION"] = "us-east-1"
         return environment
+
+    def ports(self) -> dict[str, int]:
+        urls = {
+            "moto": self.aws_endpoint_url,
+            "qbo": self.stack.environment["QBO_API_BASE_URL"],
+            "clio": json.loads(self.stack.environment["CLIO_REGION_URLS"])["app"],
+            "admin": self.base_url,
+        }
+        return {name: int(urlsplit(url).port or 0) for name, url in urls.items()}
+
+    def stack_file(self, bridge: str | None) -> StackFile:
+        """What other processes (``make sam-local``, ``make test-sam-local``) need to know of this stack."""
+        environment = self.stack.environment
+        resources = self.stack.resources
+        assert resources is not None
+        return StackFile(
+            pid=os.getpid(),
+            tenant_id=self.tenant_id,
+            realm_id=self.realm_id,
+            admin_url=self.base_url,
+            aws_endpoint_url=self.aws_endpoint_url,
+            qbo_url=environment["QBO_API_BASE_URL"],
+            clio_url=json.loads(environment["CLIO_REGION_URLS"])["app"],
+            table_name=resources.table_name,
+            expense_queue_url=resources.queue_url,
+            poll_queue_url=environment.get("POLL_QUEUE_URL", ""),
+            environment={**environment, "ADMIN_PUBLIC_URL": self.base_url},
+            bridge=bridge,
+            ports=self.ports(),
+        )
 
 
 def _adapter(site_lock: threading.Lock, stack: LocalStack) -> type[BaseHTTPRequestHandler]:
@@ -118,7 +160,7 @@ def _context() -> Any:
 
 
 @contextlib.contextmanager
-def demo_site(port: int = 0) -> Iterator[DemoSite]:
+def demo_site(port: int = 0, *, idle: bool = False) -> Iterator[DemoSite]:
     """The whole demo, running; everything stops when the block ends."""
     from moto.server import ThreadedMotoServer
 
@@ -135,7 +177,7 @@ def demo_site(port: int = 0) -> Iterator[DemoSite]:
         scenario = demo_scenario()
         with LocalStack(SimClock(scenario.now), log_level="WARNING", aws_endpoint_url=aws_url) as stack:
             seed(stack, scenario)
-            for step in scenario.steps:
+            for step in [] if idle else scenario.steps:
                 play(stack, scenario, step)
             server = ThreadingHTTPServer(("127.0.0.1", port), _adapter(lock, stack))
             server.daemon_threads = True
@@ -153,7 +195,8 @@ def demo_site(port: int = 0) -> Iterator[DemoSite]:
                         stack.drain()
 
             worker = threading.Thread(target=drain_forever, name="mapper-worker", daemon=True)
-            worker.start()
+            if not idle:
+                worker.start()
             tenant_id = scenario.tenant.id
             token = stack.admin_token(tenant_id)
             try:
@@ -164,10 +207,12 @@ def demo_site(port: int = 0) -> Iterator[DemoSite]:
                     page_url=f"{base_url}/admin/?tenant={tenant_id}#token={token}",
                     aws_endpoint_url=aws_url,
                     lock=lock,
+                    realm_id=scenario.qbo.realm_id,
                 )
             finally:
                 stop.set()
-                worker.join(timeout=10)
+                if worker.is_alive():
+                    worker.join(timeout=10)
                 server.shutdown()
                 server.server_close()
                 serving.join(timeout=5)
@@ -182,16 +227,30 @@ def demo_site(port: int = 0) -> Iterator[DemoSite]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.demo.up", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=8130, help="the admin page's port on 127.0.0.1 (0: any free)")
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help="where stack.json and sam-env.json go")
+    parser.add_argument(
+        "--bridge", default="auto", help="forward the stack from this address (auto: docker0's if any; none: never)"
+    )
+    parser.add_argument("--idle", action="store_true", help="seed the firm only: no first sync, no mapper worker")
     args = parser.parse_args(argv)
+    bridge = {"auto": interface_address(), "none": None}.get(args.bridge, args.bridge)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     print("starting the local stack and the demo firm (a few seconds)...", file=sys.stderr)
     out = sys.stdout
-    with contextlib.redirect_stdout(sys.stderr), demo_site(args.port) as site:
+    with contextlib.ExitStack() as running:
+        running.enter_context(contextlib.redirect_stdout(sys.stderr))
+        site = running.enter_context(demo_site(args.port, idle=args.idle))
+        if bridge is not None:
+            running.enter_context(forwarded(bridge, list(site.ports().values())))
+        path = write_stack_file(args.state_dir, site.stack_file(bridge))
+        running.callback(remove_stack_file, args.state_dir, os.getpid())
         exports = " ".join(f"{k}='{v}'" for k, v in site.cli_environment().items())
+        reach = f"forwarded from the Docker bridge {bridge}" if bridge else "loopback only (no Docker bridge)"
         out.write(
             f"\nThe demo firm's page (firm token, valid 12 h):\n  {site.page_url}\n\n"
             f"Operator CLI against this stack:\n  {exports} .venv/bin/python -m hardcost.cli tenants\n\n"
+            f"The stack's environment: {path} ({reach}).\n"
             "Ctrl-C stops everything.\n"
         )
         out.flush()

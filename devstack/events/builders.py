@@ -4,8 +4,9 @@
     python -m devstack.events --check  # exit 1 if a file differs from what would be written
 
 The same builders feed the local stack, and a test checks the files match them, so they cannot drift.
-The webhook events are signed with the local stack's verifier token (``devstack.stack.VERIFIER_TOKEN``):
-for ``sam local invoke`` put that token in the app secret of the dev stage, or re-sign with your own.
+The webhook events are signed with the local stack's verifier token (``devstack.stack.VERIFIER_TOKEN``), and
+every event names the demo firm and its realm, so ``make sam-local`` runs each against ``make demo-up``'s
+stack as it is; against AWS, put that token in the app secret of the dev stage, or re-sign with your own.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devstack import REPO, SHARED
-from devstack.events.shapes import http_api_event, scheduled_event, sqs_event
+from devstack.demo.run import REALM_ID, TENANT_ID
+from devstack.events.shapes import http_api_event, http_api_request, scheduled_event, sqs_event
 from devstack.stack import VERIFIER_TOKEN
 
 EVENTS_DIR = REPO / "events"
 SHARED_FIXTURES = SHARED / "fixtures"
 FIXED_TIME = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/hard-cost-sync-dev-expenses"
-TENANT = "firm-1"
-REALM = "9341457021722202"
+TENANT = TENANT_ID
+REALM = REALM_ID
 
 
 def _stable_ids(event: dict[str, Any], seed: str) -> dict[str, Any]:
@@ -162,6 +164,12 @@ def build_events() -> dict[str, Any]:
         ),
         "webhook/qbo_unsigned.json": _stable_ids(
             http_api_event(legacy_body, {"content-type": "application/json"}, FIXED_TIME), "unsigned"
+        ),
+        "admin/page.json": _stable_ids(
+            http_api_request(
+                "GET", "/admin/", {}, {"accept": "text/html"}, b"", FIXED_TIME, route_key="GET /admin/{proxy+}"
+            ),
+            "admin-page",
         ),
         "env.json": {
             "Parameters": {"STAGE": "dev", "LOG_LEVEL": "DEBUG", "POWERTOOLS_LOG_LEVEL": "DEBUG"},

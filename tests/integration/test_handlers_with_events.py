@@ -1,4 +1,7 @@
-"""The real handlers in-process, fed the events/ files that `sam local invoke` uses (so they cannot drift)."""
+"""The real handlers in-process, fed the events/ files that `sam local invoke` uses (so they cannot drift).
+
+The events name the demo firm (`make sam-local` runs them against `make demo-up`), so each stack here is the
+base scenario's firm under that name."""
 
 from __future__ import annotations
 
@@ -8,11 +11,18 @@ from typing import Any
 
 import pytest
 
-from devstack.events.builders import EVENTS_DIR, build_events, render
+from devstack.events.builders import EVENTS_DIR, TENANT, build_events, render
 from devstack.stack import LambdaContext
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration
+
+
+def events_firm(document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The base scenario's firm, named as the events name it."""
+    scenario = document or base_scenario()
+    scenario["tenant"]["id"] = TENANT
+    return scenario
 
 
 def event(relative: str) -> dict[str, Any]:
@@ -31,7 +41,7 @@ def test_mapper_event_processes_the_purchase_and_fails_only_the_bad_record(seede
     # Given a local stack whose tenant imports from account 64, the category of sandbox expense 81
     document = base_scenario()
     document["tenant"]["settings"]["source_account_id"] = "64"
-    stack = seeded_stack(document)
+    stack = seeded_stack(events_firm(document))
     good = event("mapper/sqs_purchase_and_delete.json")
     bad = event("mapper/sqs_bad_record.json")
     batch = {"Records": good["Records"] + bad["Records"]}
@@ -40,7 +50,7 @@ def test_mapper_event_processes_the_purchase_and_fails_only_the_bad_record(seede
     # Then only the unreadable record is reported as failed
     assert response["batchItemFailures"] == [{"itemIdentifier": bad["Records"][0]["messageId"]}]
     # And expense 81 (Red Rock Diner, 88.09, not billable) became one entry on the client's only matter
-    [entry] = stack.clio.activities("firm-1")
+    [entry] = stack.clio.activities(TENANT)
     assert (entry["reference"], entry["price"], entry["matter"], entry["non_billable"]) == (
         "1",
         88.09,
@@ -50,7 +60,7 @@ def test_mapper_event_processes_the_purchase_and_fails_only_the_bad_record(seede
 
 
 def test_webhook_refuses_an_unsigned_request_and_enqueues_nothing(seeded_stack: Callable[..., Any]) -> None:
-    stack = seeded_stack()
+    stack = seeded_stack(events_firm())
     # When an unsigned webhook arrives
     response = stack._handler("webhook").lambda_handler(
         event("webhook/qbo_unsigned.json"), LambdaContext("WebhookFunction")
@@ -62,7 +72,7 @@ def test_webhook_refuses_an_unsigned_request_and_enqueues_nothing(seeded_stack: 
 
 @pytest.mark.parametrize("name", ["webhook/qbo_legacy_delete_signed.json", "webhook/qbo_cloudevents_signed.json"])
 def test_webhook_accepts_signed_events_of_both_formats(seeded_stack: Callable[..., Any], name: str) -> None:
-    stack = seeded_stack()
+    stack = seeded_stack(events_firm())
     # When a signed webhook for the tenant's realm arrives
     response = stack._handler("webhook").lambda_handler(event(name), LambdaContext("WebhookFunction"))
     # Then it is acknowledged with 200 and its purchase events are on the queue
@@ -71,7 +81,7 @@ def test_webhook_accepts_signed_events_of_both_formats(seeded_stack: Callable[..
 
 
 def test_webhook_with_one_changed_byte_is_refused(seeded_stack: Callable[..., Any]) -> None:
-    stack = seeded_stack()
+    stack = seeded_stack(events_firm())
     tampered = event("webhook/qbo_legacy_delete_signed.json")
     tampered["body"] = tampered["body"].replace('"145"', '"146"')
     response = stack._handler("webhook").lambda_handler(tampered, LambdaContext("WebhookFunction"))
@@ -79,7 +89,7 @@ def test_webhook_with_one_changed_byte_is_refused(seeded_stack: Callable[..., An
 
 
 def test_poller_event_fans_out_and_the_poll_worker_polls_the_tenant(seeded_stack: Callable[..., Any]) -> None:
-    stack = seeded_stack()
+    stack = seeded_stack(events_firm())
     # When the schedule fires
     summary = stack._handler("poller").lambda_handler(event("poller/scheduled.json"), LambdaContext("PollerFunction"))
     # Then the tick asked for one poll per tenant, and nothing else
@@ -91,11 +101,20 @@ def test_poller_event_fans_out_and_the_poll_worker_polls_the_tenant(seeded_stack
 
 
 def test_poll_worker_event_polls_the_named_tenant(seeded_stack: Callable[..., Any]) -> None:
-    stack = seeded_stack()
-    # When the poll worker receives the events/ poll request for firm-1
+    stack = seeded_stack(events_firm())
+    # When the poll worker receives the events/ poll request for the firm
     response = stack._handler("poll_worker").lambda_handler(
         event("poll_worker/sqs_poll_request.json"), LambdaContext("PollWorkerFunction")
     )
-    # Then it polled firm-1 and its three Expense/Check purchases are on the expense queue
+    # Then it polled that firm and its three Expense/Check purchases are on the expense queue
     assert response["batchItemFailures"] == []
     assert stack.drain().processed == 3
+
+
+def test_admin_page_event_is_answered_with_the_page(seeded_stack: Callable[..., Any]) -> None:
+    stack = seeded_stack(events_firm())
+    # When the admin function receives the events/ request for its page
+    response = stack._handler("admin").lambda_handler(event("admin/page.json"), LambdaContext("AdminFunction"))
+    # Then it serves the firm's page
+    assert response["statusCode"] == 200
+    assert "<title>Hard Cost Sync</title>" in response["body"]
