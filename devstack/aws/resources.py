@@ -185,6 +185,7 @@ class LocalResources:
     queue_url: str
     dlq_url: str
     app_secret_name: str
+    webhook_verifier_secret_name: str
     secret_prefix: str
     function_environments: Mapping[str, Mapping[str, str]]
 
@@ -252,6 +253,7 @@ def create_resources(
         queue_url=resolver.resolve_string({"Ref": "ExpenseQueue"}),
         dlq_url=resolver.resolve_string({"Ref": "ExpenseDLQ"}),
         app_secret_name=resolver.resolve_string({"Fn::GetAtt": ["AppSecret", "Name"]}),
+        webhook_verifier_secret_name=resolver.resolve_string({"Fn::GetAtt": ["WebhookVerifierSecret", "Name"]}),
         secret_prefix=resolver.resolve_string(global_variables[SECRET_PREFIX_VARIABLE]),
         function_environments=_function_environments(stack_template, resolver),
     )

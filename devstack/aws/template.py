@@ -30,6 +30,7 @@ REQUIRED_RESOURCES: Mapping[str, str] = {
     "ExpenseQueue": QUEUE_TYPE,
     "ExpenseDLQ": QUEUE_TYPE,
     "AppSecret": SECRET_TYPE,
+    "WebhookVerifierSecret": SECRET_TYPE,
 }
 
 # Function environment variable naming the prefix under which tenant secrets are created at runtime.

@@ -40,7 +40,6 @@ APP_SECRET = {
     "qbo_client_secret": QBO_CLIENT[1],
     "clio_client_id": CLIO_CLIENT[0],
     "clio_client_secret": CLIO_CLIENT[1],
-    "qbo_webhook_verifier_token": "verifier-token-value-1234",
 }
 
 
@@ -384,7 +383,6 @@ def test_credentials_and_token_responses_never_print_their_tokens(env: Env) -> N
         stored["qbo"]["refresh_token"],
         APP_SECRET["qbo_client_secret"],
         APP_SECRET["clio_client_secret"],
-        APP_SECRET["qbo_webhook_verifier_token"],
     ]
     credentials = TenantCredentials.model_validate_json(json.dumps(stored))
     objects: list[object] = [
@@ -398,7 +396,7 @@ def test_credentials_and_token_responses_never_print_their_tokens(env: Env) -> N
     ]
     # When each is turned into text every usual way
     text = "\n".join(rendered(o) for o in objects)
-    # Then no token, client secret or verifier appears
-    assert len(set(secrets)) == 9
+    # Then no token or client secret appears
+    assert len(set(secrets)) == 8
     leaked = [s[:8] + "…" for s in secrets if s in text]
     assert leaked == []

@@ -98,8 +98,17 @@ def test_app_secret_holds_placeholder_credentials_when_created(
         "qbo_client_secret": "",
         "clio_client_id": "",
         "clio_client_secret": "",
-        "qbo_webhook_verifier_token": "",
+        "qbo_webhook_verifier_token": "",  # no longer read; see WebhookVerifierSecret
     }
+
+
+def test_the_webhook_verifier_secret_holds_only_an_empty_verifier_token_when_created(
+    session: boto3.Session, resources: LocalResources
+) -> None:
+    secrets = session.client("secretsmanager")
+    secret_string = secrets.get_secret_value(SecretId=resources.webhook_verifier_secret_name)["SecretString"]
+    assert resources.webhook_verifier_secret_name == "hardcost/dev/webhook-verifier"
+    assert json.loads(secret_string) == {"qbo_webhook_verifier_token": ""}
 
 
 @pytest.mark.parametrize("function_logical_id", FUNCTIONS)
@@ -117,6 +126,7 @@ def test_function_environment_points_at_created_resources_when_resolved(
         "POLL_QUEUE_URL": resources.queue_url.replace("-expenses", "-polls"),
         "SECRET_PREFIX": "hardcost/dev/",
         "APP_SECRET_NAME": resources.app_secret_name,
+        "WEBHOOK_VERIFIER_SECRET_NAME": resources.webhook_verifier_secret_name,
         "QBO_API_BASE_URL": "https://quickbooks.api.intuit.com",
         "QBO_OAUTH_BASE_URL": "https://oauth.platform.intuit.com",
         "QBO_PARTNER_TIER": "builder",
@@ -201,6 +211,11 @@ REQUIRED_BUT_TABLE = """
     Type: AWS::SecretsManager::Secret
     Properties:
       Name: !Sub "hardcost/${Stage}/app"
+      SecretString: "{}"
+  WebhookVerifierSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: !Sub "hardcost/${Stage}/webhook-verifier"
       SecretString: "{}"
 """
 

@@ -126,6 +126,7 @@ REQUIRED = {
     "EXPENSE_QUEUE_URL": "http://127.0.0.1:5000/123456789012/expense",
     "SECRET_PREFIX": "hardcost/tenants/",
     "APP_SECRET_NAME": "hardcost/app",
+    "WEBHOOK_VERIFIER_SECRET_NAME": "hardcost/webhook-verifier",
 }
 
 

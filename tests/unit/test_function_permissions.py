@@ -1,6 +1,7 @@
-"""Issue 13, finding 3 (in part): what each function may reach, read from the template. The internet-facing
-webhook reaches only its own two kinds of items and no firm's tokens; the scheduler's fan-out reads no secret;
-only the functions that refresh tokens write them, and none writes the app secret."""
+"""Issue 13, findings 3 and 10: what each function may reach, read from the template. The internet-facing
+webhook reaches only its own two kinds of items and its own verifier secret (no firm's tokens, no app secret);
+the scheduler's fan-out reads no secret; only the functions that refresh tokens or serve admin read the app
+secret, and none writes it."""
 
 from __future__ import annotations
 
@@ -53,3 +54,34 @@ def test_no_function_may_write_the_app_secret() -> None:
                 resources = json.dumps(statement["Resource"])
                 assert "tenants/*" in resources and "AppSecret" not in resources, name
                 assert not resources.rstrip('"]').endswith("${Stage}/*"), name
+
+
+def secret_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in statements(properties) if any(a.startswith("secretsmanager:") for a in actions(s))]
+
+
+def test_the_webhook_reads_only_its_verifier_secret() -> None:
+    webhook = functions()["WebhookFunction"]
+    granted = [(actions(s), s["Resource"]) for s in secret_statements(webhook)]
+    assert granted == [({"secretsmanager:GetSecretValue"}, {"Ref": "WebhookVerifierSecret"})]
+    assert "AppSecret" not in json.dumps(webhook["Policies"])
+
+
+def test_the_verifier_secret_holds_only_the_verifier_token_and_every_function_is_given_its_name() -> None:
+    template = load_template()
+    secret = template["Resources"]["WebhookVerifierSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["Name"] == {"Fn::Sub": "hardcost/${Stage}/webhook-verifier"}
+    assert json.loads(secret["Properties"]["SecretString"]) == {"qbo_webhook_verifier_token": ""}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_VERIFIER_SECRET_NAME"] == secret["Properties"]["Name"]
+
+
+def test_only_the_token_refreshers_and_the_admin_read_the_app_secret() -> None:
+    readers = {
+        name
+        for name, properties in functions().items()
+        for statement in secret_statements(properties)
+        if "AppSecret" in json.dumps(statement["Resource"])
+    }
+    assert readers == {"PollWorkerFunction", "MapperFunction", "AdminFunction"}
