@@ -85,3 +85,80 @@ def test_only_the_token_refreshers_and_the_admin_read_the_app_secret() -> None:
         if "AppSecret" in json.dumps(statement["Resource"])
     }
     assert readers == {"PollWorkerFunction", "MapperFunction", "AdminFunction"}
+
+
+# --- DynamoDB: explicit statements, only the actions each function uses (finding 3) ---------------------------
+
+TABLE = {"Fn::GetAtt": ["HardCostTable", "Arn"]}
+TENANT_INDEX = {"Fn::Sub": "${HardCostTable.Arn}/index/gsi1"}
+# What each function does to the table (the stores it reaches, in layers/shared/hardcost/stores/): GetItem,
+# PutItem, UpdateItem and DeleteItem are the stores' items, Query a partition's items or the tenant index
+# (TenantStore.all queries gsi1: nothing scans), BatchWriteItem the mapper's activity log lines.
+DYNAMODB_ACTIONS = {
+    # the tick: lists tenants (gsi1), purges those disconnected past the history's keep (query, delete, realm)
+    "PollerFunction": {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+    # one tenant's poll: tenant, lease, cursor, held, failures and mappings (queried), token-refresh lease, meters
+    "PollWorkerFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    },
+    # one transaction: lock and save (update), failures, needs-matter, held, leases, meters; activity in batches
+    "MapperFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    },
+    "WebhookFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"},
+    # settings, views (queried), onboarding (tenant, realm index, pending consents), sync now, disconnect
+    "AdminFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    },
+}
+LISTS_TENANTS = {"PollerFunction", "AdminFunction"}
+
+
+def dynamodb_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in statements(properties) if any(a.startswith("dynamodb:") for a in actions(s))]
+
+
+def resources_of(statement: dict[str, Any]) -> list[Any]:
+    found = statement["Resource"]
+    return found if isinstance(found, list) else [found]
+
+
+def test_no_function_uses_a_dynamodb_policy_template() -> None:
+    for name, properties in functions().items():
+        assert not {t for t in policy_templates(properties) if t.startswith("DynamoDB")}, name
+
+
+def test_each_function_may_do_to_the_table_exactly_what_it_does() -> None:
+    for name, properties in functions().items():
+        granted = {a for s in dynamodb_statements(properties) for a in actions(s)}
+        assert granted == DYNAMODB_ACTIONS[name], name
+        for statement in dynamodb_statements(properties):
+            assert statement["Effect"] == "Allow"
+            assert all(r in (TABLE, TENANT_INDEX) for r in resources_of(statement)), name
+
+
+def test_nothing_scans_and_only_the_tenant_listings_query_the_tenant_index() -> None:
+    for name, properties in functions().items():
+        granted = {a for s in dynamodb_statements(properties) for a in actions(s)}
+        assert not any(a in {"dynamodb:Scan", "dynamodb:*"} or "*" in a for a in granted), name
+        on_index = [s for s in dynamodb_statements(properties) if TENANT_INDEX in resources_of(s)]
+        assert all(actions(s) == {"dynamodb:Query"} for s in on_index), name
+        assert bool(on_index) == (name in LISTS_TENANTS), name
+
+
+def test_the_admin_reaches_any_item_of_the_table_unrestricted_by_leading_keys() -> None:
+    # Its pending consents live under CONSENT#<nonce> and the QBO meters under METER#, beside the TENANT# items.
+    admin = dynamodb_statements(functions()["AdminFunction"])
+    assert admin and all("Condition" not in s for s in admin)
