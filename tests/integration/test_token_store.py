@@ -64,6 +64,7 @@ class Env:
             secrets or self.secrets,
             secret_prefix=self.resources.secret_prefix,
             app_secret_name=self.resources.app_secret_name,
+            tenant_secret_key_id=self.resources.tenant_secret_key_arn,
             clock=self.clock,
             leases=self.stores.leases,
             http=self.http,
@@ -315,6 +316,22 @@ def test_a_clio_region_without_a_token_url_is_a_configuration_error(env: Env) ->
     # When its token must be refreshed
     with pytest.raises(ConfigurationError, match="eu"):
         store.access_token(eu_tenant, "clio", force_refresh=True)
+
+
+def test_a_tenant_secret_is_created_with_the_tenant_secret_key(env: Env) -> None:
+    # Given a tenant with no secret yet and the key the template gives every function
+    store = env.token_store()
+    key_arn = env.resources.function_environment("AdminFunction")["TENANT_SECRET_KMS_KEY_ID"]
+    # When onboarding stores its first tokens, then a refresh writes them again
+    connect_qbo(env, store)
+    env.clock.advance(timedelta(hours=2))
+    store.access_token(env.tenant, "qbo")
+    # Then the secret is encrypted with the customer-managed key, a rotating one, not the account's default key
+    described = env.secrets.describe_secret(SecretId=f"{env.resources.secret_prefix}tenants/{TENANT}")
+    assert described["KmsKeyId"] == key_arn == env.resources.tenant_secret_key_arn
+    kms = env.session.client("kms")
+    assert kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
 
 
 # ============================================================================ app secret

@@ -162,3 +162,53 @@ def test_the_admin_reaches_any_item_of_the_table_unrestricted_by_leading_keys() 
     # Its pending consents live under CONSENT#<nonce> and the QBO meters under METER#, beside the TENANT# items.
     admin = dynamodb_statements(functions()["AdminFunction"])
     assert admin and all("Condition" not in s for s in admin)
+
+
+# --- the tenant secrets' own KMS key (finding 10) ------------------------------------------------------------
+
+TENANT_SECRET_KEY = {"Fn::GetAtt": ["TenantSecretKey", "Arn"]}
+TENANT_SECRET_USERS = {"PollWorkerFunction", "MapperFunction", "AdminFunction"}  # read and write tenants/*
+
+
+def kms_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in statements(properties) if any(a.startswith("kms:") for a in actions(s))]
+
+
+def test_the_tenant_secret_key_is_ours_rotated_retained_and_administered_by_the_account_alone() -> None:
+    resources = load_template()["Resources"]
+    key = resources["TenantSecretKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    # Tenant secrets are created at runtime and outlive the stack, so their key does too (as the table does).
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    properties = key["Properties"]
+    assert properties["EnableKeyRotation"] is True
+    # The account administers it and lets IAM decide who uses it: no other principal, no service, no grant.
+    (statement,) = properties["KeyPolicy"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert (statement["Action"], statement["Resource"]) == ("kms:*", "*")
+    aliases = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::KMS::Alias"]
+    alias = {"Fn::Sub": "alias/hardcost/${Stage}/tenant-secrets"}
+    assert {"AliasName": alias, "TargetKeyId": {"Ref": "TenantSecretKey"}} in aliases
+
+
+def test_every_function_is_given_the_tenant_secret_key_to_create_tenant_secrets_with() -> None:
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["TENANT_SECRET_KMS_KEY_ID"] == TENANT_SECRET_KEY
+
+
+def test_only_the_functions_that_read_and_write_tenant_secrets_may_use_the_key_and_only_through_secrets_manager() -> (
+    None
+):
+    users = set()
+    for name, properties in functions().items():
+        tenant_secrets = any("tenants/*" in json.dumps(s["Resource"]) for s in secret_statements(properties))
+        for statement in kms_statements(properties):
+            # Decrypt for GetSecretValue, GenerateDataKey for CreateSecret and PutSecretValue; nothing else.
+            assert actions(statement) == {"kms:Decrypt", "kms:GenerateDataKey"}, name
+            assert statement["Resource"] == TENANT_SECRET_KEY, name
+            via = statement["Condition"]["StringEquals"]["kms:ViaService"]
+            assert via == {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}, name
+            users.add(name)
+        assert (name in users) == tenant_secrets, name
+    assert users == TENANT_SECRET_USERS

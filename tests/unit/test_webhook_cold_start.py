@@ -65,6 +65,7 @@ ENVIRONMENTS = {
         "SECRET_PREFIX": "hardcost/dev/",
         "APP_SECRET_NAME": "hardcost/dev/app",
         "WEBHOOK_VERIFIER_SECRET_NAME": "hardcost/dev/webhook-verifier",
+        "TENANT_SECRET_KMS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "POWERTOOLS_SERVICE_NAME": "hard-cost-sync",
     },
     "local endpoint": {
@@ -73,6 +74,7 @@ ENVIRONMENTS = {
         "SECRET_PREFIX": "p/",
         "APP_SECRET_NAME": " app ",
         "WEBHOOK_VERIFIER_SECRET_NAME": " verifier ",
+        "TENANT_SECRET_KMS_KEY_ID": "k",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
     },
     "empty endpoint": {
@@ -81,6 +83,7 @@ ENVIRONMENTS = {
         "SECRET_PREFIX": "p",
         "APP_SECRET_NAME": "a",
         "WEBHOOK_VERIFIER_SECRET_NAME": "v",
+        "TENANT_SECRET_KMS_KEY_ID": "k",
         "AWS_ENDPOINT_URL": "",
     },  # fmt: skip
 }

@@ -209,6 +209,7 @@ def build_runtime(
         session.client("secretsmanager", endpoint_url=endpoint),
         secret_prefix=settings.SECRET_PREFIX,
         app_secret_name=settings.APP_SECRET_NAME,
+        tenant_secret_key_id=settings.TENANT_SECRET_KMS_KEY_ID,
         clock=clock,
         leases=stores.leases,
         http=http,
