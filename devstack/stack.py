@@ -115,7 +115,8 @@ class LocalStack:
             self._exit.enter_context(mock_aws())
         self.session = boto3.session.Session(region_name=REGION)
         self.resources = create_resources(self.session, region=REGION, endpoint_url=self.aws_endpoint_url)
-        self.session.client("secretsmanager", endpoint_url=self.aws_endpoint_url).put_secret_value(
+        secrets = self.session.client("secretsmanager", endpoint_url=self.aws_endpoint_url)
+        secrets.put_secret_value(
             SecretId=self.resources.app_secret_name,
             SecretString=json.dumps(
                 {
@@ -123,10 +124,13 @@ class LocalStack:
                     "qbo_client_secret": QBO_CLIENT[1],
                     "clio_client_id": CLIO_CLIENT[0],
                     "clio_client_secret": CLIO_CLIENT[1],
-                    "qbo_webhook_verifier_token": VERIFIER_TOKEN,
                     "admin_jwt_secret": ADMIN_JWT_SECRET,
                 }
             ),
+        )
+        secrets.put_secret_value(
+            SecretId=self.resources.webhook_verifier_secret_name,
+            SecretString=json.dumps({"qbo_webhook_verifier_token": VERIFIER_TOKEN}),
         )
         qbo_url = self.qbo.start()
         self._exit.callback(self.qbo.stop)

@@ -1,7 +1,8 @@
-"""The stack's DynamoDB tables, SQS queues and secrets, created on a local AWS endpoint from ``template.yaml``.
+"""The stack's DynamoDB tables, SQS queues, secrets and KMS keys, created on a local endpoint from ``template.yaml``.
 
 ``template.yaml`` is the only declaration of these resources: the local stack reads it and creates
-the same tables (keys, indexes, TTL), queues (attributes, redrive to the DLQ) and secrets in
+the same tables (keys, indexes, TTL), queues (attributes, redrive to the DLQ), secrets and KMS keys
+(policy, rotation, aliases) in
 whatever endpoint the boto3 session points at (``moto.mock_aws`` in-process, or a ``moto_server``
 URL). It also resolves each function's environment exactly as Lambda would receive it, so the
 handlers run locally with the configuration they get in AWS.
@@ -22,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from devstack.aws.template import (
+    ALIAS_TYPE,
     DEFAULT_TEMPLATE_PATH,
     FUNCTION_TYPES,
+    KEY_TYPE,
     QUEUE_TYPE,
     SECRET_PREFIX_VARIABLE,
     SECRET_TYPE,
@@ -56,6 +59,7 @@ class _Clients:
     dynamodb: DynamoDBClient
     sqs: SQSClient
     secretsmanager: SecretsManagerClient
+    kms: Any  # only the dynamodb/sqs/secretsmanager stubs are installed (as for STS below)
 
 
 def _create_table(
@@ -127,15 +131,54 @@ def _create_secret(
     }
     if "Description" in properties:
         request["Description"] = resolver.resolve_string(properties["Description"])
+    if "KmsKeyId" in properties:
+        request["KmsKeyId"] = resolver.resolve_string(properties["KmsKeyId"])
     created = clients.secretsmanager.create_secret(**request)
     # Ref of a secret is its ARN, as in CloudFormation; the name is kept as an attribute for the summary.
     resolver.record_resource(logical_id, created["ARN"], {"Id": created["ARN"], "Name": created["Name"]})
+
+
+# What a key's CloudFormation properties mean to KMS; any other property is one the local stack cannot honour.
+_KEY_PROPERTIES = frozenset(
+    {"Description", "KeyPolicy", "KeyUsage", "KeySpec", "EnableKeyRotation", "PendingWindowInDays"}
+)
+
+
+def _create_key(
+    clients: _Clients, resolver: IntrinsicResolver, logical_id: str, properties: Mapping[str, Any], stack_name: str
+) -> None:
+    unknown = sorted(set(properties) - _KEY_PROPERTIES)
+    if unknown:
+        raise TemplateError(f"{logical_id}: the local stack does not create keys with {', '.join(unknown)}")
+    request: dict[str, Any] = {}
+    if "Description" in properties:
+        request["Description"] = resolver.resolve_string(properties["Description"])
+    if "KeyPolicy" in properties:
+        request["Policy"] = json.dumps(resolver.resolve(properties["KeyPolicy"]))
+    for name in ("KeyUsage", "KeySpec"):
+        if name in properties:
+            request[name] = resolver.resolve_string(properties[name])
+    metadata = clients.kms.create_key(**request)["KeyMetadata"]
+    if properties.get("EnableKeyRotation") in (True, "true"):
+        clients.kms.enable_key_rotation(KeyId=metadata["KeyId"])
+    # Ref of a key is its id, as in CloudFormation; Fn::GetAtt gives Arn and KeyId.
+    resolver.record_resource(logical_id, metadata["KeyId"], {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]})
+
+
+def _create_alias(
+    clients: _Clients, resolver: IntrinsicResolver, logical_id: str, properties: Mapping[str, Any], stack_name: str
+) -> None:
+    name = resolver.resolve_string(properties["AliasName"])
+    clients.kms.create_alias(AliasName=name, TargetKeyId=resolver.resolve_string(properties["TargetKeyId"]))
+    resolver.record_resource(logical_id, name, {})
 
 
 _CREATORS: Mapping[str, Callable[[_Clients, IntrinsicResolver, str, Mapping[str, Any], str], None]] = {
     TABLE_TYPE: _create_table,
     QUEUE_TYPE: _create_queue,
     SECRET_TYPE: _create_secret,
+    KEY_TYPE: _create_key,
+    ALIAS_TYPE: _create_alias,
 }
 
 
@@ -185,6 +228,8 @@ class LocalResources:
     queue_url: str
     dlq_url: str
     app_secret_name: str
+    webhook_verifier_secret_name: str
+    tenant_secret_key_arn: str
     secret_prefix: str
     function_environments: Mapping[str, Mapping[str, str]]
 
@@ -210,7 +255,7 @@ def create_resources(
     region: str = "us-east-1",
     template: Template | None = None,
 ) -> LocalResources:
-    """Create every table, queue and secret of the template on the endpoint the session reaches.
+    """Create every table, queue, secret and KMS key of the template on the endpoint the session reaches.
 
     ``endpoint_url`` is a ``moto_server`` URL, or None for in-process ``moto.mock_aws`` (or whatever
     AWS_ENDPOINT_URL says). ``parameters`` override the template's parameter defaults. The endpoint
@@ -221,6 +266,7 @@ def create_resources(
         dynamodb=session.client("dynamodb", region_name=region, endpoint_url=endpoint_url),
         sqs=session.client("sqs", region_name=region, endpoint_url=endpoint_url),
         secretsmanager=session.client("secretsmanager", region_name=region, endpoint_url=endpoint_url),
+        kms=session.client("kms", region_name=region, endpoint_url=endpoint_url),
     )
     # The account is whatever the endpoint says it is (moto derives it from the credentials).
     # STS is typed as Any: only the dynamodb/sqs/secretsmanager stubs are installed.
@@ -252,6 +298,8 @@ def create_resources(
         queue_url=resolver.resolve_string({"Ref": "ExpenseQueue"}),
         dlq_url=resolver.resolve_string({"Ref": "ExpenseDLQ"}),
         app_secret_name=resolver.resolve_string({"Fn::GetAtt": ["AppSecret", "Name"]}),
+        webhook_verifier_secret_name=resolver.resolve_string({"Fn::GetAtt": ["WebhookVerifierSecret", "Name"]}),
+        tenant_secret_key_arn=resolver.resolve_string({"Fn::GetAtt": ["TenantSecretKey", "Arn"]}),
         secret_prefix=resolver.resolve_string(global_variables[SECRET_PREFIX_VARIABLE]),
         function_environments=_function_environments(stack_template, resolver),
     )

@@ -22,6 +22,8 @@ DEFAULT_TEMPLATE_PATH = REPO / "template.yaml"
 TABLE_TYPE = "AWS::DynamoDB::Table"
 QUEUE_TYPE = "AWS::SQS::Queue"
 SECRET_TYPE = "AWS::SecretsManager::Secret"
+KEY_TYPE = "AWS::KMS::Key"
+ALIAS_TYPE = "AWS::KMS::Alias"
 FUNCTION_TYPES = frozenset({"AWS::Serverless::Function", "AWS::Lambda::Function"})
 
 # The resources other code finds by these logical IDs; a template without them cannot run.
@@ -30,6 +32,8 @@ REQUIRED_RESOURCES: Mapping[str, str] = {
     "ExpenseQueue": QUEUE_TYPE,
     "ExpenseDLQ": QUEUE_TYPE,
     "AppSecret": SECRET_TYPE,
+    "WebhookVerifierSecret": SECRET_TYPE,
+    "TenantSecretKey": KEY_TYPE,
 }
 
 # Function environment variable naming the prefix under which tenant secrets are created at runtime.

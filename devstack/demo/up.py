@@ -68,6 +68,8 @@ class DemoSite:
             "EXPENSE_QUEUE_URL",
             "SECRET_PREFIX",
             "APP_SECRET_NAME",
+            "WEBHOOK_VERIFIER_SECRET_NAME",
+            "TENANT_SECRET_KMS_KEY_ID",
             "QBO_API_BASE_URL",
             "QBO_OAUTH_BASE_URL",
             "CLIO_REGION_URLS",

@@ -40,7 +40,6 @@ APP_SECRET = {
     "qbo_client_secret": QBO_CLIENT[1],
     "clio_client_id": CLIO_CLIENT[0],
     "clio_client_secret": CLIO_CLIENT[1],
-    "qbo_webhook_verifier_token": "verifier-token-value-1234",
 }
 
 
@@ -65,6 +64,7 @@ class Env:
             secrets or self.secrets,
             secret_prefix=self.resources.secret_prefix,
             app_secret_name=self.resources.app_secret_name,
+            tenant_secret_key_id=self.resources.tenant_secret_key_arn,
             clock=self.clock,
             leases=self.stores.leases,
             http=self.http,
@@ -318,6 +318,22 @@ def test_a_clio_region_without_a_token_url_is_a_configuration_error(env: Env) ->
         store.access_token(eu_tenant, "clio", force_refresh=True)
 
 
+def test_a_tenant_secret_is_created_with_the_tenant_secret_key(env: Env) -> None:
+    # Given a tenant with no secret yet and the key the template gives every function
+    store = env.token_store()
+    key_arn = env.resources.function_environment("AdminFunction")["TENANT_SECRET_KMS_KEY_ID"]
+    # When onboarding stores its first tokens, then a refresh writes them again
+    connect_qbo(env, store)
+    env.clock.advance(timedelta(hours=2))
+    store.access_token(env.tenant, "qbo")
+    # Then the secret is encrypted with the customer-managed key, a rotating one, not the account's default key
+    described = env.secrets.describe_secret(SecretId=f"{env.resources.secret_prefix}tenants/{TENANT}")
+    assert described["KmsKeyId"] == key_arn == env.resources.tenant_secret_key_arn
+    kms = env.session.client("kms")
+    assert kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+
+
 # ============================================================================ app secret
 
 
@@ -384,7 +400,6 @@ def test_credentials_and_token_responses_never_print_their_tokens(env: Env) -> N
         stored["qbo"]["refresh_token"],
         APP_SECRET["qbo_client_secret"],
         APP_SECRET["clio_client_secret"],
-        APP_SECRET["qbo_webhook_verifier_token"],
     ]
     credentials = TenantCredentials.model_validate_json(json.dumps(stored))
     objects: list[object] = [
@@ -398,7 +413,7 @@ def test_credentials_and_token_responses_never_print_their_tokens(env: Env) -> N
     ]
     # When each is turned into text every usual way
     text = "\n".join(rendered(o) for o in objects)
-    # Then no token, client secret or verifier appears
-    assert len(set(secrets)) == 9
+    # Then no token or client secret appears
+    assert len(set(secrets)) == 8
     leaked = [s[:8] + "…" for s in secrets if s in text]
     assert leaked == []

@@ -2,7 +2,8 @@
 
 The local stack runs the handler on ``hardcost.deps.runtime``; these tests cover the lean builder the deployed
 function uses instead: its settings from the template's environment, the verifier token read once per
-container, and the same DynamoDB items and SQS messages as the rest of the service reads.
+container from its own secret (never the app secret), and the same DynamoDB items and SQS messages as the rest
+of the service reads.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def aws() -> Iterator[Aws]:
         session = boto3.session.Session(region_name="us-east-1")
         resources = create_resources(session)
         session.client("secretsmanager").put_secret_value(
-            SecretId=resources.app_secret_name, SecretString=json.dumps({"qbo_webhook_verifier_token": VERIFIER})
+            SecretId=resources.webhook_verifier_secret_name,
+            SecretString=json.dumps({"qbo_webhook_verifier_token": VERIFIER}),
         )
         stores = Stores(session.resource("dynamodb").Table(resources.table_name))
         stores.tenants.create(
@@ -162,9 +164,29 @@ def test_the_verifier_token_is_read_once_per_container(aws: Aws) -> None:
     # When three deliveries arrive (one of them a replay)
     answers = [receive_webhook(b, signed(b), runtime.webhook_context()) for b in (cloudevents("1"), cloudevents("2"))]
     answers.append(receive_webhook(cloudevents("1"), signed(cloudevents("1")), runtime.webhook_context()))
-    # Then the app secret was read once, and the replay was recognised
+    # Then the verifier secret was read once, and the replay was recognised
     assert [(a.status, a.enqueued, a.duplicates) for a in answers] == [(200, 1, 0), (200, 1, 0), (200, 0, 1)]
     assert runtime.verifier_token.secret_reads == 1
+
+
+def test_the_verifier_token_comes_from_its_own_secret_and_the_app_secret_is_never_read(aws: Aws) -> None:
+    # Given a stage whose app secret (OAuth client secrets, admin JWT key) the webhook cannot read: here, gone
+    aws.session.client("secretsmanager").delete_secret(
+        SecretId=aws.resources.app_secret_name, ForceDeleteWithoutRecovery=True
+    )
+    runtime = aws.runtime()
+    body = cloudevents("3")
+    # When a signed delivery arrives
+    answer = receive_webhook(body, signed(body), runtime.webhook_context())
+    # Then it is verified with the token of the verifier secret and enqueued
+    assert (answer.status, answer.enqueued) == (200, 1)
+    assert aws.resources.webhook_verifier_secret_name == "hardcost/dev/webhook-verifier"
+
+
+def test_a_delivery_signed_with_another_token_is_refused(aws: Aws) -> None:
+    body = cloudevents("4")
+    headers = {"intuit-signature": sign(body, "another-token"), "content-type": "application/json"}
+    assert receive_webhook(body, headers, aws.runtime().webhook_context()).status == 401
 
 
 def test_the_webhook_store_keeps_expiring_markers_and_reads_the_realm_index(aws: Aws) -> None:

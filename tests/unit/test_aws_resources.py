@@ -98,8 +98,41 @@ def test_app_secret_holds_placeholder_credentials_when_created(
         "qbo_client_secret": "",
         "clio_client_id": "",
         "clio_client_secret": "",
-        "qbo_webhook_verifier_token": "",
+        "qbo_webhook_verifier_token": "",  # no longer read; see WebhookVerifierSecret
     }
+
+
+def test_the_webhook_verifier_secret_holds_only_an_empty_verifier_token_when_created(
+    session: boto3.Session, resources: LocalResources
+) -> None:
+    secrets = session.client("secretsmanager")
+    secret_string = secrets.get_secret_value(SecretId=resources.webhook_verifier_secret_name)["SecretString"]
+    assert resources.webhook_verifier_secret_name == "hardcost/dev/webhook-verifier"
+    assert json.loads(secret_string) == {"qbo_webhook_verifier_token": ""}
+
+
+def test_the_tenant_secret_key_is_created_with_its_policy_rotation_and_alias(
+    session: boto3.Session, resources: LocalResources
+) -> None:
+    # Given the resources created from template.yaml
+    kms = session.client("kms")
+    # When the tenant secrets' key is described
+    metadata = kms.describe_key(KeyId=resources.tenant_secret_key_arn)["KeyMetadata"]
+    policy = json.loads(kms.get_key_policy(KeyId=metadata["KeyId"], PolicyName="default")["Policy"])
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    # Then it is a customer-managed, rotating key the account administers, found by the stage's alias
+    assert (metadata["KeyManager"], metadata["Enabled"]) == ("CUSTOMER", True)
+    assert kms.get_key_rotation_status(KeyId=metadata["KeyId"])["KeyRotationEnabled"] is True
+    account = session.client("sts").get_caller_identity()["Account"]
+    assert [s["Principal"] for s in policy["Statement"]] == [{"AWS": f"arn:aws:iam::{account}:root"}]
+    assert aliases["alias/hardcost/dev/tenant-secrets"] == metadata["KeyId"]
+
+
+def test_a_key_property_the_local_stack_cannot_honour_is_refused(session: boto3.Session) -> None:
+    template = load_template()
+    template["Resources"]["TenantSecretKey"]["Properties"]["MultiRegion"] = True
+    with pytest.raises(TemplateError, match="TenantSecretKey: the local stack does not create keys with MultiRegion"):
+        create_resources(session, template=template)
 
 
 @pytest.mark.parametrize("function_logical_id", FUNCTIONS)
@@ -117,6 +150,8 @@ def test_function_environment_points_at_created_resources_when_resolved(
         "POLL_QUEUE_URL": resources.queue_url.replace("-expenses", "-polls"),
         "SECRET_PREFIX": "hardcost/dev/",
         "APP_SECRET_NAME": resources.app_secret_name,
+        "WEBHOOK_VERIFIER_SECRET_NAME": resources.webhook_verifier_secret_name,
+        "TENANT_SECRET_KMS_KEY_ID": resources.tenant_secret_key_arn,
         "QBO_API_BASE_URL": "https://quickbooks.api.intuit.com",
         "QBO_OAUTH_BASE_URL": "https://oauth.platform.intuit.com",
         "QBO_PARTNER_TIER": "builder",
@@ -202,6 +237,13 @@ REQUIRED_BUT_TABLE = """
     Properties:
       Name: !Sub "hardcost/${Stage}/app"
       SecretString: "{}"
+  WebhookVerifierSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: !Sub "hardcost/${Stage}/webhook-verifier"
+      SecretString: "{}"
+  TenantSecretKey:
+    Type: AWS::KMS::Key
 """
 
 

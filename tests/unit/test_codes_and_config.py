@@ -126,6 +126,8 @@ REQUIRED = {
     "EXPENSE_QUEUE_URL": "http://127.0.0.1:5000/123456789012/expense",
     "SECRET_PREFIX": "hardcost/tenants/",
     "APP_SECRET_NAME": "hardcost/app",
+    "WEBHOOK_VERIFIER_SECRET_NAME": "hardcost/webhook-verifier",
+    "TENANT_SECRET_KMS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 }
 
 

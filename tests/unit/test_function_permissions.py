@@ -1,6 +1,7 @@
-"""Issue 13, finding 3 (in part): what each function may reach, read from the template. The internet-facing
-webhook reaches only its own two kinds of items and no firm's tokens; the scheduler's fan-out reads no secret;
-only the functions that refresh tokens write them, and none writes the app secret."""
+"""Issue 13, findings 3 and 10: what each function may reach, read from the template. The internet-facing
+webhook reaches only its own two kinds of items and its own verifier secret (no firm's tokens, no app secret);
+the scheduler's fan-out reads no secret; only the functions that refresh tokens or serve admin read the app
+secret, and none writes it."""
 
 from __future__ import annotations
 
@@ -53,3 +54,161 @@ def test_no_function_may_write_the_app_secret() -> None:
                 resources = json.dumps(statement["Resource"])
                 assert "tenants/*" in resources and "AppSecret" not in resources, name
                 assert not resources.rstrip('"]').endswith("${Stage}/*"), name
+
+
+def secret_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in statements(properties) if any(a.startswith("secretsmanager:") for a in actions(s))]
+
+
+def test_the_webhook_reads_only_its_verifier_secret() -> None:
+    webhook = functions()["WebhookFunction"]
+    granted = [(actions(s), s["Resource"]) for s in secret_statements(webhook)]
+    assert granted == [({"secretsmanager:GetSecretValue"}, {"Ref": "WebhookVerifierSecret"})]
+    assert "AppSecret" not in json.dumps(webhook["Policies"])
+
+
+def test_the_verifier_secret_holds_only_the_verifier_token_and_every_function_is_given_its_name() -> None:
+    template = load_template()
+    secret = template["Resources"]["WebhookVerifierSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["Name"] == {"Fn::Sub": "hardcost/${Stage}/webhook-verifier"}
+    assert json.loads(secret["Properties"]["SecretString"]) == {"qbo_webhook_verifier_token": ""}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_VERIFIER_SECRET_NAME"] == secret["Properties"]["Name"]
+
+
+def test_only_the_token_refreshers_and_the_admin_read_the_app_secret() -> None:
+    readers = {
+        name
+        for name, properties in functions().items()
+        for statement in secret_statements(properties)
+        if "AppSecret" in json.dumps(statement["Resource"])
+    }
+    assert readers == {"PollWorkerFunction", "MapperFunction", "AdminFunction"}
+
+
+# --- DynamoDB: explicit statements, only the actions each function uses (finding 3) ---------------------------
+
+TABLE = {"Fn::GetAtt": ["HardCostTable", "Arn"]}
+TENANT_INDEX = {"Fn::Sub": "${HardCostTable.Arn}/index/gsi1"}
+# What each function does to the table (the stores it reaches, in layers/shared/hardcost/stores/): GetItem,
+# PutItem, UpdateItem and DeleteItem are the stores' items, Query a partition's items or the tenant index
+# (TenantStore.all queries gsi1: nothing scans), BatchWriteItem the mapper's activity log lines.
+DYNAMODB_ACTIONS = {
+    # the tick: lists tenants (gsi1), purges those disconnected past the history's keep (query, delete, realm)
+    "PollerFunction": {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+    # one tenant's poll: tenant, lease, cursor, held, failures and mappings (queried), token-refresh lease, meters
+    "PollWorkerFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    },
+    # one transaction: lock and save (update), failures, needs-matter, held, leases, meters; activity in batches
+    "MapperFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    },
+    "WebhookFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"},
+    # settings, views (queried), onboarding (tenant, realm index, pending consents), sync now, disconnect
+    "AdminFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    },
+}
+LISTS_TENANTS = {"PollerFunction", "AdminFunction"}
+
+
+def dynamodb_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in statements(properties) if any(a.startswith("dynamodb:") for a in actions(s))]
+
+
+def resources_of(statement: dict[str, Any]) -> list[Any]:
+    found = statement["Resource"]
+    return found if isinstance(found, list) else [found]
+
+
+def test_no_function_uses_a_dynamodb_policy_template() -> None:
+    for name, properties in functions().items():
+        assert not {t for t in policy_templates(properties) if t.startswith("DynamoDB")}, name
+
+
+def test_each_function_may_do_to_the_table_exactly_what_it_does() -> None:
+    for name, properties in functions().items():
+        granted = {a for s in dynamodb_statements(properties) for a in actions(s)}
+        assert granted == DYNAMODB_ACTIONS[name], name
+        for statement in dynamodb_statements(properties):
+            assert statement["Effect"] == "Allow"
+            assert all(r in (TABLE, TENANT_INDEX) for r in resources_of(statement)), name
+
+
+def test_nothing_scans_and_only_the_tenant_listings_query_the_tenant_index() -> None:
+    for name, properties in functions().items():
+        granted = {a for s in dynamodb_statements(properties) for a in actions(s)}
+        assert not any(a in {"dynamodb:Scan", "dynamodb:*"} or "*" in a for a in granted), name
+        on_index = [s for s in dynamodb_statements(properties) if TENANT_INDEX in resources_of(s)]
+        assert all(actions(s) == {"dynamodb:Query"} for s in on_index), name
+        assert bool(on_index) == (name in LISTS_TENANTS), name
+
+
+def test_the_admin_reaches_any_item_of_the_table_unrestricted_by_leading_keys() -> None:
+    # Its pending consents live under CONSENT#<nonce> and the QBO meters under METER#, beside the TENANT# items.
+    admin = dynamodb_statements(functions()["AdminFunction"])
+    assert admin and all("Condition" not in s for s in admin)
+
+
+# --- the tenant secrets' own KMS key (finding 10) ------------------------------------------------------------
+
+TENANT_SECRET_KEY = {"Fn::GetAtt": ["TenantSecretKey", "Arn"]}
+TENANT_SECRET_USERS = {"PollWorkerFunction", "MapperFunction", "AdminFunction"}  # read and write tenants/*
+
+
+def kms_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in statements(properties) if any(a.startswith("kms:") for a in actions(s))]
+
+
+def test_the_tenant_secret_key_is_ours_rotated_retained_and_administered_by_the_account_alone() -> None:
+    resources = load_template()["Resources"]
+    key = resources["TenantSecretKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    # Tenant secrets are created at runtime and outlive the stack, so their key does too (as the table does).
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    properties = key["Properties"]
+    assert properties["EnableKeyRotation"] is True
+    # The account administers it and lets IAM decide who uses it: no other principal, no service, no grant.
+    (statement,) = properties["KeyPolicy"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert (statement["Action"], statement["Resource"]) == ("kms:*", "*")
+    aliases = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::KMS::Alias"]
+    alias = {"Fn::Sub": "alias/hardcost/${Stage}/tenant-secrets"}
+    assert {"AliasName": alias, "TargetKeyId": {"Ref": "TenantSecretKey"}} in aliases
+
+
+def test_every_function_is_given_the_tenant_secret_key_to_create_tenant_secrets_with() -> None:
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["TENANT_SECRET_KMS_KEY_ID"] == TENANT_SECRET_KEY
+
+
+def test_only_the_functions_that_read_and_write_tenant_secrets_may_use_the_key_and_only_through_secrets_manager() -> (
+    None
+):
+    users = set()
+    for name, properties in functions().items():
+        tenant_secrets = any("tenants/*" in json.dumps(s["Resource"]) for s in secret_statements(properties))
+        for statement in kms_statements(properties):
+            # Decrypt for GetSecretValue, GenerateDataKey for CreateSecret and PutSecretValue; nothing else.
+            assert actions(statement) == {"kms:Decrypt", "kms:GenerateDataKey"}, name
+            assert statement["Resource"] == TENANT_SECRET_KEY, name
+            via = statement["Condition"]["StringEquals"]["kms:ViaService"]
+            assert via == {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}, name
+            users.add(name)
+        assert (name in users) == tenant_secrets, name
+    assert users == TENANT_SECRET_USERS

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.aws.template import load_template
 from hardcost.config import parse_settings
 from hardcost.deps.webhook import REQUIRED, WebhookSettings, parse_webhook_settings
 from hardcost.errors import ConfigurationError
@@ -63,6 +64,8 @@ ENVIRONMENTS = {
         "POLL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/poll",
         "SECRET_PREFIX": "hardcost/dev/",
         "APP_SECRET_NAME": "hardcost/dev/app",
+        "WEBHOOK_VERIFIER_SECRET_NAME": "hardcost/dev/webhook-verifier",
+        "TENANT_SECRET_KMS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "POWERTOOLS_SERVICE_NAME": "hard-cost-sync",
     },
     "local endpoint": {
@@ -70,6 +73,8 @@ ENVIRONMENTS = {
         "EXPENSE_QUEUE_URL": "http://127.0.0.1:5000/123456789012/expense",
         "SECRET_PREFIX": "p/",
         "APP_SECRET_NAME": " app ",
+        "WEBHOOK_VERIFIER_SECRET_NAME": " verifier ",
+        "TENANT_SECRET_KMS_KEY_ID": "k",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
     },
     "empty endpoint": {
@@ -77,6 +82,8 @@ ENVIRONMENTS = {
         "EXPENSE_QUEUE_URL": "q",
         "SECRET_PREFIX": "p",
         "APP_SECRET_NAME": "a",
+        "WEBHOOK_VERIFIER_SECRET_NAME": "v",
+        "TENANT_SECRET_KMS_KEY_ID": "k",
         "AWS_ENDPOINT_URL": "",
     },  # fmt: skip
 }
@@ -106,21 +113,20 @@ def test_the_webhook_refuses_a_missing_or_empty_setting_as_settings_does(name: s
         parse_webhook_settings(environ)
 
 
-def test_the_verifier_token_is_the_app_credentials_field() -> None:
-    secret = {
-        "qbo_client_id": "a",
-        "qbo_client_secret": "b",
-        "clio_client_id": "c",
-        "clio_client_secret": "d",
-        VERIFIER_TOKEN_FIELD: "verifier",
-    }
-    raw = json.dumps(secret)
-    assert verifier_token_of(raw, "app") == AppCredentials.model_validate_json(raw).qbo_webhook_verifier_token
+def test_the_verifier_token_is_the_one_field_of_its_secret_as_the_template_creates_it() -> None:
+    placeholder = load_template()["Resources"]["WebhookVerifierSecret"]["Properties"]["SecretString"]
+    assert set(json.loads(placeholder)) == {VERIFIER_TOKEN_FIELD}
+    assert verifier_token_of(json.dumps({VERIFIER_TOKEN_FIELD: "verifier"}), "v") == "verifier"
+
+
+def test_the_app_credentials_no_longer_need_the_verifier_token_and_ignore_an_old_one() -> None:
+    secret = {"qbo_client_id": "a", "qbo_client_secret": "b", "clio_client_id": "c", "clio_client_secret": "d"}
+    assert AppCredentials.model_validate(secret) == AppCredentials.model_validate({**secret, VERIFIER_TOKEN_FIELD: "x"})
 
 
 @pytest.mark.parametrize(
     "raw", ["{}", json.dumps({VERIFIER_TOKEN_FIELD: ""}), json.dumps({VERIFIER_TOKEN_FIELD: 5}), "[]", "not json"]
 )
-def test_an_app_secret_without_a_verifier_token_is_a_configuration_error_naming_it(raw: str) -> None:
-    with pytest.raises(ConfigurationError, match=f"hardcost/dev/app lacks: {VERIFIER_TOKEN_FIELD}"):
-        verifier_token_of(raw, "hardcost/dev/app")
+def test_a_verifier_secret_without_a_verifier_token_is_a_configuration_error_naming_it(raw: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"hardcost/dev/webhook-verifier lacks: {VERIFIER_TOKEN_FIELD}"):
+        verifier_token_of(raw, "hardcost/dev/webhook-verifier")

@@ -33,7 +33,12 @@ class Settings(BaseModel):
     # Unset: the tick polls every tenant itself (fine for a handful of tenants).
     POLL_QUEUE_URL: str | None = None
     SECRET_PREFIX: NonEmpty
+    # The OAuth clients and the admin JWT key; read only by the token refreshers and the admin function.
     APP_SECRET_NAME: NonEmpty
+    # The QBO webhook verifier token alone: the only secret the webhook reads.
+    WEBHOOK_VERIFIER_SECRET_NAME: NonEmpty
+    # The customer-managed KMS key tenant secrets are created with (its ARN).
+    TENANT_SECRET_KMS_KEY_ID: NonEmpty
     QBO_API_BASE_URL: NonEmpty = "https://quickbooks.api.intuit.com"
     QBO_OAUTH_BASE_URL: NonEmpty = "https://oauth.platform.intuit.com"
     QBO_REVOKE_URL: NonEmpty = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"

@@ -49,6 +49,7 @@ class TokenStore:
         *,
         secret_prefix: str,
         app_secret_name: str,
+        tenant_secret_key_id: str,
         clock: Clock,
         leases: LeaseStore,
         http: httpx.Client,
@@ -59,6 +60,7 @@ class TokenStore:
         self._secrets = secrets
         self._prefix = secret_prefix
         self._app_secret_name = app_secret_name
+        self._tenant_secret_key_id = tenant_secret_key_id
         self._clock = clock
         self._leases = leases
         self._http = http
@@ -216,7 +218,8 @@ class TokenStore:
         except AWS_ERRORS as exc:
             if not (create and error_code(exc) == NOT_FOUND):
                 raise translate(exc, "Secrets Manager", "write of tokens") from None
-            self._secrets.create_secret(Name=name, SecretString=body)
+            # The firms' tokens under our own key (issue 13, finding 10), not the account's default one.
+            self._secrets.create_secret(Name=name, SecretString=body, KmsKeyId=self._tenant_secret_key_id)
         self._cache[tenant_id] = credentials
 
     def _read_secret(self, name: str) -> str:

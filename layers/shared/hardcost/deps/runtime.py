@@ -35,6 +35,7 @@ from hardcost.models.records import TenantRecord
 from hardcost.observability import record_qbo_metering
 from hardcost.stores.dynamo import Stores
 from hardcost.stores.queues import ExpenseQueue
+from hardcost.stores.secrets import VerifierToken
 from hardcost.stores.webhook import WebhookStore
 
 if TYPE_CHECKING:  # imported where used: the poller and the mapper each load only their own logic
@@ -67,6 +68,7 @@ class Runtime:
     # QBO's metered calls: how many of each cached client's were counted, and those of clients dropped since.
     _metered_counted: dict[str, int] = field(default_factory=dict)
     _metered_pending: dict[str, int] = field(default_factory=dict)
+    _verifier_token: VerifierToken | None = None
 
     def qbo_for(self, tenant: TenantRecord) -> QboClient:
         # One client per tenant and container, so its pacer sees every call made on that realm.
@@ -177,11 +179,15 @@ class Runtime:
             # Its own low-level client: the stores' table resource would re-serialise the typed items.
             dynamodb = self.session.client("dynamodb", endpoint_url=self.settings.AWS_ENDPOINT_URL)
             self._webhook_store = WebhookStore(dynamodb, self.settings.TABLE_NAME)
+        if self._verifier_token is None:
+            # The verifier secret, as the deployed webhook reads it (hardcost.deps.webhook), never the app secret.
+            secrets = self.session.client("secretsmanager", endpoint_url=self.settings.AWS_ENDPOINT_URL)
+            self._verifier_token = VerifierToken(secrets, self.settings.WEBHOOK_VERIFIER_SECRET_NAME)
         return WebhookContext(
             store=self._webhook_store,
             queue=self.queue,
             clock=self.clock,
-            verifier_token=lambda: self.tokens.app_credentials().qbo_webhook_verifier_token,
+            verifier_token=self._verifier_token,
         )
 
 
@@ -203,6 +209,7 @@ def build_runtime(
         session.client("secretsmanager", endpoint_url=endpoint),
         secret_prefix=settings.SECRET_PREFIX,
         app_secret_name=settings.APP_SECRET_NAME,
+        tenant_secret_key_id=settings.TENANT_SECRET_KMS_KEY_ID,
         clock=clock,
         leases=stores.leases,
         http=http,

@@ -3,7 +3,7 @@
 The webhook answers Intuit within seconds and scales out on bursts, so its cold start imports only
 boto3, Powertools' logger and its own small modules: no pydantic, httpx or API clients. Its four
 settings are read by a pure function that agrees with ``config.Settings`` (a test holds them equal);
-the verifier token is read from the app secret once per container.
+the verifier token is read from its own secret (never the app secret) once per container.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hardcost.stores.secrets import VerifierToken
 from hardcost.stores.sqs import SqsQueue
 from hardcost.stores.webhook import WebhookStore
 
-REQUIRED = ("TABLE_NAME", "EXPENSE_QUEUE_URL", "APP_SECRET_NAME")
+REQUIRED = ("TABLE_NAME", "EXPENSE_QUEUE_URL", "WEBHOOK_VERIFIER_SECRET_NAME")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class WebhookSettings:
 
     TABLE_NAME: str
     EXPENSE_QUEUE_URL: str
-    APP_SECRET_NAME: str
+    WEBHOOK_VERIFIER_SECRET_NAME: str
     AWS_ENDPOINT_URL: str | None = None
 
 
@@ -44,7 +44,7 @@ def parse_webhook_settings(environ: Mapping[str, str]) -> WebhookSettings:
     return WebhookSettings(
         TABLE_NAME=environ["TABLE_NAME"],
         EXPENSE_QUEUE_URL=environ["EXPENSE_QUEUE_URL"],
-        APP_SECRET_NAME=environ["APP_SECRET_NAME"],
+        WEBHOOK_VERIFIER_SECRET_NAME=environ["WEBHOOK_VERIFIER_SECRET_NAME"],
         AWS_ENDPOINT_URL=environ.get("AWS_ENDPOINT_URL"),
     )
 
@@ -68,7 +68,9 @@ def build_webhook_runtime(settings: WebhookSettings, *, session: Any = None) -> 
         store=WebhookStore(session.client("dynamodb", endpoint_url=endpoint), settings.TABLE_NAME),
         queue=SqsQueue(session.client("sqs", endpoint_url=endpoint), settings.EXPENSE_QUEUE_URL),
         clock=SystemClock(),
-        verifier_token=VerifierToken(session.client("secretsmanager", endpoint_url=endpoint), settings.APP_SECRET_NAME),
+        verifier_token=VerifierToken(
+            session.client("secretsmanager", endpoint_url=endpoint), settings.WEBHOOK_VERIFIER_SECRET_NAME
+        ),
     )
 
 

@@ -84,7 +84,9 @@ class TenantCredentials(BaseModel):
 
 
 class AppCredentials(BaseModel):
-    """The app's own OAuth clients and the QBO webhook verifier token (one secret per stage)."""
+    """The app's own OAuth clients and the admin JWT key (one secret per stage). The QBO webhook verifier token
+    has a secret of its own (``stores.secrets.VerifierToken``); an app secret that still names it is read as
+    before, the field ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -92,7 +94,6 @@ class AppCredentials(BaseModel):
     qbo_client_secret: str = Field(min_length=1)
     clio_client_id: str = Field(min_length=1)
     clio_client_secret: str = Field(min_length=1)
-    qbo_webhook_verifier_token: str = Field(min_length=1)
     # Signs and verifies admin API tokens (HS256) and onboarding ``state``; optional so stages without the
     # admin API keep working. ADMIN_JWT_SECRET in the environment wins (local stack).
     admin_jwt_secret: str | None = None

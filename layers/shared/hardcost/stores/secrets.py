@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 else:
     SecretsManagerClient = Any
 
-VERIFIER_TOKEN_FIELD = "qbo_webhook_verifier_token"  # in the app secret (tokens.AppCredentials)
+VERIFIER_TOKEN_FIELD = "qbo_webhook_verifier_token"  # the one field of the webhook verifier secret
 
 
 def read_secret_string(secrets: SecretsManagerClient, name: str) -> str:
@@ -28,11 +28,13 @@ def read_secret_string(secrets: SecretsManagerClient, name: str) -> str:
 
 
 class VerifierToken:
-    """The QBO webhook verifier token from the app secret, read on first use and kept (one per container)."""
+    """The QBO webhook verifier token from its own secret (``WEBHOOK_VERIFIER_SECRET_NAME``), read on first use
+    and kept (one per container). Its own secret, not the app's: the webhook, which faces the internet, can then
+    be allowed to read nothing that signs admin tokens or refreshes a firm's tokens."""
 
-    def __init__(self, secrets: SecretsManagerClient, app_secret_name: str) -> None:
+    def __init__(self, secrets: SecretsManagerClient, secret_name: str) -> None:
         self._secrets = secrets
-        self._name = app_secret_name
+        self._name = secret_name
         self._token: str | None = None
         self.secret_reads = 0
 
@@ -43,12 +45,12 @@ class VerifierToken:
         return self._token
 
 
-def verifier_token_of(app_secret: str, app_secret_name: str) -> str:
+def verifier_token_of(secret: str, secret_name: str) -> str:
     try:
-        document = json.loads(app_secret)
+        document = json.loads(secret)
     except ValueError:
         document = None
     token = document.get(VERIFIER_TOKEN_FIELD) if isinstance(document, dict) else None
     if not isinstance(token, str) or not token:
-        raise ConfigurationError(f"the app secret {app_secret_name} lacks: {VERIFIER_TOKEN_FIELD}")
+        raise ConfigurationError(f"the webhook verifier secret {secret_name} lacks: {VERIFIER_TOKEN_FIELD}")
     return token
