@@ -41,7 +41,13 @@ def test_the_budget_alarm_fires_at_80_percent_of_the_metric_the_code_emits() -> 
     )
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert {"QBO_MONTHLY_READ_BUDGET", "QBO_PARTNER_TIER"} <= set(variables)
-    settings = parse_settings(
-        {"TABLE_NAME": "t", "EXPENSE_QUEUE_URL": "q", "SECRET_PREFIX": "p/", "APP_SECRET_NAME": "a"}
-    )
+    environment = {
+        "TABLE_NAME": "t",
+        "EXPENSE_QUEUE_URL": "q",
+        "SECRET_PREFIX": "p/",
+        "APP_SECRET_NAME": "a",
+        "WEBHOOK_VERIFIER_SECRET_NAME": "w",
+        "TENANT_SECRET_KMS_KEY_ID": "k",
+    }
+    settings = parse_settings(environment)
     assert (settings.QBO_MONTHLY_READ_BUDGET, settings.QBO_PARTNER_TIER) == (500_000, "builder")
