@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hardcost.clients.clio import ClioClient
 from hardcost.config import AdminSettings, get_admin_settings
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import AccessDeniedError, AuthError
@@ -75,11 +74,5 @@ def prove_realm(runtime: Runtime, realm_id: str, access_token: str) -> None:
 
 def clio_account_of(runtime: Runtime, region: ClioRegion, access_token: str) -> int:
     """Which Clio firm a token belongs to (``who_am_i``), asked with that token alone."""
-    client = ClioClient(
-        runtime.http,
-        base_url=runtime.settings.CLIO_REGION_URLS[region],
-        token=lambda _: access_token,
-        api_version=runtime.settings.CLIO_API_VERSION,
-        retry=runtime.retry,
-    )
+    client = runtime.clio_client(region, lambda _: access_token)
     return client.who_am_i().account.id

@@ -95,14 +95,21 @@ class Runtime:
 
     def clio_for(self, tenant: TenantRecord) -> ClioClient:
         if tenant.tenant_id not in self._clio:
-            self._clio[tenant.tenant_id] = ClioClient(
-                self.http,
-                base_url=self.settings.CLIO_REGION_URLS[tenant.clio_region],
-                token=self.tokens.provider_for(tenant, "clio"),
-                api_version=self.settings.CLIO_API_VERSION,
-                retry=self.retry,
+            self._clio[tenant.tenant_id] = self.clio_client(
+                tenant.clio_region, self.tokens.provider_for(tenant, "clio")
             )
         return self._clio[tenant.tenant_id]
+
+    def clio_client(self, region: str, token: Callable[[bool], str]) -> ClioClient:
+        """A client of one Clio region with these tokens (``clio_for`` keeps one per tenant; onboarding needs one
+        for a token not stored yet)."""
+        return ClioClient(
+            self.http,
+            base_url=self.settings.CLIO_REGION_URLS[region],
+            token=token,
+            api_version=self.settings.CLIO_API_VERSION,
+            retry=self.retry,
+        )
 
     def forget_tenant_clients(self, tenant_id: str) -> None:
         """Drop the cached API clients of a tenant (after it reconnected or was disconnected)."""
