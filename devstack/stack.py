@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 
 from devstack.aws.resources import LocalResources, create_resources
+from devstack.aws.sqs_clock import sqs_on_clock
 from devstack.clock import SimClock
 from devstack.events.shapes import ACCOUNT_ID, REGION, http_api_event, http_api_request, scheduled_event, sqs_event
 from devstack.sims.clio import ClioSimulator
@@ -113,6 +114,8 @@ class LocalStack:
         os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HardCostSync")
         if self.aws_endpoint_url is None:
             self._exit.enter_context(mock_aws())
+        # moto runs in this process either way (make demo-up serves it from a thread): its SQS keeps our time.
+        self._exit.enter_context(sqs_on_clock(self.clock))
         self.session = boto3.session.Session(region_name=REGION)
         self.resources = create_resources(self.session, region=REGION, endpoint_url=self.aws_endpoint_url)
         secrets = self.session.client("secretsmanager", endpoint_url=self.aws_endpoint_url)
@@ -307,15 +310,12 @@ class LocalStack:
             except Exception:  # noqa: BLE001 - a crashed invocation returns its whole batch, as in Lambda
                 failed = {m["MessageId"] for m in received}
             if failed:
-                # A failed record comes back after the queue's visibility timeout: let that time pass.
+                # A failed record comes back after the queue's visibility timeout: let that (simulated) time pass,
+                # and SQS, which keeps the same clock (devstack.aws.sqs_clock), shows it again.
                 self.clock.advance(timedelta(seconds=self.visibility_timeout))
             for message in received:
                 if message["MessageId"] in failed:
                     report.failed_attempts += 1
-                    # Visible again at once: simulated time, not wall time, paces the local stack.
-                    sqs.change_message_visibility(
-                        QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                    )
                 else:
                     report.processed += 1
                     sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])

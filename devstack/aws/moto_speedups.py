@@ -21,6 +21,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from devstack.aws.sqs_clock import message_retained, now_millis
+
 
 def _unix_time(dt: Any = None) -> float:
     if dt is None:
@@ -28,10 +30,6 @@ def _unix_time(dt: Any = None) -> float:
     from moto.core.utils import unix_time
 
     return float(unix_time(dt))
-
-
-def _unix_time_millis(dt: Any = None) -> float:
-    return _unix_time(dt) * 1000.0
 
 
 @contextlib.contextmanager
@@ -64,10 +62,6 @@ def faster_moto() -> Iterator[None]:
             return []
         return list(found.values()) if self.range_key_attr else [found]
 
-    def retention_ok(self: Any, queue_name: str, message: Any) -> bool:
-        period = int(self.get_queue(queue_name).message_retention_period)
-        return bool(period + message.sent_timestamp / 1000 > time.time())
-
     def delete_message(self: Any, receipt_handle: str) -> None:
         if receipt_handle in self.deleted_messages:
             return  # already deleted: moto (and SQS) accept it again
@@ -81,8 +75,9 @@ def faster_moto() -> Iterator[None]:
 
     replacements: list[tuple[Any, str, Any]] = [
         (models, "unix_time", _unix_time),
-        (models, "unix_time_millis", _unix_time_millis),
-        (models.SQSBackend, "is_message_valid_based_on_retention_period", retention_ok),
+        # Messages keep time by ``sqs_clock`` (the simulated clock inside the local stack), as without these.
+        (models, "unix_time_millis", now_millis),
+        (models.SQSBackend, "is_message_valid_based_on_retention_period", message_retained),
         (models.Queue, "delete_message", delete_message),
         (Table, "query", partition_query),
         (Table, "all_items", partition_items),
