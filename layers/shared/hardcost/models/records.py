@@ -31,6 +31,15 @@ class TenantSettings(RecordModel):
     contact_links: dict[str, int] = Field(default_factory=dict)
 
 
+class PollingState(RecordModel):
+    """How the schedule reads this tenant (DESIGN.md §6; ``rules.backstop``): when the last complete read of QBO's
+    changes started, and whether its webhooks look unreliable (until when, and why)."""
+
+    last_read_at: datetime | None = None
+    doubt_until: datetime | None = None
+    doubt_reason: str | None = None
+
+
 class TenantRecord(RecordModel):
     tenant_id: TenantId
     realm_id: str
@@ -50,6 +59,9 @@ class TenantRecord(RecordModel):
     clio_account_id: int | None = None
     # Who completed each consent: the subject of the admin token the OAuth state was issued to.
     connected_by: dict[Provider, str] = Field(default_factory=dict)
+    # Written by each poll on its own (``TenantStore.record_polling``), outside the revisions below: it is the
+    # schedule's, never the firm's, and a poll must not make every mapper re-read the tenant.
+    polling: PollingState = Field(default_factory=PollingState)
     created_at: datetime
     updated_at: datetime
     # Bumped by every change; a change is written only over the revision it was computed from.
