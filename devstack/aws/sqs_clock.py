@@ -4,8 +4,8 @@ The simulators and the handlers run on ``SimClock``; SQS must too, or a message 
 (a debounced webhook read, a throttled message sent again later) would wait 30 real seconds, and a month
 simulated in minutes could never see one. While ``sqs_on_clock`` is open, moto's SQS reads "now" from the
 clock for everything a message's life depends on: when it was sent, its delay, its visibility timeout and
-its retention. Queue housekeeping (creation times, long-poll waits) stays on real time: a long poll must
-not wait for simulated time that nobody advances.
+its retention, after which it is deleted as SQS deletes it. Queue housekeeping (creation times, long-poll
+waits) stays on real time: a long poll must not wait for simulated time that nobody advances.
 
 ``moto_speedups`` reads the same source (``now_seconds``), so the two can be open together in any order.
 """
@@ -36,6 +36,18 @@ def now_millis(dt: Any = None) -> float:
     return float(unix_time(dt)) * 1000.0
 
 
+def live_messages(queue: Any) -> list[Any]:
+    """moto's ``Queue.messages`` (what a receive may return), after deleting what outlived the queue's retention,
+    as SQS does: moto itself keeps an expired message and stops every receive at it, so one message nobody
+    read within its retention would hold up every message sent after it."""
+    period = int(queue.message_retention_period)
+    now = now_seconds()
+    for message in [m for m in queue._messages if period + m.sent_timestamp / 1000 <= now]:
+        queue._messages.remove(message)
+        queue.pending_messages.discard(message)
+    return [message for message in queue._messages if message.visible and not message.delayed]
+
+
 def message_retained(backend: Any, queue_name: str, message: Any) -> bool:
     """moto's ``is_message_valid_based_on_retention_period``, measured on the same clock as ``sent_timestamp``."""
     period = int(backend.get_queue(queue_name).message_retention_period)
@@ -49,6 +61,7 @@ def sqs_on_clock(clock: SimClock) -> Iterator[None]:
     patched: list[tuple[Any, str, Any]] = [
         (models, "unix_time_millis", now_millis),
         (models.SQSBackend, "is_message_valid_based_on_retention_period", message_retained),
+        (models.Queue, "messages", property(live_messages)),
     ]
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patched]
     _source.append(lambda: clock.now().timestamp())

@@ -50,3 +50,16 @@ def test_a_message_older_than_the_queues_retention_in_simulated_time_is_gone(sta
 
     stack.clock.advance(timedelta(seconds=3601))
     assert _receive(stack, url) == []
+
+
+def test_a_message_past_its_retention_is_deleted_and_never_holds_up_the_messages_behind_it(stack: LocalStack) -> None:
+    """As SQS deletes an expired message (moto, by itself, stops receiving at the first one it meets)."""
+    url = stack.environment["POLL_QUEUE_URL"]  # retention 3600 s
+    sqs = stack.session.client("sqs")
+    sqs.send_message(QueueUrl=url, MessageBody="stale")
+    stack.clock.advance(timedelta(seconds=3601))
+    sqs.send_message(QueueUrl=url, MessageBody="fresh")
+
+    assert _receive(stack, url) == ["fresh"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"  # received: in flight, not waiting
