@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -19,6 +19,8 @@ import pytest
 from moto import mock_aws
 
 from devstack.aws.resources import LocalResources, create_resources
+from devstack.aws.sqs_clock import sqs_on_clock
+from devstack.clock import SimClock
 from devstack.stack import LambdaContext, http_api_event
 from functions.webhook import app
 from hardcost.deps import seam
@@ -30,7 +32,7 @@ from hardcost.deps.webhook import (
 )
 from hardcost.logic.webhook import DEDUP_TTL, MAX_BODY_BYTES, MIN_REMAINING_MS, receive_webhook
 from hardcost.logic.webhook_parsing import QBO_ID_MAX_DIGITS, sign
-from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent
+from hardcost.models.messages import SYNC_MESSAGE, PollRequest, PurchaseEvent
 from hardcost.models.records import TenantRecord, TenantSettings
 from hardcost.stores.dynamo import Stores
 from hardcost.stores.sqs import SqsQueue
@@ -61,6 +63,12 @@ class Aws:
         sqs = self.session.client("sqs")
         received = sqs.receive_message(QueueUrl=self.resources.queue_url, MaxNumberOfMessages=10)
         return [m["Body"] for m in received.get("Messages", [])]
+
+    def requested(self) -> list[str]:
+        """The poll requests visible on the poll queue (the reads webhooks asked for)."""
+        sqs = self.session.client("sqs")
+        url = self.environment["POLL_QUEUE_URL"]
+        return [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
 
     def raw_item(self, pk: str, sk: str) -> dict[str, Any] | None:
         key = {"pk": {"S": pk}, "sk": {"S": sk}}
@@ -111,7 +119,7 @@ def signed(body: bytes) -> dict[str, str]:
     return {"intuit-signature": sign(body, VERIFIER), "content-type": "application/json"}
 
 
-def test_the_deployed_handler_builds_its_own_dependencies_and_enqueues_the_purchase_event(
+def test_the_deployed_handler_builds_its_own_dependencies_enqueues_the_deletion_and_asks_one_read(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the webhook function's environment from the template and no runtime installed (production)
@@ -119,17 +127,29 @@ def test_the_deployed_handler_builds_its_own_dependencies_and_enqueues_the_purch
         monkeypatch.setenv(name, value)
     seam.install(None)
     webhook_runtime_from_environment.cache_clear()
-    body = cloudevents("145")
+    body = json.dumps(json.loads(cloudevents("145")) + json.loads(cloudevents("146", op="deleted"))).encode()
+    clock = SimClock(NOW)
     try:
-        # When Intuit posts a signed CloudEvent for a connected realm
-        response = app.lambda_handler(http_api_event(body, signed(body), NOW), LambdaContext("WebhookFunction"))
-        # Then it is acknowledged and the mapper finds its PurchaseEvent on the queue
-        assert (response["statusCode"], json.loads(response["body"])) == (200, {"enqueued": 1})
-        (queued,) = aws.queued()
-        event = SYNC_MESSAGE.validate_json(queued)
-        assert isinstance(event, PurchaseEvent)
-        assert (event.tenant_id, event.source, event.txn_id, event.operation) == (TENANT, "webhook", "145", "Update")
-        assert event.occurred_at == datetime(2026, 4, 22, 21, 35, 37, tzinfo=UTC)
+        with sqs_on_clock(clock):
+            # When Intuit posts signed CloudEvents for a connected realm: a change and a deletion
+            response = app.lambda_handler(http_api_event(body, signed(body), NOW), LambdaContext("WebhookFunction"))
+            # Then both are acknowledged; the mapper finds the deletion's PurchaseEvent on the queue at once
+            assert (response["statusCode"], json.loads(response["body"])) == (200, {"enqueued": 2})
+            (queued,) = aws.queued()
+            event = SYNC_MESSAGE.validate_json(queued)
+            assert isinstance(event, PurchaseEvent)
+            assert (event.tenant_id, event.source, event.txn_id, event.operation) == (
+                TENANT,
+                "webhook",
+                "146",
+                "Delete",
+            )
+            assert event.occurred_at == datetime(2026, 4, 22, 21, 35, 37, tzinfo=UTC)
+            # And the change asked the poll worker for one read of the tenant's changes, after the debounce
+            assert aws.requested() == []
+            clock.advance(timedelta(seconds=int(aws.environment["WEBHOOK_DEBOUNCE_SECONDS"]) + 1))
+            (request,) = aws.requested()
+            assert PollRequest.model_validate_json(request).reason == "webhook"
     finally:
         webhook_runtime_from_environment.cache_clear()
 
@@ -147,9 +167,9 @@ def test_the_handler_stops_sending_when_the_invocation_runs_short_of_time_and_as
         monkeypatch.setenv(name, value)
     seam.install(None)
     webhook_runtime_from_environment.cache_clear()
-    body = cloudevents(*(str(n) for n in range(1, 13)))
+    body = cloudevents(*(str(n) for n in range(1, 13)), op="deleted")
     try:
-        # When a delivery of two SQS batches arrives
+        # When a delivery of two SQS batches arrives (deletions: one message each)
         short = app.lambda_handler(http_api_event(body, signed(body), NOW), ShortOnTime("WebhookFunction"))
         # Then the first batch is enqueued and Intuit is asked to redeliver, which enqueues the rest
         again = app.lambda_handler(http_api_event(body, signed(body), NOW), LambdaContext("WebhookFunction"))
@@ -220,7 +240,7 @@ def test_a_failed_send_answers_503_and_leaves_no_marker_so_the_redelivery_is_enq
     broken = SqsQueue(aws.session.client("sqs"), f"{aws.resources.queue_url}-gone")
     context = runtime.webhook_context()
     context.queue = broken
-    body = cloudevents("7", "8")
+    body = cloudevents("7", "8", op="deleted")
     # When a delivery arrives, then Intuit redelivers it once the queue works again
     first = receive_webhook(body, signed(body), context)
     again = receive_webhook(body, signed(body), runtime.webhook_context())

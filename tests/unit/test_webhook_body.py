@@ -25,9 +25,10 @@ from hardcost.logic.webhook_parsing import (
     is_qbo_id,
     parse_changes,
     purchase_event_body,
+    read_request_body,
 )
 from hardcost.models import qbo
-from hardcost.models.messages import SYNC_MESSAGE, Operation, PurchaseEvent
+from hardcost.models.messages import SYNC_MESSAGE, Operation, PollRequest, PurchaseEvent
 from hardcost.models.qbo_time import parse_qbo_time
 
 TENANT = "firm-1"
@@ -137,3 +138,16 @@ def test_every_id_the_webhook_accepts_fits_the_message_model() -> None:
 
 def test_the_poller_and_the_webhook_share_one_time_parser() -> None:
     assert qbo.parse_qbo_time is parse_qbo_time
+
+
+@given(moment=st.datetimes(timezones=offsets | st.just(UTC)), preferences=st.booleans())
+def test_the_webhooks_read_request_is_the_poll_request_the_model_would_write(
+    moment: datetime, preferences: bool
+) -> None:
+    """A webhook announcing changes asks the poll worker for one read of the tenant's changes (DESIGN.md §6)."""
+    body = read_request_body(TENANT, moment, preferences_changed=preferences)
+    expected = PollRequest(
+        tenant_id=TENANT, requested_at=moment.astimezone(UTC), reason="webhook", preferences_changed=preferences
+    )
+    assert PollRequest.model_validate_json(body) == expected
+    assert json.loads(body) == json.loads(expected.model_dump_json())

@@ -77,6 +77,17 @@ ENVIRONMENTS = {
         "TENANT_SECRET_KMS_KEY_ID": "k",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
     },
+    "each change read by id": {
+        "TABLE_NAME": "t",
+        "EXPENSE_QUEUE_URL": "q",
+        "POLL_QUEUE_URL": "p",
+        "SECRET_PREFIX": "p",
+        "APP_SECRET_NAME": "a",
+        "WEBHOOK_VERIFIER_SECRET_NAME": "v",
+        "TENANT_SECRET_KMS_KEY_ID": "k",
+        "WEBHOOK_READS": "each",
+        "WEBHOOK_DEBOUNCE_SECONDS": "0",
+    },
     "empty endpoint": {
         "TABLE_NAME": "t",
         "EXPENSE_QUEUE_URL": "q",
@@ -111,6 +122,24 @@ def test_the_webhook_refuses_a_missing_or_empty_setting_as_settings_does(name: s
         parse_settings(environ)
     with pytest.raises(ConfigurationError, match=name):
         parse_webhook_settings(environ)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("WEBHOOK_READS", "sometimes"), ("WEBHOOK_DEBOUNCE_SECONDS", "901"), ("WEBHOOK_DEBOUNCE_SECONDS", "-1")],
+)
+def test_the_webhook_refuses_a_bad_read_setting_as_settings_does(name: str, value: str) -> None:
+    environ = {**ENVIRONMENTS["template"], name: value}
+    with pytest.raises(ConfigurationError, match=name):
+        parse_settings(environ)
+    with pytest.raises(ConfigurationError, match=name):
+        parse_webhook_settings(environ)
+
+
+def test_the_webhook_asks_the_poll_queue_for_reads_unless_told_to_leave_each_change_to_the_mapper() -> None:
+    assert parse_webhook_settings(ENVIRONMENTS["template"]).read_queue_url == ENVIRONMENTS["template"]["POLL_QUEUE_URL"]
+    assert parse_webhook_settings(ENVIRONMENTS["each change read by id"]).read_queue_url is None
+    assert parse_webhook_settings(ENVIRONMENTS["local endpoint"]).read_queue_url is None  # no poll queue
 
 
 def test_the_verifier_token_is_the_one_field_of_its_secret_as_the_template_creates_it() -> None:

@@ -51,6 +51,8 @@ class MemoryStore:
     mark_error: Exception | None = None
     unwritten: int = 0  # how many of each write DynamoDB leaves unprocessed even after retries
     log: list[str] = field(default_factory=list)
+    signatures: list[tuple[bool, datetime]] = field(default_factory=list)  # what note_signature was told
+    note_error: Exception | None = None
 
     def tenant_of_realm(self, realm_id: str) -> str | None:
         return self.realms.get(realm_id)
@@ -59,6 +61,11 @@ class MemoryStore:
         assert len(set(dedup_keys)) == len(dedup_keys), "DynamoDB refuses a batch with a key twice"
         self.log.append("read")
         return {k for k in dedup_keys if k in self.markers}
+
+    def note_signature(self, accepted: bool, now: datetime) -> None:
+        if self.note_error is not None:
+            raise self.note_error
+        self.signatures.append((accepted, now))
 
     def mark_seen(self, dedup_keys: Sequence[str], expires: datetime) -> int:
         assert len(set(dedup_keys)) == len(dedup_keys), "DynamoDB refuses a batch with a key twice"
@@ -76,16 +83,18 @@ class MemoryQueue:
 
     errors: dict[int, Exception] = field(default_factory=dict)
     bodies: list[str] = field(default_factory=list)
+    delays: list[int] = field(default_factory=list)  # each body's DelaySeconds
     calls: int = 0
     log: list[str] | None = None
 
-    def send_bodies(self, bodies: Sequence[str]) -> int:
+    def send_bodies(self, bodies: Sequence[str], *, delay_seconds: int = 0) -> int:
         self.calls += 1
         if self.log is not None:
             self.log.append("send")
         if self.calls in self.errors:
             raise self.errors[self.calls]
         self.bodies.extend(bodies)
+        self.delays.extend(delay_seconds for _ in bodies)
         return len(bodies)
 
     def ids(self) -> list[str]:

@@ -99,3 +99,31 @@ def test_items_left_unprocessed_are_written_again_and_what_stays_unwritten_is_co
     store, _ = store_on(stuck)
     assert store.mark_seen(["a", "b"], EXPIRES) == 1
     assert stuck.marked == {"WEBHOOK#a"}
+
+
+def test_signature_notes_are_written_at_most_once_a_minute_and_read_by_the_scheduler() -> None:
+    """The webhook notes accepted and refused signatures (``rules.backstop.webhook_doubt``); a flood of requests
+    is not a flood of writes, and the scheduler reads both notes back as instants."""
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+    from moto import mock_aws
+
+    from devstack.aws.resources import create_resources
+    from hardcost.stores.dynamo import Stores
+    from hardcost.stores.webhook import WebhookStore
+
+    at = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        table = create_resources(session).table_name
+        webhook = WebhookStore(session.client("dynamodb"), table)
+        health = Stores(session.resource("dynamodb").Table(table)).webhook_health
+        assert (health.health().last_accepted_at, health.health().last_refused_at) == (None, None)
+        webhook.note_signature(True, at)
+        webhook.note_signature(True, at + timedelta(seconds=30))  # within the minute: kept as it was
+        webhook.note_signature(False, at + timedelta(seconds=40))
+        seen = health.health()
+        assert (seen.last_accepted_at, seen.last_refused_at) == (at, at + timedelta(seconds=40))
+        webhook.note_signature(True, at + timedelta(seconds=90))
+        assert health.health().last_accepted_at == at + timedelta(seconds=90)

@@ -1,7 +1,7 @@
 """The webhook container's dependencies in production, built without ``hardcost.deps.runtime``.
 
 The webhook answers Intuit within seconds and scales out on bursts, so its cold start imports only
-boto3, Powertools' logger and its own small modules: no pydantic, httpx or API clients. Its four
+boto3, Powertools' logger and its own small modules: no pydantic, httpx or API clients. Its few
 settings are read by a pure function that agrees with ``config.Settings`` (a test holds them equal);
 the verifier token is read from its own secret (never the app secret) once per container.
 """
@@ -24,6 +24,8 @@ from hardcost.stores.sqs import SqsQueue
 from hardcost.stores.webhook import WebhookStore
 
 REQUIRED = ("TABLE_NAME", "EXPENSE_QUEUE_URL", "WEBHOOK_VERIFIER_SECRET_NAME")
+WEBHOOK_READS = ("debounced", "each")
+MAX_DEBOUNCE_SECONDS = 900  # SQS's longest delay
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,34 @@ class WebhookSettings:
     TABLE_NAME: str
     EXPENSE_QUEUE_URL: str
     WEBHOOK_VERIFIER_SECRET_NAME: str
+    POLL_QUEUE_URL: str | None = None
+    WEBHOOK_READS: str = "debounced"
+    WEBHOOK_DEBOUNCE_SECONDS: int = 30
     AWS_ENDPOINT_URL: str | None = None
+
+    @property
+    def read_queue_url(self) -> str | None:
+        """Where a webhook's changes ask for a read (DESIGN.md §6); None: the mapper reads each by id."""
+        return self.POLL_QUEUE_URL if self.WEBHOOK_READS == "debounced" and self.POLL_QUEUE_URL else None
 
 
 def parse_webhook_settings(environ: Mapping[str, str]) -> WebhookSettings:
-    missing = [name for name in REQUIRED if not environ.get(name)]
-    if missing:
-        problems = "; ".join(f"{name}: missing or empty" for name in missing)
-        raise ConfigurationError(f"invalid environment: {problems}")
+    problems = [f"{name}: missing or empty" for name in REQUIRED if not environ.get(name)]
+    reads = environ.get("WEBHOOK_READS") or "debounced"
+    if reads not in WEBHOOK_READS:
+        problems.append(f"WEBHOOK_READS: must be one of {', '.join(WEBHOOK_READS)}")
+    debounce = environ.get("WEBHOOK_DEBOUNCE_SECONDS") or "30"
+    if not debounce.isdigit() or int(debounce) > MAX_DEBOUNCE_SECONDS:
+        problems.append(f"WEBHOOK_DEBOUNCE_SECONDS: must be a whole number of seconds from 0 to {MAX_DEBOUNCE_SECONDS}")
+    if problems:
+        raise ConfigurationError(f"invalid environment: {'; '.join(problems)}")
     return WebhookSettings(
         TABLE_NAME=environ["TABLE_NAME"],
         EXPENSE_QUEUE_URL=environ["EXPENSE_QUEUE_URL"],
         WEBHOOK_VERIFIER_SECRET_NAME=environ["WEBHOOK_VERIFIER_SECRET_NAME"],
+        POLL_QUEUE_URL=environ.get("POLL_QUEUE_URL"),
+        WEBHOOK_READS=reads,
+        WEBHOOK_DEBOUNCE_SECONDS=int(debounce),
         AWS_ENDPOINT_URL=environ.get("AWS_ENDPOINT_URL"),
     )
 
@@ -55,18 +73,31 @@ class WebhookRuntime:
     queue: SqsQueue
     clock: Clock
     verifier_token: VerifierToken
+    poll_queue: SqsQueue | None = None
+    read_delay_seconds: int = 0
 
     def webhook_context(self) -> WebhookContext:
         # A fresh context per invocation: realms are looked up again, so a firm that just connected is seen.
-        return WebhookContext(store=self.store, queue=self.queue, clock=self.clock, verifier_token=self.verifier_token)
+        return WebhookContext(
+            store=self.store,
+            queue=self.queue,
+            clock=self.clock,
+            verifier_token=self.verifier_token,
+            poll_queue=self.poll_queue,
+            read_delay_seconds=self.read_delay_seconds,
+        )
 
 
 def build_webhook_runtime(settings: WebhookSettings, *, session: Any = None) -> WebhookRuntime:
     session = session or boto3.session.Session()
     endpoint = settings.AWS_ENDPOINT_URL
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    read_queue = settings.read_queue_url
     return WebhookRuntime(
         store=WebhookStore(session.client("dynamodb", endpoint_url=endpoint), settings.TABLE_NAME),
-        queue=SqsQueue(session.client("sqs", endpoint_url=endpoint), settings.EXPENSE_QUEUE_URL),
+        queue=SqsQueue(sqs, settings.EXPENSE_QUEUE_URL),
+        poll_queue=SqsQueue(sqs, read_queue) if read_queue else None,
+        read_delay_seconds=settings.WEBHOOK_DEBOUNCE_SECONDS,
         clock=SystemClock(),
         verifier_token=VerifierToken(
             session.client("secretsmanager", endpoint_url=endpoint), settings.WEBHOOK_VERIFIER_SECRET_NAME

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hardcost.models.qbo_time import parse_qbo_time
@@ -146,6 +146,19 @@ def purchase_event_body(tenant_id: str, change: EntityChange) -> str:
         "txn_id": change.entity_id,
         "operation": change.operation,
         "occurred_at": None if occurred_at is None else _json_time(occurred_at),
+    }
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def read_request_body(tenant_id: str, requested_at: datetime, *, preferences_changed: bool) -> str:
+    """The poll worker's ``PollRequest`` asking for one read of the tenant's changes (a webhook announced some),
+    as ``model_dump_json`` writes it (tests/unit/test_webhook_body.py holds the two equal)."""
+    message = {
+        "kind": "poll_tenant",
+        "tenant_id": tenant_id,
+        "requested_at": _json_time(requested_at.astimezone(UTC)),
+        "reason": "webhook",
+        "preferences_changed": preferences_changed,
     }
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 

@@ -28,18 +28,19 @@ class SqsQueue:
         self.sent = 0
         self.requests = 0
 
-    def send_bodies(self, bodies: Sequence[str]) -> int:
-        """Send every body or raise: the caller advances its cursor only after this returns."""
+    def send_bodies(self, bodies: Sequence[str], *, delay_seconds: int = 0) -> int:
+        """Send every body or raise: the caller advances its cursor only after this returns. ``delay_seconds``
+        (at most 900, SQS's limit) keeps each message invisible that long: a debounce."""
         batch: list[str] = []
         size = 0
         for body in bodies:
             if batch and (len(batch) == SQS_BATCH or size + len(body) > MAX_BODY_BYTES):
-                self._send_batch(batch)
+                self._send_batch(batch, delay_seconds)
                 batch, size = [], 0
             batch.append(body)
             size += len(body)
         if batch:
-            self._send_batch(batch)
+            self._send_batch(batch, delay_seconds)
         return len(bodies)
 
     def send_later(self, body: str, delay_seconds: float) -> None:
@@ -52,14 +53,15 @@ class SqsQueue:
             raise _send_failed(exc) from None
         self.sent += 1
 
-    def _send_batch(self, bodies: list[str]) -> None:
+    def _send_batch(self, bodies: list[str], delay_seconds: int = 0) -> None:
         pending = {f"m{i}": body for i, body in enumerate(bodies)}
         for _ in range(3):
             self.requests += 1
+            entries: list[Any] = [{"Id": k, "MessageBody": v} for k, v in pending.items()]
+            if delay_seconds > 0:
+                entries = [{**entry, "DelaySeconds": min(900, delay_seconds)} for entry in entries]
             try:
-                result = self._sqs.send_message_batch(
-                    QueueUrl=self._url, Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()]
-                )
+                result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
             except (ClientError, BotoCoreError) as exc:
                 raise _send_failed(exc) from None
             for ok in result.get("Successful", []):

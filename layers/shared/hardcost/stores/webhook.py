@@ -1,4 +1,5 @@
-"""The two items the webhook touches: the ``REALM#`` -> tenant lookup and the ``WEBHOOK#`` replay markers.
+"""The items the webhook touches: the ``REALM#`` -> tenant lookup, the ``WEBHOOK#`` replay markers and the one
+``WEBHOOK#HEALTH`` item noting when a signature was last accepted and last refused (``rules.backstop``).
 
 Written with the low-level DynamoDB client and explicit attribute types (no ``boto3.resource``, no record
 models), so the webhook's cold start imports neither; the realm lookup is the item ``TenantStore.put``
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hardcost.stores import keys
-from hardcost.stores.aws_errors import AWS_ERRORS, translate
+from hardcost.stores.aws_errors import AWS_ERRORS, condition_failed, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,6 +27,9 @@ READ_BATCH = 100  # BatchGetItem's limit of keys per request
 WRITE_BATCH = 25  # BatchWriteItem's limit of items per request
 ATTEMPTS = 3  # of a request whose keys or items DynamoDB left unprocessed (it throttles a burst this way)
 BACKOFF_SECONDS = 0.05  # doubled after each attempt: 50 ms, 100 ms; the webhook answers within seconds
+NOTE_EVERY_SECONDS = (
+    60  # a signature note is written at most once a minute: a flood of requests is not a flood of writes
+)
 
 
 class WebhookStore:
@@ -97,6 +101,25 @@ class WebhookStore:
                 self._sleep(BACKOFF_SECONDS * 2**attempt)
             unwritten += len(request.get(self._table, []))
         return unwritten
+
+    def note_signature(self, accepted: bool, now: datetime) -> None:
+        """When a delivery's signature was last accepted or refused, to the minute (an older note is overwritten,
+        a note less than a minute old is kept, so the item takes at most two writes a minute)."""
+        name = "accepted_at" if accepted else "refused_at"
+        at = int(now.timestamp())
+        self.operations += 1
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": keys.WEBHOOK_HEALTH_PK}, "sk": {"S": keys.WEBHOOK_HEALTH}},
+                UpdateExpression="SET #at = :at",
+                ConditionExpression="attribute_not_exists(#at) OR #at < :stale",
+                ExpressionAttributeNames={"#at": name},
+                ExpressionAttributeValues={":at": {"N": str(at)}, ":stale": {"N": str(at - NOTE_EVERY_SECONDS)}},
+            )
+        except AWS_ERRORS as exc:
+            if not condition_failed(exc):
+                raise translate(exc, "DynamoDB", "signature note") from None
 
 
 def _marker_key(pk: str) -> dict[str, Any]:
