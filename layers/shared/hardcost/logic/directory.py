@@ -9,15 +9,19 @@ Clio call per entry (the create). It follows Clio's changes cheaply: at most onc
 transaction (poller or operator) finds no contact or no matter, the same refresh is forced once per run
 before the failure is recorded again, so a contact or matter the firm just added is seen by the next
 re-check. (A first attempt that misses does not force it: an import meets many unmatched customers, and
-their re-check comes soon enough.) Everything is read afresh once a day. QBO customers and Clio matters
-are read as lists (customers inactive ones included), and one client at a time only for what was created
-since.
+their re-check comes soon enough.) Everything is read afresh once a day. Clio matters are read as a list, and
+one client at a time only for what was created since. QBO customers come from the copy the poll worker keeps
+in the tenant's partition (``stores.qbo_lists``, current with every CDC read), so matching costs no metered
+QBO read: looked at again when that copy changed (at most once a minute), and read from QBO only when there is
+no copy yet, or one customer alone when the copy lacks it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -27,6 +31,7 @@ from hardcost.errors import NotFoundError
 from hardcost.models.clio import Contact, Matter
 from hardcost.models.qbo import Customer
 from hardcost.rules.customers import normalize_name, pick_contact
+from hardcost.stores.ports import QboLists
 
 MAX_PARENT_DEPTH = 5
 DELTA_EVERY = timedelta(minutes=1)
@@ -51,6 +56,8 @@ class TenantDirectory:
     checked_at: datetime | None = None
     customers: dict[str, Customer | None] = field(default_factory=dict)
     customers_listed: bool = False
+    customers_as_of: datetime | None = None  # the stored copy's last change, when the list came from it
+    lists_checked_at: datetime | None = None
     matters_listed: bool = False
     contacts: dict[int, Contact] = field(default_factory=dict)
     matters: dict[int, dict[int, Matter]] = field(default_factory=dict)
@@ -62,6 +69,7 @@ class TenantDirectory:
             self.loaded_at = self.checked_at = None
             self.customers.clear()
             self.customers_listed = False
+            self.customers_as_of = self.lists_checked_at = None
             self.matters_listed = False
             self.contacts.clear()
             self.matters.clear()
@@ -76,6 +84,8 @@ class Directory:
     clio: ClioApi
     clock: Clock
     cache: TenantDirectory = field(default_factory=TenantDirectory)
+    lists: QboLists | None = None  # the poll worker's copy of the firm's QBO customers
+    tenant_id: str = ""
     _refreshed: bool = False
 
     def __post_init__(self) -> None:
@@ -84,6 +94,7 @@ class Directory:
     # --- QBO customers ---------------------------------------------------------------------
 
     def customer(self, customer_id: str) -> Customer | None:
+        self._follow_stored_customers()
         if customer_id not in self.cache.customers and not self.cache.customers_listed:
             self._list_customers()
         if customer_id not in self.cache.customers:
@@ -94,10 +105,29 @@ class Directory:
                 self.cache.customers[customer_id] = None
         return self.cache.customers[customer_id]
 
+    def _follow_stored_customers(self) -> None:
+        """Drop a list read from the stored copy once that copy has changed (looked at at most once a minute)."""
+        now = self.clock.now()
+        checked = self.cache.lists_checked_at
+        if self.lists is None or self.cache.customers_as_of is None or (checked and now - checked < DELTA_EVERY):
+            return
+        self.cache.lists_checked_at = now
+        changed = self.lists.state(self.tenant_id).changed.get("Customer")
+        if changed is not None and changed > self.cache.customers_as_of:
+            self.cache.customers.clear()
+            self.cache.customers_listed = False
+
     def _list_customers(self) -> None:
-        """All of the company's customers and projects, inactive ones too (a transaction may name one), in
-        pages of 1,000: one query for a typical firm instead of one read per customer."""
-        for page in self.qbo.query_entities("Customer", "Active IN (true, false)"):
+        """All of the company's customers and projects, inactive ones too (a transaction may name one): the stored
+        copy when there is one, else from QBO in pages of 1,000 (one query for a typical firm)."""
+        state = self.lists.state(self.tenant_id) if self.lists is not None else None
+        if self.lists is not None and state is not None and "Customer" in state.listed:
+            pages: Iterable[list[dict[str, Any]]] = [self.lists.all(self.tenant_id, "Customer")]
+            self.cache.customers_as_of = state.changed.get("Customer")
+            self.cache.lists_checked_at = self.clock.now()
+        else:
+            pages = self.qbo.query_entities("Customer", "Active IN (true, false)")
+        for page in pages:
             for raw in page:
                 try:
                     customer = Customer.model_validate(raw)

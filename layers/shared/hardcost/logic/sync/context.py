@@ -96,7 +96,12 @@ class MapperContext:
         if tenant.tenant_id not in self.directories:
             cache = self.directory_caches.setdefault(tenant.tenant_id, TenantDirectory())
             self.directories[tenant.tenant_id] = Directory(
-                self.qbo_for(tenant), self.clio_for(tenant), self.clock, cache
+                self.qbo_for(tenant),
+                self.clio_for(tenant),
+                self.clock,
+                cache,
+                lists=self.stores.qbo_lists,
+                tenant_id=tenant.tenant_id,
             )
         return self.directories[tenant.tenant_id]
 
