@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import ModuleType
@@ -102,6 +102,7 @@ class LocalStack:
         self._handlers: dict[str, ModuleType] = {}
         self.max_receive = max_receive
         self.visibility_timeout = 360  # ExpenseQueue's VisibilityTimeout in template.yaml
+        self.scheduled_reads: list[str] = []  # tenants whose scheduled poll request was delivered (sync's count)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -219,11 +220,12 @@ class LocalStack:
     def tick_poller(self) -> dict[str, Any]:
         event = scheduled_event(self.clock.now())
         result: dict[str, Any] = self._handler("poller").lambda_handler(event, LambdaContext("PollerFunction"))
-        self._deliver_poll_requests()
+        self.deliver_poll_requests()
         return result
 
-    def _deliver_poll_requests(self) -> int:
-        """With the template's PollQueue, the tick fans out: deliver its requests to the poll worker."""
+    def deliver_poll_requests(self) -> int:
+        """PollQueue's trigger: deliver the poll requests visible now (the tick's, and the reads webhooks asked for
+        once their debounce has passed on the simulated clock) to the poll worker."""
         url = self.environment.get("POLL_QUEUE_URL")
         if not url or self.session is None:
             return 0
@@ -241,9 +243,15 @@ class LocalStack:
             for message in received:
                 if message["MessageId"] not in failed:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    self._note_scheduled_read(message["Body"])
             delivered += len(received) - len(failed)
             if failed:
                 return delivered  # left for the queue's own retry; the next tick asks again anyway
+
+    def _note_scheduled_read(self, body: str) -> None:
+        request = json.loads(body)
+        if request.get("reason", "schedule") == "schedule":
+            self.scheduled_reads.append(str(request.get("tenant_id")))
 
     def call_admin(
         self,
@@ -325,16 +333,77 @@ class LocalStack:
         report.dead_lettered = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
         return report
 
-    def sync(self) -> DrainReport:
-        self.tick_poller()
-        return self.drain()
+    def sync(
+        self, *, tick: Callable[[], Any] | None = None, drain: Callable[[], DrainReport] | None = None
+    ) -> DrainReport:
+        """FORMAT.md's ``sync``: the scheduled ticks that read every tenant the schedule reads, each followed by the
+        queue drained. The schedule is a backstop (DESIGN.md §6): a tenant read a moment ago is due again only
+        hours later, so simulated time moves on to the tick at which each is due, as it would in production.
+        ``tick`` and ``drain`` replace the stack's own (the benchmarks run them in containers of their own)."""
+        waiting = set(self._tenants_the_schedule_reads())
+        total = DrainReport()
+        for _ in range(MAX_SYNC_TICKS):
+            self.scheduled_reads.clear()
+            (tick or self.tick_poller)()
+            add_reports(total, (drain or self.drain)())
+            waiting -= set(self.scheduled_reads)
+            waits = [at for at in self.backstop_waits(waiting) if at > self.clock.now()]
+            if not waits:
+                return total
+            self.clock.advance(min(waits) - self.clock.now())
+        return total
+
+    def _tenants_the_schedule_reads(self) -> list[str]:
+        from hardcost.rules import tenant_status
+
+        return [t.tenant_id for t in self.runtime.stores.tenants.all() if tenant_status.polls(t)]
+
+    def backstop_waits(self, tenant_ids: set[str]) -> list[datetime]:
+        """When the schedule will next read each of these tenants (those it still reads)."""
+        from hardcost.rules import tenant_status
+        from hardcost.rules.backstop import next_backstop_at
+
+        runtime = self.runtime
+        context = runtime.poller_context()
+        health = runtime.stores.webhook_health.health()
+        stretch = context.read_pressure().stretch
+        waits = []
+        for tenant in runtime.stores.tenants.all():
+            if tenant.tenant_id in tenant_ids and tenant_status.polls(tenant):
+                at = next_backstop_at(tenant.polling, health, self.clock.now(), context.policy, stretch=stretch)
+                if at is not None:
+                    waits.append(at)
+        return waits
+
+    def after_webhook(self) -> DrainReport:
+        """What follows a delivered webhook: the removals it enqueued are drained at once; the reads it asked for
+        wait their debounce (simulated), then run, and what they found is drained (DESIGN.md §6)."""
+        total = self.drain()
+        settings = self.runtime.settings
+        if settings.WEBHOOK_READS == "debounced" and settings.POLL_QUEUE_URL:
+            self.clock.advance(timedelta(seconds=settings.WEBHOOK_DEBOUNCE_SECONDS))
+            self.deliver_poll_requests()
+            add_reports(total, self.drain())
+        return total
 
     def deliver_pending_webhooks(self) -> DrainReport | None:
         delivery = self.qbo.take_webhook_delivery(fmt=self.webhook_format)  # type: ignore[arg-type]
         if delivery is None:
             return None
         self.deliver_webhook(delivery)
-        return self.drain()
+        return self.after_webhook()
+
+
+MAX_SYNC_TICKS = 50  # a sync reads every tenant once; each tick reads at least one or the sync ends
+
+
+def add_reports(total: DrainReport, report: DrainReport) -> None:
+    total.invocations += report.invocations
+    total.processed += report.processed
+    total.failed_attempts += report.failed_attempts
+    total.dead_lettered = report.dead_lettered
+    for outcome, count in report.outcomes.items():
+        total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
 
 
 @contextlib.contextmanager

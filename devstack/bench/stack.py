@@ -70,9 +70,15 @@ class Containers:
             runtime.http.close()
 
     def sync(self) -> DrainReport:
-        """One scheduled tick, then the mapper until the queue is empty."""
+        """``LocalStack.sync`` in these containers: the scheduled ticks that read the firm (the backstop's, hours
+        after its last read), each followed by the mapper until the queue is empty."""
+        return self.stack.sync(tick=self._tick, drain=self._drain)
+
+    def _tick(self) -> None:
         with self.serving("poller"):
             self.stack.tick_poller()
+
+    def _drain(self) -> DrainReport:
         with self.serving("mapper"):
             return drain_all(self.stack)
 

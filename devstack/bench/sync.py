@@ -37,7 +37,7 @@ from devstack.bench.stack import Containers, Phase, Recorder, seed_firm, time_ha
 from devstack.clock import SimClock
 from devstack.stack import DrainReport, LocalStack
 
-SCHEDULE = timedelta(minutes=5)  # template.yaml's PollSchedule default
+SCHEDULE = timedelta(minutes=5)  # template.yaml PollEveryMinutes default
 # --- phases -------------------------------------------------------------------------------------
 
 

@@ -65,11 +65,11 @@ class PollTimer:
 
         original: Callable[..., Any] = poll.poll_tenant
 
-        def timed(tenant: Any, ctx: Any) -> Any:
+        def timed(tenant: Any, ctx: Any, request: Any = None) -> Any:
             started = time.perf_counter()
             outcome = "raised"
             try:
-                report = original(tenant, ctx)
+                report = original(tenant, ctx, request)
                 outcome = str(report.outcome)
                 return report
             finally:

@@ -258,7 +258,7 @@ def play(stack: LocalStack, scenario: Scenario, step: Step) -> None:
         delivery = stack.qbo.last_delivery
         if delivery is not None:
             stack.deliver_webhook(delivery)
-            stack.drain()
+            stack.after_webhook()
     elif step.kind in _CLIO_CHANGES:
         change = getattr(step, step.kind)
         _CLIO_CHANGES[step.kind](stack.clio, account, change)
@@ -306,6 +306,10 @@ def change_settings(stack: LocalStack, tenant_id: str, change: SettingsChange) -
     )
     if answer["statusCode"] != 200:
         raise LookupError(f"the service refused the settings ({answer['statusCode']}): {answer.get('body')}")
+    # A saved start date, source account or "imports on" asks the poll worker for a read at once (DESIGN.md §6):
+    # its queue's trigger runs, as it would within seconds in AWS.
+    stack.deliver_poll_requests()
+    stack.drain()
 
 
 def summarise(stack: LocalStack, scenario: Scenario, api_calls: dict[str, int]) -> dict[str, Any]:

@@ -30,6 +30,12 @@ class FakeCompany:
     purchases: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: dict[str, datetime] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    clock: Clock | None = None  # QBO's own clock (CDC answers with its time); NOW when not given
+    # The company's customers and accounts by entity, each with its change time (CDC reports what changed since).
+    lists: dict[str, dict[str, tuple[dict[str, Any], datetime]]] = field(default_factory=dict)
+
+    def change_list(self, entity: str, raw: dict[str, Any], at: datetime) -> None:
+        self.lists.setdefault(entity, {})[str(raw["Id"])] = (raw, at)
 
     def add(self, txn_id: str, txn_date: str, changed: datetime, kind: str = "Check") -> None:
         self.purchases[txn_id] = {
@@ -66,12 +72,19 @@ class FakeCompany:
             for i, at in self.deleted.items()
             if at >= changed_since
         ]
-        return {"Purchase": changed + stubs}, NOW.isoformat()
+        answer: dict[str, list[dict[str, Any]]] = {"Purchase": changed + stubs}
+        for entity in entities:
+            if entity != "Purchase":
+                answer[entity] = [raw for raw, at in self.lists.get(entity, {}).values() if at >= changed_since]
+        return answer, (self.clock.now() if self.clock else NOW).isoformat()
 
     def query_entities(
         self, entity: str, where: str = "", order_by: str = "", page_size: int = 1000
     ) -> Iterator[list[dict[str, Any]]]:
         self.calls.append(f"query {entity} where {where}")
+        if entity != "Purchase":
+            yield [raw for raw, _ in self.lists.get(entity, {}).values()]
+            return
         found = list(self.purchases.values())
         for op, bound in _DATE_BOUND.findall(where):
             found = [p for p in found if (p["TxnDate"] >= bound if op == ">=" else p["TxnDate"] < bound)]
@@ -93,7 +106,11 @@ class SentQueue:
     """``stores.ports.Queue.send``: keeps every batch, or refuses the next one."""
 
     batches: list[list[PurchaseSnapshot | PurchaseEvent | PollRequest]] = field(default_factory=list)
+    later: list[tuple[str, float]] = field(default_factory=list)  # bodies sent again with a delay
     refuse_next: Exception | None = None
+
+    def send_later(self, body: str, delay_seconds: float) -> None:
+        self.later.append((body, delay_seconds))
 
     def send(self, messages: Sequence[PurchaseSnapshot | PurchaseEvent | PollRequest]) -> int:
         if self.refuse_next is not None:
@@ -123,6 +140,7 @@ class PolledFirm:
     start_date: date = date(2026, 4, 1)
 
     def __post_init__(self) -> None:
+        self.qbo.clock = self.clock
         self.stores.tenants.create(
             TenantRecord(
                 tenant_id=TENANT,

@@ -5,7 +5,7 @@ contract as the adapters by ``tests/integration/test_ports_contract.py``; fast e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,9 +19,13 @@ from hardcost.models.records import (
     MappingRecord,
     NeedsMatterRecord,
     PendingConsent,
+    PollingState,
+    QboListsState,
     TenantRecord,
 )
+from hardcost.rules.backstop import WebhookHealth
 from hardcost.rules.tenant_status import TenantChange
+from hardcost.stores.qbo_lists import is_deleted, kept
 from hardcost.stores.tenants import TenantTransitions
 
 
@@ -47,8 +51,9 @@ class FakeTenants(TenantTransitions):
             raise TenantGoneError(f"tenant {tenant.tenant_id} is gone")
         if stored.revision != tenant.revision:
             raise TenantChangedError(f"tenant {tenant.tenant_id} changed meanwhile")
+        # As DynamoDB writes only the change's fields: the stored polling state stays (record_polling's own).
         updated = change.applied_to(tenant).model_copy(update={"revision": tenant.revision + 1})
-        self.records[tenant.tenant_id] = updated
+        self.records[tenant.tenant_id] = updated.model_copy(update={"polling": stored.polling})
         return updated
 
     def index_realm(self, realm_id: str, tenant_id: str) -> None:
@@ -58,6 +63,11 @@ class FakeTenants(TenantTransitions):
 
     def tenant_of_realm(self, realm_id: str) -> str | None:
         return self.realms.get(realm_id)
+
+    def record_polling(self, tenant_id: str, polling: PollingState) -> None:
+        stored = self.records.get(tenant_id)
+        if stored is not None:
+            self.records[tenant_id] = stored.model_copy(update={"polling": polling})
 
     def all(self) -> list[TenantRecord]:
         return sorted(self.records.values(), key=lambda t: t.tenant_id)
@@ -232,6 +242,51 @@ class FakeMeters:
         return {tenant: calls for (m, tenant), calls in self.counts.items() if m == month and tenant}
 
 
+@dataclass
+class FakeWebhookSignals:
+    signals: WebhookHealth = field(default_factory=WebhookHealth)
+
+    def health(self) -> WebhookHealth:
+        return self.signals
+
+
+class FakeQboLists:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self.states: dict[str, QboListsState] = {}
+
+    def state(self, tenant_id: str) -> QboListsState:
+        return self.states.get(tenant_id) or QboListsState(tenant_id=tenant_id)
+
+    def replace(self, tenant_id: str, entity: str, raws: Iterable[Mapping[str, Any]], at: datetime) -> int:
+        self.objects[(tenant_id, entity)] = {str(r["Id"]): kept(r, entity) for r in raws if r.get("Id") is not None}
+        self._mark(tenant_id, entity, at, listed=True)
+        return len(self.objects[(tenant_id, entity)])
+
+    def apply_changes(self, tenant_id: str, entity: str, raws: Iterable[Mapping[str, Any]], at: datetime) -> int:
+        changed = [r for r in raws if r.get("Id") is not None]
+        if not changed:
+            return 0
+        held = self.objects.setdefault((tenant_id, entity), {})
+        for raw in changed:
+            if is_deleted(raw):
+                held.pop(str(raw["Id"]), None)
+            else:
+                held[str(raw["Id"])] = kept(raw, entity)
+        self._mark(tenant_id, entity, at, listed=False)
+        return len(changed)
+
+    def all(self, tenant_id: str, entity: str) -> list[dict[str, Any]]:
+        return [dict(raw) for _, raw in sorted(self.objects.get((tenant_id, entity), {}).items())]
+
+    def _mark(self, tenant_id: str, entity: str, at: datetime, *, listed: bool) -> None:
+        state = self.state(tenant_id)
+        update: dict[str, Any] = {"changed": {**state.changed, entity: at}}
+        if listed:
+            update["listed"] = {**state.listed, entity: at}
+        self.states[tenant_id] = state.model_copy(update=update)
+
+
 class FakeStores:
     """The ``hardcost.stores.dynamo.Stores`` bundle, in memory."""
 
@@ -246,3 +301,5 @@ class FakeStores:
         self.activity = FakeActivityLog()
         self.consents = FakeConsents()
         self.meters = FakeMeters()
+        self.webhook_health = FakeWebhookSignals()
+        self.qbo_lists = FakeQboLists()

@@ -95,7 +95,7 @@ def test_poller_event_fans_out_and_the_poll_worker_polls_the_tenant(seeded_stack
     # Then the tick asked for one poll per tenant, and nothing else
     assert summary == {"tenants": 1, "requested": 1}
     # And the poll worker, given that request, enqueued the tenant's purchases
-    assert stack._deliver_poll_requests() == 1
+    assert stack.deliver_poll_requests() == 1
     report = stack.drain()
     assert report.processed == 3  # the credit-card credit and the "Other" payment are not enqueued (R4)
 

@@ -23,6 +23,7 @@ from hardcost.models.records import (
     MappingRecord,
     NeedsMatterRecord,
     PendingConsent,
+    PollingState,
     TenantRecord,
     TenantSettings,
     TxnSummary,
@@ -115,6 +116,48 @@ def test_a_purged_tenant_is_gone_everywhere_and_cannot_be_changed(stores: Stores
     with pytest.raises(TenantGoneError):
         stores.tenants.change(gone, disabled(gone))
     assert stores.tenants.transition("firm-1", disabled) is None
+
+
+def test_the_polling_state_is_written_on_its_own_and_keeps_the_revision(stores: Stores) -> None:
+    """The schedule's state changes on every read: it must neither conflict with nor bump the firm's revisions."""
+    stores.tenants.create(tenant())
+    read = stores.tenants.get("firm-1")
+    assert read is not None
+    polling = PollingState(last_read_at=NOW, doubt_until=NOW + timedelta(hours=24), doubt_reason="a lost webhook")
+    stores.tenants.record_polling("firm-1", polling)
+    after = stores.tenants.get("firm-1")
+    assert after is not None
+    assert (after.polling, after.revision) == (polling, read.revision)
+    changed = stores.tenants.change(read, disabled(read))  # still at the revision it was read at
+    stored = stores.tenants.get("firm-1")
+    assert stored is not None and stored.polling == polling  # a change writes its own fields only
+    assert [t.polling for t in stores.tenants.all()] == [polling]
+    stores.tenants.purge(changed)
+    stores.tenants.record_polling("firm-1", polling)  # purged meanwhile: stays purged
+    assert stores.tenants.get("firm-1") is None
+
+
+def test_the_qbo_lists_are_replaced_whole_kept_current_by_changes_and_listed_per_tenant(stores: Stores) -> None:
+    lists = stores.qbo_lists
+    assert lists.state("firm-1").listed == {}
+    first = [
+        {"Id": "1", "DisplayName": "Red Rock Diner", "Balance": 12.5},  # a field we do not keep
+        {"Id": "2", "DisplayName": "Cool Cars"},
+    ]
+    assert lists.replace("firm-1", "Customer", first, NOW) == 2
+    later = NOW + timedelta(hours=1)
+    changes = [{"Id": "2", "status": "Deleted"}, {"Id": "3", "DisplayName": "Jeff's Jalopies"}]
+    assert lists.apply_changes("firm-1", "Customer", changes, later) == 2
+    assert lists.all("firm-1", "Customer") == [
+        {"Id": "1", "DisplayName": "Red Rock Diner"},
+        {"Id": "3", "DisplayName": "Jeff's Jalopies"},
+    ]
+    assert lists.all("firm-2", "Customer") == []
+    assert lists.all("firm-1", "Account") == []
+    state = lists.state("firm-1")
+    assert (state.listed, state.changed) == ({"Customer": NOW}, {"Customer": later})
+    assert lists.replace("firm-1", "Customer", [{"Id": "3", "DisplayName": "Jeff's Jalopies"}], later) == 1
+    assert [c["Id"] for c in lists.all("firm-1", "Customer")] == ["3"]
 
 
 # --- mappings: the exactly-once protocol's lock ----------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from hardcost.codes import ProblemCode
 from hardcost.logic.retry import retry_failures
+from hardcost.models.messages import PollRequest
 from hardcost.rules import tenant_status as lifecycle
 from tests.conftest import base_scenario
 
@@ -176,6 +177,14 @@ def test_poller_health_update_never_overwrites_settings_saved_meanwhile(seeded_s
     )
 
 
+def _read_asked_by_a_webhook(stack: Any) -> None:
+    """The read a webhook asks for (DESIGN.md §6), delivered at once: a read that no person asked for."""
+    request = PollRequest(tenant_id="firm-1", requested_at=stack.clock.now(), reason="webhook")
+    stack.runtime.poll_queue().send([request])
+    stack.deliver_poll_requests()
+    stack.drain()
+
+
 def test_open_failures_are_rechecked_less_often_the_longer_they_stay_open(seeded_stack: Callable[..., Any]) -> None:
     # Given a NO_CLIO_CONTACT failure
     document = base_scenario()
@@ -185,17 +194,18 @@ def test_open_failures_are_rechecked_less_often_the_longer_they_stay_open(seeded
     stack.sync()
     clio_calls = stack.clio.request_count
     [first] = stack.runtime.stores.failures.list("firm-1")
-    # When ticks follow one another within five minutes and nothing changed in Clio, the failure is not
-    # looked at again: the tick only asks Clio whether contacts or matters changed (two small reads)
-    stack.sync()
+    # When reads follow one another within five minutes and nothing changed in Clio, the failure is not
+    # looked at again: the read only asks Clio whether contacts or matters changed (two small reads)
+    stack.clock.advance(timedelta(minutes=1))
+    _read_asked_by_a_webhook(stack)
     assert stack.clio.request_count == clio_calls + 2
     assert stack.runtime.stores.failures.list("firm-1")[0].last_seen == first.last_seen
     # But five minutes on it is (and then after as long again as it has been open)
     stack.clock.advance(timedelta(minutes=5))
-    stack.sync()
+    _read_asked_by_a_webhook(stack)
     [failure] = stack.runtime.stores.failures.list("firm-1")
     assert failure.last_seen > failure.first_seen
     seen = failure.last_seen
     stack.clock.advance(timedelta(minutes=3))
-    stack.sync()
+    _read_asked_by_a_webhook(stack)
     assert stack.runtime.stores.failures.list("firm-1")[0].last_seen == seen

@@ -119,8 +119,8 @@ def test_saving_settings_keeps_the_health_another_worker_wrote_meanwhile(
     stack = seeded_stack(base_scenario())
     checked = service.expense_accounts
 
-    def accounts_then_the_poller_runs(ctx: Any, tenant_id: str) -> Any:
-        found = checked(ctx, tenant_id)
+    def accounts_then_the_poller_runs(ctx: Any, tenant_id: str, **options: Any) -> Any:
+        found = checked(ctx, tenant_id, **options)
         stack.qbo.expire_refresh_tokens(REALM)
         stack.clock.advance(timedelta(hours=2))
         stack.tick_poller()

@@ -124,20 +124,21 @@ class SyncMachine(RuleBasedStateMachine):
         self.binned.extend(outcome.recovery_bin)
 
     def _webhooks_arrived(self, operations: dict[str, bool]) -> None:
-        """``operations``: txn -> whether the event is a removal (the mapper reads QBO only for the others)."""
+        """``operations``: txn -> whether the event is a removal. A removal goes to the mapper as it is; any other
+        change asks for one read of the tenant's changes (DESIGN.md §6), which brings whatever changed in QBO since
+        the last read, as a sync's read does."""
+        if self.status is None or not self.working:
+            return  # unknown realm once purged; held while the tenant cannot import
         for txn_id, removal in operations.items():
-            if self.status is None or not self.working:
-                continue  # unknown realm once purged; held while the tenant cannot import
-            known = self.txns.get(txn_id)
-            if not removal and self.qbo_revoked and not (known and known.removed):
-                # The mapper reads the purchase (a sync may have settled it already: the event is still new to
-                # the webhook), the read is refused, and the firm must reconnect QuickBooks.
-                self.status = "needs_reconnect"
-                continue
-            if txn_id not in self.pending:
-                continue
-            self._evaluate(txn_id)
-            self.pending.discard(txn_id)
+            if removal and txn_id in self.pending:
+                self._evaluate(txn_id)
+                self.pending.discard(txn_id)
+        if all(operations.values()):
+            return
+        if self.qbo_revoked:
+            self.status = "needs_reconnect"  # the read is refused: the firm must reconnect QuickBooks
+            return
+        self._read()
 
     def _qbo_changed(self, txn_id: str, webhook: str, *, removal: bool) -> None:
         stack = self.stack
@@ -150,7 +151,7 @@ class SyncMachine(RuleBasedStateMachine):
             stack.deliver_pending_webhooks()
             if webhook == "replayed" and stack.qbo.last_delivery is not None:
                 stack.deliver_webhook(stack.qbo.last_delivery)
-                stack.drain()
+                stack.after_webhook()
             self._webhooks_arrived({txn_id: removal})
 
     def _page(self, method: str, body: Any = None, query: dict[str, str] | None = None, path: str = "") -> Any:
@@ -207,7 +208,7 @@ class SyncMachine(RuleBasedStateMachine):
         delivery, operations = self.delayed.pop(pick % len(self.delayed))
         if delivery is not None:
             self.stack.deliver_webhook(delivery)
-            self.stack.drain()
+            self.stack.after_webhook()
         self._webhooks_arrived(operations)
 
     @precondition(lambda self: self.status == "active")
@@ -226,6 +227,10 @@ class SyncMachine(RuleBasedStateMachine):
         if self.qbo_revoked:
             self.status = "needs_reconnect"
             return
+        self._read()
+
+    def _read(self) -> None:
+        """One read of the tenant's changes, by the schedule or because a webhook asked for it."""
         for which in self.additions:
             contacts, matters = self.firm.additions()[which]
             self.directory.contacts.update({c.id: c for c in contacts})
@@ -369,6 +374,16 @@ class SyncMachine(RuleBasedStateMachine):
         self.settings = settings
         if enabled is not None:
             self.enabled = enabled
+        if body.keys() & {"start_date", "source_account_id", "enabled"}:
+            # What the firm chose is read at once (a person's request: DESIGN.md §6), as a sync's read would.
+            self.stack.deliver_poll_requests()
+            self.stack.drain()
+            if self.status is None or not self.working:
+                return
+            if self.qbo_revoked:
+                self.status = "needs_reconnect"
+                return
+            self._read()
 
     @precondition(lambda self: not self.additions and self.status is not None)
     @rule(delete_data=st.booleans())

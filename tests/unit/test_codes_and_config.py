@@ -209,8 +209,32 @@ def test_settings_are_rejected_naming_clio_region_urls_when_not_a_json_mapping_o
         ("HTTP_TIMEOUT_SECONDS", "61"),
         ("LEASE_SECONDS", "5"),
         ("POLL_OVERLAP_SECONDS", "-1"),
+        ("WEBHOOK_DEBOUNCE_SECONDS", "901"),
+        ("WEBHOOK_READS", "sometimes"),
+        ("BACKSTOP_MAX_STALENESS_MINUTES", "0"),
+        ("POLL_TICK_MINUTES", "0"),
     ],
 )
 def test_settings_are_rejected_naming_the_variable_when_a_number_is_out_of_range(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         parse_settings({**REQUIRED, name: value})
+
+
+def test_the_backstop_defaults_keep_a_lost_webhook_within_six_hours_and_read_preconditions_daily() -> None:
+    s = parse_settings(REQUIRED)
+    assert (s.BACKSTOP_MAX_STALENESS_MINUTES, s.POLL_TICK_MINUTES, s.PRECONDITION_TTL_SECONDS) == (360, 5, 86_400)
+    assert (s.WEBHOOK_READS, s.WEBHOOK_DEBOUNCE_SECONDS) == ("debounced", 30)
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"BACKSTOP_MAX_STALENESS_MINUTES": "4"}, "BACKSTOP_MAX_STALENESS_MINUTES"),
+        ({"BACKSTOP_DOUBTFUL_MINUTES": "400"}, "BACKSTOP_DOUBTFUL_MINUTES"),
+    ],
+)
+def test_backstop_bounds_that_do_not_fit_the_schedule_are_rejected_naming_the_setting(
+    changes: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        parse_settings({**REQUIRED, **changes})

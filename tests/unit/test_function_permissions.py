@@ -29,13 +29,19 @@ def actions(statement: dict[str, Any]) -> set[str]:
     return set(found if isinstance(found, list) else [found])
 
 
-def test_the_webhook_reaches_only_realm_index_and_replay_markers_and_no_tenant_secret() -> None:
+def test_the_webhook_reaches_only_realm_index_replay_markers_and_its_notes_and_no_tenant_secret() -> None:
     webhook = functions()["WebhookFunction"]
     assert "DynamoDBCrudPolicy" not in policy_templates(webhook)
     dynamo = [s for s in statements(webhook) if any(a.startswith("dynamodb:") for a in actions(s))]
     assert dynamo, "the webhook needs its two item kinds"
     for statement in dynamo:
-        assert actions(statement) <= {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}
+        # UpdateItem: the signature notes (WEBHOOK#HEALTH), a WEBHOOK# item like the markers
+        assert actions(statement) <= {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:UpdateItem",
+        }
         keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
         assert sorted(keys) == ["REALM#*", "WEBHOOK#*"]
     secrets = json.dumps([s for s in statements(webhook) if any(a.startswith("secretsmanager:") for a in actions(s))])
@@ -97,30 +103,37 @@ TENANT_INDEX = {"Fn::Sub": "${HardCostTable.Arn}/index/gsi1"}
 DYNAMODB_ACTIONS = {
     # the tick: lists tenants (gsi1), purges those disconnected past the history's keep (query, delete, realm)
     "PollerFunction": {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"},
-    # one tenant's poll: tenant, lease, cursor, held, failures and mappings (queried), token-refresh lease, meters
+    # one tenant's poll: tenant, lease, cursor, held, failures and mappings (queried), token-refresh lease, meters,
+    # the firm's QBO customers and accounts (written in batches)
     "PollWorkerFunction": {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
     },
-    # one transaction: lock and save (update), failures, needs-matter, held, leases, meters; activity in batches
+    # one transaction: lock and save (update), failures, needs-matter, held, leases, meters; activity in batches;
+    # the firm's QBO customers (queried)
     "MapperFunction": {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:BatchWriteItem",
+        "dynamodb:Query",
     },
-    "WebhookFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"},
-    # settings, views (queried), onboarding (tenant, realm index, pending consents), sync now, disconnect
+    # realm index, replay markers (batches), its signature notes (an update of WEBHOOK#HEALTH)
+    "WebhookFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"},
+    # settings, views (queried), onboarding (tenant, realm index, pending consents), sync now (a poll: the firm's
+    # QBO lists in batches), disconnect
     "AdminFunction": {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
     },
 }
 LISTS_TENANTS = {"PollerFunction", "AdminFunction"}

@@ -93,12 +93,12 @@ def test_a_company_without_tracking_by_customer_is_blocked_and_nothing_is_read()
     assert not any(call.startswith("cdc") for call in firm.qbo.calls)
 
 
-def test_the_preconditions_are_read_once_per_ttl_while_the_tenant_is_active() -> None:
+def test_the_preconditions_are_read_once_a_day_while_the_tenant_is_active() -> None:
     firm = PolledFirm()
     poll(firm)
-    firm.clock.advance(minutes=5)
+    firm.clock.advance(hours=23)
     poll(firm)
     assert firm.qbo.calls.count("companyinfo") == 1
-    firm.clock.advance(minutes=15)
+    firm.clock.advance(hours=1)
     poll(firm)
     assert firm.qbo.calls.count("companyinfo") == 2

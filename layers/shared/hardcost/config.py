@@ -6,9 +6,9 @@ import json
 import os
 from collections.abc import Mapping
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hardcost.errors import ConfigurationError
 
@@ -47,13 +47,36 @@ class Settings(BaseModel):
     CLIO_API_VERSION: NonEmpty = "4.0.13"
     HTTP_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 10.0
     POLL_OVERLAP_SECONDS: Annotated[int, Field(ge=0, le=3600)] = 300
-    PRECONDITION_TTL_SECONDS: Annotated[int, Field(ge=0)] = 900
+    # R1-R3 (plan, tracking by customer) are read again after this long, and at once after a relevant change.
+    PRECONDITION_TTL_SECONDS: Annotated[int, Field(ge=0)] = 86_400
+    # DESIGN.md §6, webhooks drive reads: "debounced" asks the poll worker for one read of the tenant's changes
+    # WEBHOOK_DEBOUNCE_SECONDS after a webhook (a burst is one CDC call); "each" has the mapper read every
+    # announced purchase by id (the policy before §6, kept to compare with: make bench-month).
+    WEBHOOK_READS: Literal["debounced", "each"] = "debounced"
+    WEBHOOK_DEBOUNCE_SECONDS: Annotated[int, Field(ge=0, le=900)] = 30  # SQS delays a message at most 15 min
+    # The schedule is a backstop (rules.backstop): a lost webhook leaves Clio stale at most this long...
+    BACKSTOP_MAX_STALENESS_MINUTES: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 360
+    # ...or this long while the tenant's webhooks look unreliable, for WEBHOOK_DOUBT_HOURS after a sign of it.
+    BACKSTOP_DOUBTFUL_MINUTES: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    WEBHOOK_DOUBT_HOURS: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+    # How long Intuit may take to deliver a change's webhook before a read that finds it counts a lost one.
+    WEBHOOK_GRACE_SECONDS: Annotated[int, Field(ge=0, le=3600)] = 600
+    # The scheduler's period (template.yaml PollEveryMinutes): a due tenant waits for the next tick.
+    POLL_TICK_MINUTES: Annotated[int, Field(ge=1, le=60)] = 5
     LEASE_SECONDS: Annotated[int, Field(ge=10)] = 300
     MAX_RECEIVE_COUNT: Annotated[int, Field(ge=1)] = 5  # the queue's redrive maxReceiveCount
     # Intuit's App Partner Program: the tier and its month's budget of metered (CorePlus) calls for the app.
     QBO_PARTNER_TIER: NonEmpty = "builder"
     QBO_MONTHLY_READ_BUDGET: Annotated[int, Field(ge=1)] = 500_000
     AWS_ENDPOINT_URL: str | None = None
+
+    @model_validator(mode="after")
+    def _backstop_bounds_fit_the_schedule(self) -> Settings:
+        if self.BACKSTOP_MAX_STALENESS_MINUTES < self.POLL_TICK_MINUTES:
+            raise ValueError("BACKSTOP_MAX_STALENESS_MINUTES must be at least POLL_TICK_MINUTES (one tick)")
+        if self.BACKSTOP_DOUBTFUL_MINUTES > self.BACKSTOP_MAX_STALENESS_MINUTES:
+            raise ValueError("BACKSTOP_DOUBTFUL_MINUTES must not exceed BACKSTOP_MAX_STALENESS_MINUTES")
+        return self
 
     @field_validator("CLIO_REGION_URLS", mode="before")
     @classmethod

@@ -10,7 +10,8 @@ from hardcost.deps.runtime import Runtime
 from hardcost.errors import AccessDeniedError, AuthError
 from hardcost.logic import admin, onboarding
 from hardcost.logic.poll import poll_tenant
-from hardcost.models.records import ClioRegion
+from hardcost.models.messages import PollRequest
+from hardcost.models.records import ClioRegion, TenantRecord
 from hardcost.signing_keys import derived_key
 
 
@@ -30,10 +31,22 @@ def admin_context(runtime: Runtime) -> admin.AdminContext:
         clock=runtime.clock,
         qbo_for=runtime.qbo_for,
         clio_for=runtime.clio_for,
-        poll=lambda tenant: poll_tenant(tenant, runtime.poller_context()),
+        poll=lambda tenant: poll_tenant(tenant, runtime.poller_context(), _asked(runtime, tenant)),
         qbo_revoke_url=runtime.settings.QBO_REVOKE_URL,
         forget_clients=runtime.forget_tenant_clients,
+        ask_read=lambda tenant: _ask_read(runtime, tenant),
     )
+
+
+def _asked(runtime: Runtime, tenant: TenantRecord) -> PollRequest:
+    """A person's request for a read (Sync now, saved settings): it reads the preconditions too."""
+    return PollRequest(tenant_id=tenant.tenant_id, requested_at=runtime.clock.now(), reason="operator")
+
+
+def _ask_read(runtime: Runtime, tenant: TenantRecord) -> None:
+    queue = runtime.poll_queue()
+    if queue is not None:
+        queue.send([_asked(runtime, tenant)])
 
 
 def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.OnboardingContext:

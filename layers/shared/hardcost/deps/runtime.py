@@ -33,6 +33,7 @@ from hardcost.logic.metering import MeterReading, record_metered_calls
 from hardcost.logic.webhook import WebhookContext
 from hardcost.models.records import TenantRecord
 from hardcost.observability import record_qbo_metering
+from hardcost.rules.backstop import BackstopPolicy
 from hardcost.stores.dynamo import Stores
 from hardcost.stores.queues import ExpenseQueue
 from hardcost.stores.secrets import VerifierToken
@@ -179,6 +180,20 @@ class Runtime:
             precondition_ttl=timedelta(seconds=self.settings.PRECONDITION_TTL_SECONDS),
             lease_seconds=self.settings.LEASE_SECONDS,
             worker_id=self.worker_id,
+            policy=self.backstop_policy(),
+            webhook_grace=timedelta(seconds=self.settings.WEBHOOK_GRACE_SECONDS),
+            read_budget=self.settings.QBO_MONTHLY_READ_BUDGET,
+            poll_queue=self.poll_queue(),
+            read_delay_seconds=self.settings.WEBHOOK_DEBOUNCE_SECONDS,
+        )
+
+    def backstop_policy(self) -> BackstopPolicy:
+        settings = self.settings
+        return BackstopPolicy(
+            max_staleness=timedelta(minutes=settings.BACKSTOP_MAX_STALENESS_MINUTES),
+            doubtful_staleness=timedelta(minutes=settings.BACKSTOP_DOUBTFUL_MINUTES),
+            tick=timedelta(minutes=settings.POLL_TICK_MINUTES),
+            doubt_for=timedelta(hours=settings.WEBHOOK_DOUBT_HOURS),
         )
 
     def webhook_context(self) -> WebhookContext:
@@ -195,7 +210,13 @@ class Runtime:
             queue=self.queue,
             clock=self.clock,
             verifier_token=self._verifier_token,
+            poll_queue=self.read_request_queue(),
+            read_delay_seconds=self.settings.WEBHOOK_DEBOUNCE_SECONDS,
         )
+
+    def read_request_queue(self) -> ExpenseQueue | None:
+        """Where a webhook's changes ask for a read (DESIGN.md §6); None: the mapper reads each by id."""
+        return self.poll_queue() if self.settings.WEBHOOK_READS == "debounced" else None
 
 
 def build_runtime(

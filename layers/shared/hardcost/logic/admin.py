@@ -47,6 +47,9 @@ class AdminContext:
     poll: Callable[[TenantRecord], TenantPollReport]
     qbo_revoke_url: str
     forget_clients: Callable[[str], None]
+    # Asks the poll worker for a read of the tenant's changes now (DESIGN.md §6), as a person's request: the
+    # preconditions are read too. None: no poll queue (the next scheduled read brings the change).
+    ask_read: Callable[[TenantRecord], None] | None = None
 
 
 def tenant_of(ctx: AdminContext, tenant_id: str) -> TenantRecord:
@@ -103,6 +106,7 @@ def settings_of(ctx: AdminContext, tenant_id: str) -> TenantSettingsView:
     return TenantSettingsView.model_validate(settings.model_dump(exclude={"contact_links"}))
 
 
+READ_AFTER_SAVING = frozenset({"enabled", "start_date", "source_account_id"})
 NOT_CLEARABLE = {
     "enabled": "say true or false",
     "start_date": "choose the first date to import from",
@@ -119,7 +123,7 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
             raise InvalidSettingsError(name, f"cannot be empty; {advice}")
     account = changes.get("source_account_id")
     new_account = account is not None and account != tenant.settings.source_account_id
-    if new_account and account not in {a.id for a in expense_accounts(ctx, tenant_id)}:
+    if new_account and account not in {a.id for a in expense_accounts(ctx, tenant_id, from_qbo=True)}:
         raise InvalidSettingsError("source_account_id", "not an expense account of this QuickBooks company")
     user = changes.get("default_user_id")
     new_user = user is not None and user != tenant.settings.default_user_id
@@ -131,6 +135,10 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
     )
     if updated is None:
         raise TenantNotFoundError(f"no tenant {tenant_id!r}")
+    if ctx.ask_read is not None and changes.keys() & READ_AFTER_SAVING:
+        # What the firm just chose comes in now (a backfill, a blocked tenant's problem looked at again), not at
+        # the backstop's next read hours from now.
+        ctx.ask_read(updated)
     return TenantSettingsView.model_validate(updated.settings.model_dump(exclude={"contact_links"}))
 
 
@@ -148,10 +156,16 @@ def _recording_refusal(ctx: AdminContext, tenant: TenantRecord, provider: Provid
         raise
 
 
-def expense_accounts(ctx: AdminContext, tenant_id: str) -> list[ExpenseAccount]:
+def expense_accounts(ctx: AdminContext, tenant_id: str, *, from_qbo: bool = False) -> list[ExpenseAccount]:
+    """The firm's expense accounts: for the page's picker, the copy the poll worker keeps current (DESIGN.md §6:
+    no metered read), or QBO's before the first read has listed them; to check a new choice, QBO's own."""
     tenant = tenant_of(ctx, tenant_id)
-    with _recording_refusal(ctx, tenant, "qbo"):
-        accounts = ctx.qbo_for(tenant).expense_accounts()
+    if not from_qbo and "Account" in ctx.stores.qbo_lists.state(tenant.tenant_id).listed:
+        kept = ctx.stores.qbo_lists.all(tenant.tenant_id, "Account")
+        accounts = [a for a in kept if a.get("Classification") == "Expense"]
+    else:
+        with _recording_refusal(ctx, tenant, "qbo"):
+            accounts = ctx.qbo_for(tenant).expense_accounts()
     return sorted(
         (
             ExpenseAccount(

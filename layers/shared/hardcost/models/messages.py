@@ -51,12 +51,19 @@ class PurchaseEvent(SyncMessageModel):
     occurred_at: datetime | None = None
 
 
+PollReason = Literal["schedule", "webhook", "operator"]
+
+
 class PollRequest(MessageModel):
-    """The scheduler's tick asks for one tenant to be polled (fan-out: each tenant polls on its own)."""
+    """One read of a tenant's changes, asked for by the scheduler's backstop tick, by a webhook that announced
+    changes (sent with a delay, so one read serves a burst), or by a person ("Sync now")."""
 
     kind: Literal["poll_tenant"] = "poll_tenant"
     tenant_id: TenantId
     requested_at: datetime
+    reason: PollReason = "schedule"
+    # QBO announced a change of the company's preferences: check R1-R3 again now, not at the daily check.
+    preferences_changed: bool = False
 
 
 SyncMessage = Annotated[PurchaseSnapshot | PurchaseEvent, Field(discriminator="kind")]

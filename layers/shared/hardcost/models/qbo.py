@@ -135,3 +135,7 @@ class Preferences(QboModel):
 
 def is_deleted_stub(raw: dict[str, Any]) -> bool:
     return str(raw.get("status", "")).lower() == "deleted"
+
+
+# The firm's lists kept in its partition and current by CDC (``stores.qbo_lists``; DESIGN.md §6).
+LISTED_ENTITIES = ("Customer", "Account")

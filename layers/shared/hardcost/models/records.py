@@ -87,6 +87,14 @@ class TenantRecord(RecordModel):
         return data
 
 
+class QboListsState(RecordModel):
+    """When each of the firm's cached QBO lists (Customer, Account) was last read whole, and last changed."""
+
+    tenant_id: TenantId
+    listed: dict[str, datetime] = Field(default_factory=dict)
+    changed: dict[str, datetime] = Field(default_factory=dict)
+
+
 class CursorRecord(RecordModel):
     tenant_id: TenantId
     last_updated_time: datetime | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,10 +25,12 @@ from hardcost.models.records import (
     NeedsMatterRecord,
     PendingConsent,
 )
+from hardcost.rules.backstop import WebhookHealth
 from hardcost.stores import keys
 from hardcost.stores.items import Items, translate
 from hardcost.stores.mappings import MappingStore
 from hardcost.stores.meters import MeterStore
+from hardcost.stores.qbo_lists import QboListStore
 from hardcost.stores.tenants import TenantStore
 
 if TYPE_CHECKING:
@@ -49,6 +51,25 @@ class CursorStore(Items):
 
     def put(self, cursor: CursorRecord) -> None:
         self._put(keys.tenant_pk(cursor.tenant_id), keys.CURSOR, cursor)
+
+
+class WebhookHealthStore(Items):
+    """The webhook's signature notes (``stores.webhook.WebhookStore.note_signature``), read by the scheduler."""
+
+    def health(self) -> WebhookHealth:
+        self.operations += 1
+        try:
+            item = self._table.get_item(Key={"pk": keys.WEBHOOK_HEALTH_PK, "sk": keys.WEBHOOK_HEALTH}).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "webhook health") from None
+        return WebhookHealth(
+            last_accepted_at=_instant((item or {}).get("accepted_at")),
+            last_refused_at=_instant((item or {}).get("refused_at")),
+        )
+
+
+def _instant(epoch: Any) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(int(str(epoch)), UTC)
 
 
 class LeaseStore(Items):
@@ -201,6 +222,8 @@ class Stores:
         self.activity = ActivityLog(table)
         self.consents = ConsentStore(table)
         self.meters = MeterStore(table)
+        self.webhook_health = WebhookHealthStore(table)
+        self.qbo_lists = QboListStore(table)
 
     @property
     def operations(self) -> int:
@@ -215,5 +238,7 @@ class Stores:
             self.activity,
             self.consents,
             self.meters,
+            self.webhook_health,
+            self.qbo_lists,
         )
         return sum(p.operations for p in parts)

@@ -11,6 +11,14 @@ def tenant_pk(tenant_id: str) -> str:
 
 PROFILE = "PROFILE"
 CURSOR = "CURSOR"
+QBO_LISTS = "QBOLISTS"  # when the firm's QBO customers and accounts were last listed and last changed
+
+
+def qbo_list_sk(entity: str, object_id: str) -> str:
+    """One of the firm's QBO customers or accounts, as CDC keeps it (``stores.qbo_lists``)."""
+    return f"QBOLIST#{entity}#{object_id}"
+
+
 TENANT_INDEX = "TENANT"  # gsi1pk of tenant profiles, so all tenants list with one Query
 
 
@@ -23,6 +31,10 @@ def webhook_seen_pk(dedup_key: str) -> str:
 
 
 WEBHOOK_SEEN = "SEEN"  # sort key of a webhook dedup marker
+# What the webhook saw of signatures (accepted, refused), for every tenant's backstop: one item, no dedup key is
+# this short (they are SHA-256 hex digests).
+WEBHOOK_HEALTH_PK = "WEBHOOK#HEALTH"
+WEBHOOK_HEALTH = "SIGNATURES"
 
 
 def consent_pk(nonce: str) -> str:

@@ -5,9 +5,9 @@ behaviour). Logic imports these, never an adapter, so it runs on fakes without m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from hardcost.models.messages import PollRequest, PurchaseEvent, PurchaseSnapshot
 from hardcost.models.records import (
@@ -18,8 +18,11 @@ from hardcost.models.records import (
     MappingRecord,
     NeedsMatterRecord,
     PendingConsent,
+    PollingState,
+    QboListsState,
     TenantRecord,
 )
+from hardcost.rules.backstop import WebhookHealth
 from hardcost.rules.tenant_status import TenantChange
 
 
@@ -44,6 +47,8 @@ class Tenants(Protocol):
     def change(self, tenant: TenantRecord, change: TenantChange) -> TenantRecord: ...
 
     def tenant_of_realm(self, realm_id: str) -> str | None: ...
+
+    def record_polling(self, tenant_id: str, polling: PollingState) -> None: ...
 
     def all(self) -> list[TenantRecord]: ...
 
@@ -149,10 +154,28 @@ class Meters(Protocol):
     def by_tenant(self, month: str) -> dict[str, int]: ...
 
 
-class Queue(Protocol):
-    """The expense queue (``stores.queues.ExpenseQueue``)."""
+class QboLists(Protocol):
+    """The firm's QBO customers and accounts, listed once and kept current by CDC (``stores.qbo_lists``)."""
 
-    def send_bodies(self, bodies: Sequence[str]) -> int: ...
+    def state(self, tenant_id: str) -> QboListsState: ...
+
+    def replace(self, tenant_id: str, entity: str, raws: Iterable[Mapping[str, Any]], at: datetime) -> int: ...
+
+    def apply_changes(self, tenant_id: str, entity: str, raws: Iterable[Mapping[str, Any]], at: datetime) -> int: ...
+
+    def all(self, tenant_id: str, entity: str) -> list[dict[str, Any]]: ...
+
+
+class WebhookSignals(Protocol):
+    """What the webhook saw of signatures (``stores.dynamo.WebhookHealthStore``)."""
+
+    def health(self) -> WebhookHealth: ...
+
+
+class Queue(Protocol):
+    """The expense queue and the poll queue (``stores.queues.ExpenseQueue``)."""
+
+    def send_bodies(self, bodies: Sequence[str], *, delay_seconds: int = 0) -> int: ...
 
     def send_later(self, body: str, delay_seconds: float) -> None: ...
 
@@ -191,3 +214,9 @@ class Stores(Protocol):
 
     @property
     def meters(self) -> Meters: ...
+
+    @property
+    def webhook_health(self) -> WebhookSignals: ...
+
+    @property
+    def qbo_lists(self) -> QboLists: ...

@@ -18,6 +18,7 @@ from hardcost.errors import (
     TenantGoneError,
 )
 from hardcost.models.records import (
+    PollingState,
     TenantRecord,
 )
 from hardcost.rules.tenant_status import TenantChange
@@ -146,6 +147,20 @@ class TenantStore(Items, TenantTransitions):
         except BotoCoreError as exc:
             raise translate(exc, "tenant change") from None
         return updated
+
+    def record_polling(self, tenant_id: str, polling: PollingState) -> None:
+        """The schedule's state of the tenant (``rules.backstop``), written on its own: no revision is checked or
+        bumped, since no one else writes it and it changes nothing the firm or a mapper acts on. A tenant
+        purged meanwhile stays purged."""
+        self._if(
+            "polling state",
+            self._table.update_item,
+            Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.PROFILE},
+            UpdateExpression="SET #d.#p = :p",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#d": "data", "#p": "polling"},
+            ExpressionAttributeValues={":p": polling.model_dump(mode="json")},
+        )
 
     def tenant_of_realm(self, realm_id: str) -> str | None:
         self.operations += 1

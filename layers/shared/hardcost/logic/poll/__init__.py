@@ -1,11 +1,14 @@
-"""The poller's work: for each tenant, read what changed in QBO and enqueue it (DESIGN.md §1).
+"""The poller's work: for each tenant, read what changed in QBO and enqueue it (DESIGN.md §1, §6).
 
-Per tenant, under a lease so two runs never poll one tenant at once: check the preconditions (R1-R3,
-cached), read changes since the cursor (CDC when the cursor is inside QBO's 30-day window, else the
-query API plus a reconciliation sweep for deletions), backfill when the start date moved earlier (R5),
-re-send transactions whose failures may have healed and those held while the tenant could not import,
-and advance the cursor only once every message is durably enqueued. One tenant's failure never stops
-the others.
+A read is asked for by a webhook that announced changes (debounced: one read serves a burst), by a person
+("Sync now", saved settings), or by the schedule, which is only a backstop: it asks for the tenants whose last
+read is as old as the staleness bound allows (tighter while their webhooks look unreliable; stretched by the
+read-budget governor). Per tenant, under a lease so two runs never poll one tenant at once: check the
+preconditions (R1-R3, daily, or at once when asked), read changes since the cursor (CDC when the cursor is
+inside QBO's 30-day window, else the query API plus a reconciliation sweep for deletions), backfill when the
+start date moved earlier (R5), re-send transactions whose failures may have healed and those held while the
+tenant could not import, advance the cursor only once every message is durably enqueued, and note when this
+read started and whether it found changes no webhook announced. One tenant's failure never stops the others.
 """
 
 from __future__ import annotations
@@ -23,17 +26,19 @@ from hardcost.logic.poll.changes import (
     collect_changes,
     collect_query,
     collect_rechecks,
+    keep_lists_current,
     later,
 )
 from hardcost.logic.poll.context import FanOutReport as FanOutReport
 from hardcost.logic.poll.context import Message
 from hardcost.logic.poll.context import PollerContext as PollerContext
 from hardcost.logic.poll.context import TenantPollReport as TenantPollReport
-from hardcost.models.messages import PollRequest, PurchaseEvent
-from hardcost.models.qbo import CompanyInfo, Preferences
+from hardcost.models.messages import PollRequest, PurchaseEvent, PurchaseSnapshot
+from hardcost.models.qbo import CompanyInfo, Preferences, parse_qbo_time
 from hardcost.models.records import CursorRecord, Provider, TenantRecord
 from hardcost.rules import evaluate_preconditions, home_currency_of
 from hardcost.rules import tenant_status as lifecycle
+from hardcost.rules.backstop import next_backstop_at, unannounced_changes, webhook_doubt
 from hardcost.rules.scope import scope_changed
 from hardcost.stores.ports import Queue
 
@@ -47,32 +52,62 @@ TENANT_PROBLEMS_FROM_QBO = {
 
 
 def fan_out(ctx: PollerContext, poll_queue: Queue) -> FanOutReport:
-    """The scheduler's tick: one poll request per tenant, so no tick runs near a Lambda's timeout and one
-    tenant's slowness never delays another (each is polled by its own PollWorkerFunction invocation).
-    A firm disconnected for longer than the history is kept (§4) is purged on the way."""
+    """The scheduler's tick: one poll request per tenant that is due (``rules.backstop``), so no tick runs near a
+    Lambda's timeout and one tenant's slowness never delays another (each is polled by its own
+    PollWorkerFunction invocation). A firm disconnected for longer than the history is kept (§4) is purged on
+    the way."""
     tenants = ctx.stores.tenants.all()
     now = ctx.clock.now()
     for tenant in tenants:
         if lifecycle.purge_due(tenant, now):
             ctx.stores.tenants.purge(tenant)
-    wanted = [t for t in tenants if lifecycle.polls(t)]
-    sent = poll_queue.send([PollRequest(tenant_id=t.tenant_id, requested_at=now) for t in wanted])
+    polling = [t for t in tenants if lifecycle.polls(t)]
+    health = ctx.stores.webhook_health.health() if polling else None
+    pressure = ctx.read_pressure()
+    due: list[TenantRecord] = []
+    later_at: list[datetime] = []
+    doubtful = 0
+    for tenant in polling:
+        assert health is not None
+        doubtful += webhook_doubt(tenant.polling, health, now, ctx.policy) is not None
+        at = next_backstop_at(tenant.polling, health, now, ctx.policy, stretch=pressure.stretch)
+        if at is not None and now >= at:
+            due.append(tenant)
+        elif at is not None:
+            later_at.append(at)
+    sent = poll_queue.send([PollRequest(tenant_id=t.tenant_id, requested_at=now) for t in due])
     needing = sum(1 for t in tenants if t.status == "needs_reconnect")
-    return FanOutReport(tenants=len(tenants), requested=sent, needing_reconnect=needing)
+    return FanOutReport(
+        tenants=len(tenants),
+        requested=sent,
+        needing_reconnect=needing,
+        not_due=len(polling) - len(due),
+        doubtful=doubtful,
+        next_due_at=min(later_at, default=None),
+        pressure=pressure.level,
+    )
 
 
 def poll_requested(body: str, ctx: PollerContext) -> TenantPollReport:
-    """One poll request from the fan-out queue. A tenant's failure is logged, never retried here: the
-    next tick asks again, so a broken tenant cannot clog the queue."""
+    """One poll request from the poll queue. A tenant's failure is logged, never retried here: the next tick
+    asks again, so a broken tenant cannot clog the queue. A webhook's request that a later read has already
+    served costs nothing; one that finds another poll running is asked again after the debounce."""
     request = PollRequest.model_validate_json(body)
     tenant = ctx.stores.tenants.get(request.tenant_id)
     if tenant is None:
         return TenantPollReport(request.tenant_id, "unknown")
+    if request.reason == "webhook" and _served(tenant, request):
+        return TenantPollReport(tenant.tenant_id, "covered", detail="a read since the webhook brought its changes")
     try:
-        return poll_tenant(tenant, ctx)
+        report = poll_tenant(tenant, ctx, request)
     except SyncError as exc:
         logger.warning("tenant poll failed", extra={"tenant_id": tenant.tenant_id, "error": str(exc)})
         return TenantPollReport(tenant.tenant_id, "error", detail=type(exc).__name__)
+    if report.outcome == "busy" and request.reason != "schedule" and ctx.poll_queue is not None:
+        # Another poll holds the lease: it may have started before this request's changes. Ask again.
+        ctx.poll_queue.send_later(body, max(1, ctx.read_delay_seconds))
+        report.detail = "another poll holds the lease; asked again"
+    return report
 
 
 def poll_all(ctx: PollerContext) -> list[TenantPollReport]:
@@ -87,25 +122,49 @@ def poll_all(ctx: PollerContext) -> list[TenantPollReport]:
     return reports
 
 
-def poll_tenant(tenant: TenantRecord, ctx: PollerContext) -> TenantPollReport:
+def _served(tenant: TenantRecord, request: PollRequest) -> bool:
+    """Whether a read that started after the request was made (so after QBO made its changes) is complete, and,
+    if the preferences changed, read them too."""
+    read, checked = tenant.polling.last_read_at, tenant.preconditions_checked_at
+    if read is None or read < request.requested_at:
+        return False
+    return not request.preferences_changed or (checked is not None and checked >= request.requested_at)
+
+
+def poll_tenant(tenant: TenantRecord, ctx: PollerContext, request: PollRequest | None = None) -> TenantPollReport:
     if not lifecycle.polls(tenant):
         return TenantPollReport(tenant.tenant_id, tenant.status if tenant.settings.enabled else "disabled")
     now = ctx.clock.now()
     if not ctx.stores.leases.acquire(tenant.tenant_id, "poll", ctx.worker_id, now, ctx.lease_seconds):
         return TenantPollReport(tenant.tenant_id, "busy", detail="another poller holds the lease")
     try:
-        return _poll_under_lease(tenant, ctx, now)
+        report = _poll_under_lease(tenant, ctx, now, request)
     except AuthError as exc:
         provider: Provider = "clio" if exc.provider == "clio" else "qbo"
         ctx.stores.tenants.transition(tenant.tenant_id, lambda t: lifecycle.authorisation_refused(t, provider, now))
         return TenantPollReport(tenant.tenant_id, "needs_reconnect", detail=str(exc))
     finally:
         ctx.stores.leases.release(tenant.tenant_id, "poll", ctx.worker_id)
+    _record_read(tenant, ctx, now, report)
+    return report
 
 
-def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -> TenantPollReport:
+def _record_read(tenant: TenantRecord, ctx: PollerContext, started: datetime, report: TenantPollReport) -> None:
+    """The read that started at ``started`` is complete: the backstop counts from it, and changes it found that
+    no webhook announced put the tenant's webhooks in doubt for a while (``rules.backstop``)."""
+    polling = tenant.polling.model_copy(update={"last_read_at": started})
+    if report.unannounced:
+        reason = f"{report.unannounced} change(s) reached QuickBooks with no webhook"
+        polling = polling.model_copy(update={"doubt_until": started + ctx.policy.doubt_for, "doubt_reason": reason})
+        logger.info("webhooks in doubt", extra={"tenant_id": tenant.tenant_id, "unannounced": report.unannounced})
+    ctx.stores.tenants.record_polling(tenant.tenant_id, polling)
+
+
+def _poll_under_lease(
+    tenant: TenantRecord, ctx: PollerContext, now: datetime, request: PollRequest | None
+) -> TenantPollReport:
     qbo = ctx.qbo_for(tenant)
-    tenant = _check_preconditions(tenant, ctx, qbo, now)
+    tenant = _check_preconditions(tenant, ctx, qbo, now, request)
     if tenant.status == "blocked":
         if set(tenant.problems) == {ProblemCode.HARD_SOFT_COSTS_OFF}:
             return _probe_hard_costs(tenant, ctx, qbo)
@@ -126,13 +185,17 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
         newest = collect_changes(qbo, cursor.last_updated_time - ctx.overlap, tenant, ctx, messages, report, now)
         newest = later(newest, cursor.last_updated_time)
         collect_backfill(qbo, tenant, cursor, messages)
+        report.unannounced = _unannounced(tenant, ctx, messages, cursor.last_updated_time, now)
+    keep_lists_current(qbo, tenant, ctx, report)  # before the messages: the mapper matches against them
     applied_start = tenant.settings.start_date
 
     # Another start date or source account may settle any open failure differently: look at each again.
     rescoped = cursor.last_updated_time is not None and scope_changed(
         tenant.settings, cursor.applied_start_date, cursor.applied_source_account_id
     )
-    report.rechecks = collect_rechecks(tenant, ctx, qbo, messages, everything=rescoped)
+    asked = request is not None and request.reason == "operator"
+    if rescoped or asked or not ctx.read_pressure().defer_optional:
+        report.rechecks = collect_rechecks(tenant, ctx, qbo, messages, everything=rescoped)
     held = ctx.stores.held.list(tenant.tenant_id)
     collect_by_id(qbo, tenant, [h.txn_id for h in held if h.txn_id not in messages], messages, "retry")
 
@@ -159,24 +222,55 @@ def _poll_under_lease(tenant: TenantRecord, ctx: PollerContext, now: datetime) -
     return report
 
 
+def _unannounced(
+    tenant: TenantRecord, ctx: PollerContext, messages: dict[str, Message], read_until: datetime, now: datetime
+) -> int:
+    """Changes this read found that no webhook brought (``rules.backstop.unannounced_changes``). A transaction a
+    removal webhook tombstoned (a void stays in QBO, and comes back changed) was announced: not counted."""
+    changed: dict[str, datetime] = {}
+    for txn_id, message in messages.items():
+        at = _changed_at(message) if isinstance(message, PurchaseSnapshot) and message.source == "poll" else None
+        if at is not None and read_until < at <= now - ctx.webhook_grace:
+            changed[txn_id] = at
+    for txn_id in list(changed):
+        mapping = ctx.stores.mappings.get(tenant.tenant_id, txn_id)
+        if mapping is not None and mapping.removed:
+            del changed[txn_id]
+    return unannounced_changes(changed.values(), read_until, now, grace=ctx.webhook_grace)
+
+
+def _changed_at(message: PurchaseSnapshot) -> datetime | None:
+    meta = message.purchase.get("MetaData")
+    at = parse_qbo_time(meta.get("LastUpdatedTime")) if isinstance(meta, dict) else None
+    return at if at is not None and at.tzinfo is not None else None
+
+
 # --- R1-R3 ------------------------------------------------------------------------------------
 
 
-def _check_preconditions(tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, now: datetime) -> TenantRecord:
-    fresh = tenant.preconditions_checked_at is not None and now - tenant.preconditions_checked_at < ctx.precondition_ttl
-    if fresh and tenant.status == "active":
+def _check_preconditions(
+    tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, now: datetime, request: PollRequest | None
+) -> TenantRecord:
+    """R1-R3 are read daily while the tenant imports (two metered reads), on every read while it is blocked (its
+    fix says "imports start on the next sync"; the backstop spaces those reads), and at once when a person asks
+    (Sync now, saved settings) or QBO announced a change of the company's preferences. The governor defers
+    what nobody asked for."""
+    checked = tenant.preconditions_checked_at
+    asked = request is not None and (request.reason == "operator" or request.preferences_changed)
+    due = checked is None or tenant.status == "blocked" or now - checked >= ctx.precondition_ttl
+    if not asked and (not due or (checked is not None and ctx.read_pressure().defer_optional)):
         return tenant
     company = CompanyInfo.model_validate(qbo.company_info())
     preferences = Preferences.model_validate(qbo.preferences())
     found = {p.code: p.detail for p in evaluate_preconditions(company, preferences, tenant.settings)}
     currency = home_currency_of(preferences)
 
-    def checked(current: TenantRecord) -> lifecycle.TenantChange:
+    def checked_now(current: TenantRecord) -> lifecycle.TenantChange:
         return lifecycle.preconditions_checked(
             current, found, owned=TENANT_PROBLEMS_FROM_QBO, now=now, home_currency=currency
         )
 
-    updated = ctx.stores.tenants.transition(tenant.tenant_id, checked, known=tenant)
+    updated = ctx.stores.tenants.transition(tenant.tenant_id, checked_now, known=tenant)
     if updated is None:
         raise TenantGoneError(f"tenant {tenant.tenant_id} was purged while polling")
     return updated

@@ -14,7 +14,7 @@ from hardcost.clients.ports import MAX_PAGE, QboApi
 from hardcost.codes import RECHECKED_ON_SYNC, FailureCode
 from hardcost.logic.poll.context import Message, PollerContext, TenantPollReport
 from hardcost.models.messages import MessageSource, PurchaseEvent, PurchaseSnapshot
-from hardcost.models.qbo import Purchase, is_deleted_stub, parse_qbo_time
+from hardcost.models.qbo import LISTED_ENTITIES, Purchase, is_deleted_stub, parse_qbo_time
 from hardcost.models.qbo_time import format_qbo_datetime
 from hardcost.models.records import CursorRecord, TenantRecord
 from hardcost.rules import transaction_type
@@ -41,7 +41,22 @@ def collect_changes(
     where = f"MetaData.LastUpdatedTime >= '{format_qbo_datetime(since)}'"
     newest = collect_query(qbo, where, tenant, messages, "poll", None)
     report.deletions += _reconcile_deletions(tenant, ctx, qbo, messages)
+    report.list_changes = None  # past CDC's window what changed in the lists is unknown: list them again
     return newest
+
+
+def keep_lists_current(qbo: QboApi, tenant: TenantRecord, ctx: PollerContext, report: TenantPollReport) -> None:
+    """The firm's customers and accounts (``stores.qbo_lists``): what this read's CDC said changed, or, with no
+    complete copy yet or no CDC answer to go by, the whole list again (a query per 1,000)."""
+    lists = ctx.stores.qbo_lists
+    listed = lists.state(tenant.tenant_id).listed
+    now = ctx.clock.now()
+    for entity in LISTED_ENTITIES:
+        if report.list_changes is None or entity not in listed:
+            raws = [raw for page in qbo.query_entities(entity, "Active IN (true, false)") for raw in page]
+            lists.replace(tenant.tenant_id, entity, raws, now)
+        else:
+            lists.apply_changes(tenant.tenant_id, entity, report.list_changes.get(entity, []), now)
 
 
 def collect_backfill(qbo: QboApi, tenant: TenantRecord, cursor: CursorRecord, messages: dict[str, Message]) -> None:
@@ -76,8 +91,9 @@ def _collect_cdc(
     report: TenantPollReport,
     newest: datetime | None,
 ) -> datetime | None:
-    changed, server_time = qbo.cdc(["Purchase"], since)
+    changed, server_time = qbo.cdc(["Purchase", *LISTED_ENTITIES], since)
     purchases = changed.get("Purchase", [])
+    report.list_changes = {entity: changed.get(entity, []) for entity in LISTED_ENTITIES}
     live = [p for p in purchases if not is_deleted_stub(p)]
     for stub in (p for p in purchases if is_deleted_stub(p)):
         txn_id = str(stub.get("Id") or "")
@@ -87,8 +103,10 @@ def _collect_cdc(
             )
             report.deletions += 1
             newest = later(newest, _last_updated(stub))
-    if len(purchases) >= MAX_PAGE:
-        # CDC caps a response at 1,000 objects: read the changes through the paged query instead.
+    if sum(len(objects) for objects in changed.values()) >= MAX_PAGE:
+        # CDC caps a response at 1,000 objects: read the changes through the paged query instead, and list
+        # the customers and accounts again (which of them were cut off is unknown).
+        report.list_changes = None
         where = f"MetaData.LastUpdatedTime >= '{format_qbo_datetime(since)}'"
         return collect_query(qbo, where, tenant, messages, "poll", newest)
     newest = _add_purchases(live, tenant, messages, "poll", newest)
