@@ -265,16 +265,29 @@ class _Parser:
         )
 
     def _parse_projection(self) -> bool:
-        tok = self._next()
-        if tok.kind == "punct" and tok.text == "*":
-            return False
+        """``count(*)`` (True), or a select list of ``*`` and property names (False). A list is accepted but
+        selects nothing less: "The response set always returns all properties for each object. That is,
+        projections are not supported." (Intuit's data-queries page; qbo-api.md §2 "no projections"), and
+        python-quickbooks 0.9.12 sends ``SELECT *, Sku FROM Item``. Names are not checked against the
+        entity [ours: QBO's answer to an unknown name in the list is not recorded]."""
+        tok = self._peek()
         if self._is_keyword(tok, "count"):
+            self._next()
             self._expect_punct("(")
             self._expect_punct("*")
             self._expect_punct(")")
             return True
-        # projections (SELECT Id, DocNumber ...) are not supported (qbo-api.md §2)
-        raise self._unexpected(tok, '"*" | "count"')
+        self._parse_selected()
+        while self._peek().kind == "punct" and self._peek().text == ",":
+            self._next()
+            self._parse_selected()
+        return False
+
+    def _parse_selected(self) -> None:
+        tok = self._next()
+        is_star = tok.kind == "punct" and tok.text == "*"
+        if not is_star and (tok.kind != "ident" or self._is_keyword(tok, "from", "count")):
+            raise self._unexpected(tok, '"*" | "count" | <IDENTIFIER>')
 
     def _parse_int(self) -> int:
         tok = self._next()
