@@ -16,12 +16,12 @@ consolibyte/quickbooks-php#129) and ``4001 "Invalid query"`` with a ``QueryValid
 "value 1500 is too large. Max allowed value is 1000").
 """
 
+from devstack.sims.qbo.query.errors import QueryError
 from devstack.sims.qbo.query.evaluation import evaluate, get_field, order_objects, parse_datetime
 from devstack.sims.qbo.query.syntax import (
     Condition,
     OrderKey,
     Query,
-    QueryError,
     QueryResult,
     check_filterable,
     parse_query,
