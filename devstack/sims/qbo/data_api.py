@@ -31,22 +31,23 @@ _QUERYABLE = {**STORED, "preferences": "Preferences", "companyinfo": "CompanyInf
 _UNSIMULATED = frozenset(
     {
         "attachable", "bill", "billpayment", "budget", "class", "creditmemo", "department", "deposit",
-        "employee", "estimate", "invoice", "item", "journalentry", "payment", "paymentmethod",
+        "employee", "estimate", "invoice", "journalentry", "payment", "paymentmethod",
         "purchaseorder", "refundreceipt", "salesreceipt", "taxagency", "taxcode", "taxrate", "term",
         "timeactivity", "transfer", "vendorcredit",
     }
 )  # fmt: skip
 # Name-list entities: QBO returns only active ones unless the query says Active IN (true,false)
 # (tap-quickbooks adds that filter for exactly these; qbo-api.md §8).
-_NAME_LISTS = frozenset({"Account", "Customer", "Vendor"})
+_NAME_LISTS = frozenset({"Account", "Customer", "Vendor", "Item"})
 # Order when the query has none. Purchase: newest LastUpdatedTime first, as both recorded pages are
 # (query_purchase_page1_sandbox_2025/2026.json). Account: by Name, as query_account_sandbox_2026.json.
-# Customer/Vendor by DisplayName [ours, by analogy with Account].
+# Customer/Vendor by DisplayName, Item by Name [ours, by analogy with Account].
 _DEFAULT_ORDER: dict[str, tuple[OrderKey, ...]] = {
     "Purchase": (OrderKey("MetaData.LastUpdatedTime", descending=True),),
     "Account": (OrderKey("Name"),),
     "Customer": (OrderKey("DisplayName"),),
     "Vendor": (OrderKey("DisplayName"),),
+    "Item": (OrderKey("Name"),),
 }
 # Filterable Purchase properties per qbo-api.md §2 (ComponentOne mirror of Intuit's reference, "verify").
 # Filtering on anything else (AccountRef, EntityRef, Credit, lines) fails here as it would in QBO.

@@ -3,7 +3,7 @@
 Fidelity is to shared/reference/qbo-api.md and the recordings in shared/fixtures/qbo; comments
 name the source of each behaviour, and "[ours]" marks choices the sources leave open. In short:
 
-Served: ``GET|POST /v3/company/{realm}/query``, ``GET …/{purchase|customer|vendor|account}/{id}``,
+Served: ``GET|POST /v3/company/{realm}/query``, ``GET …/{purchase|customer|vendor|account|item}/{id}``,
 ``GET …/preferences``, ``GET …/companyinfo/{realm}``, ``GET …/cdc``, ``GET …/exchangerate`` (rates seeded
 per company and date; see ``exchange_rates.py``), ``POST /oauth2/v1/tokens/bearer``,
 ``POST /v2/oauth2/tokens/revoke``; ``GET /connect/oauth2`` answers 501 (use ``issue_authorization_code``) unless
@@ -120,12 +120,13 @@ class QboSimulator(SimulatedHost):
         customers: Iterable[dict[str, Any]] = (),
         vendors: Iterable[dict[str, Any]] = (),
         purchases: Iterable[dict[str, Any]] = (),
+        items: Iterable[dict[str, Any]] = (),
         exchange_rates: Iterable[dict[str, Any]] = (),
     ) -> None:
         """Create (or replace) a company. Objects are deep-copied; missing SyncToken/MetaData/domain/sparse
         are filled (MetaData = now in the company's offset); given Ids are kept, missing ones assigned.
         ``exchange_rates`` are ``{"SourceCurrencyCode", "AsOfDate", "Rate"}`` objects, into the home currency."""
-        objects = {"Account": accounts, "Customer": customers, "Vendor": vendors, "Purchase": purchases}
+        objects = {"Account": accounts, "Customer": customers, "Vendor": vendors, "Purchase": purchases, "Item": items}
         self._companies.add(realm_id, company_info, preferences, objects, exchange_rates)
 
     def set_preferences(self, realm_id: str, preferences: dict[str, Any]) -> None:
@@ -171,6 +172,10 @@ class QboSimulator(SimulatedHost):
     def update_customer(self, realm_id: str, customer: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             return self._companies.replace(realm_id, "Customer", customer, "Update")
+
+    def add_item(self, realm_id: str, item: dict[str, Any]) -> dict[str, Any]:
+        """A product or service added in QBO (an Item: Name, Type, Sku, UnitPrice, account refs, Active)."""
+        return self._companies.create(realm_id, "Item", item)
 
     # ================================================================== webhooks
 
