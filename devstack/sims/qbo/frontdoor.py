@@ -19,7 +19,7 @@ from devstack.sims.qbo import responses
 from devstack.sims.qbo.companies import Companies
 from devstack.sims.qbo.data_api import DataApi
 from devstack.sims.qbo.oauth import AccessCheck, TokenStore
-from devstack.sims.qbo.oauth_endpoints import OAuthEndpoints
+from devstack.sims.qbo.oauth_endpoints import DISCOVERY_PATHS, JWKS_PATH, USERINFO_PATH, OAuthEndpoints
 from devstack.sims.qbo.responses import Reply
 from devstack.sims.qbo.timestamps import epoch_millis
 
@@ -117,6 +117,8 @@ class Frontdoor:
             return self._oauth.revoke(req)
         if req.path == "/connect/oauth2":
             return self._oauth.authorize(req)
+        if req.method == "GET" and (req.path in DISCOVERY_PATHS or req.path in (JWKS_PATH, USERINFO_PATH)):
+            return self._oauth.openid(req)
         return Reply(404, b"not found", "text/plain")
 
     def _fault_reply(self, fault: str, hold: float) -> Reply:

@@ -6,7 +6,8 @@ name the source of each behaviour, and "[ours]" marks choices the sources leave 
 Served: ``GET|POST /v3/company/{realm}/query``, ``GET …/{purchase|customer|vendor|account|item}/{id}``,
 ``GET …/preferences``, ``GET …/companyinfo/{realm}``, ``GET …/cdc``, ``GET …/exchangerate`` (rates seeded
 per company and date; see ``exchange_rates.py``), ``POST /oauth2/v1/tokens/bearer``,
-``POST /v2/oauth2/tokens/revoke``; ``GET /connect/oauth2`` answers 501 (use ``issue_authorization_code``) unless
+``POST /v2/oauth2/tokens/revoke``, the OpenID discovery document (``GET /.well-known/openid_[sandbox_]configuration``,
+naming this host's endpoints); ``GET /connect/oauth2`` answers 501 (use ``issue_authorization_code``) unless
 ``set_authorizing_realm`` said who is signed in, when it redirects with ``code``, ``state`` and ``realmId``.
 Writes through the API (``POST …/purchase``) are not simulated: the service only reads QBO.
 
