@@ -8,13 +8,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+CLIENTS_VENV := .venv-clients
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 SCENARIO ?=
 SOAK_EXAMPLES ?= 2000
 
-.PHONY: help venv sam-venv demo demo-up sam-local-setup sam-local sam-local-stop test-sam-local test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck architecture check validate build clean soak chaos
+.PHONY: help venv sam-venv clients-venv demo demo-up sam-local-setup sam-local sam-local-stop test-sam-local test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck architecture check validate build clean soak chaos
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -35,6 +36,16 @@ $(SAM_VENV)/.installed:
 	@touch $@
 
 sam-venv: $(SAM_VENV)/.installed ## create the SAM CLI virtual environment (.venv-sam; it pins boto3 and pydantic)
+
+# The QBO client libraries firms' developers use (python-quickbooks, intuit-oauth), kept out of the service's venv;
+# tests/integration/test_real_qbo_clients.py runs them unchanged against the QBO simulator with this interpreter.
+$(CLIENTS_VENV)/.installed: requirements-clients.txt
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found (pyenv 3.12.1 or python3.12 on PATH)" >&2; exit 1; }
+	@test -x $(CLIENTS_VENV)/bin/python || $(PYTHON312) -m venv $(CLIENTS_VENV)
+	@$(CLIENTS_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-clients.txt
+	@touch $@
+
+clients-venv: $(CLIENTS_VENV)/.installed ## create the QBO client libraries' virtual environment (.venv-clients)
 
 demo: venv ## seed a demo firm on the local stack, run a sync, print the summary
 	@$(PY) -m devstack.demo
@@ -76,13 +87,13 @@ scenario: venv ## run one scenario file: make -s scenario SCENARIO=path/to/file.
 	@$(PY) -m devstack.scenario "$(SCENARIO)"
 
 # pytest-xdist: one worker per core (each test starts its own servers on ephemeral ports and its own moto).
-test: venv ## run every test (unit, integration, scenarios)
+test: venv clients-venv ## run every test (unit, integration, scenarios)
 	@$(PY) -m pytest -q -n auto
 
 test-unit: venv
 	@$(PY) -m pytest -q tests/unit
 
-test-integration: venv
+test-integration: venv clients-venv
 	@$(PY) -m pytest -q tests/integration
 
 test-scenarios: venv
@@ -119,7 +130,7 @@ build: sam-venv ## sam build into .aws-sam/ (cached)
 check: lint typecheck architecture validate build ## every static check: lint, typecheck, template validation, sam build
 
 clean: ## remove virtual environments and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CLIENTS_VENV) .aws-sam .mypy_cache .ruff_cache
 
 events: venv ## regenerate events/ from the builders the local stack uses
 	@$(PY) -m devstack.events

@@ -76,6 +76,25 @@ def test_paging_clauses_parse_in_either_order() -> None:
 
 def test_count_star_parses() -> None:
     assert parse_query("select count(*) from Purchase where PaymentType = 'Check'").count is True
+    # python-quickbooks' Purchase.count() writes COUNT(*) in capitals and leaves a trailing space
+    assert parse_query("SELECT COUNT(*) FROM Purchase ").count is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT *, Sku FROM Item MAXRESULTS 100",  # python-quickbooks 0.9.12 Item.all() (its issue #373)
+        "SELECT *,Sku FROM Item MAXRESULTS 100",
+        "select Id, Name, Sku from Item maxresults 100",
+    ],
+)
+def test_a_select_list_is_accepted_and_means_every_property(text: str) -> None:
+    # Given a statement naming properties after SELECT, as clients send
+    # When parsed
+    q = parse_query(text)
+    # Then it means what SELECT * means: "The response set always returns all properties for each object. That is,
+    # projections are not supported." (Intuit's data-queries page; the blog of 2014-03-20 says the same)
+    assert q == parse_query("SELECT * FROM Item MAXRESULTS 100")
 
 
 def test_escaped_quote_in_literal() -> None:
@@ -121,7 +140,8 @@ def test_startposition_zero_reads_as_one() -> None:
     "text",
     [
         "",
-        "SELECT Id, DocNumber FROM Purchase",  # projections unsupported
+        "SELECT Id, FROM Purchase",  # a select list ends with a property
+        "SELECT count(*), Id FROM Purchase",  # count(*) stands alone
         "SELECT * FROM Purchase WHERE TotalAmt != 5",  # no != operator
         "SELECT * FROM Purchase WHERE DocNumber = 'unterminated",
         "SELECT * FROM Purchase WHERE DocNumber = %abc",

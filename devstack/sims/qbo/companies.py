@@ -17,7 +17,7 @@ from devstack.sims.qbo.timestamps import entity_time, utc_millis
 from devstack.sims.qbo.webhooks import Operation, WebhookEvent
 
 # Entities the simulator stores, by the lower-case name used in URLs (/v3/company/{realm}/purchase/{id}).
-STORED = {"purchase": "Purchase", "customer": "Customer", "vendor": "Vendor", "account": "Account"}
+STORED = {"purchase": "Purchase", "customer": "Customer", "vendor": "Vendor", "account": "Account", "item": "Item"}
 
 
 @dataclass

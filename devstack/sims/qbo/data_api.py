@@ -1,5 +1,5 @@
 """The QBO data API the simulator serves once a request is authorised and admitted: query, CDC, reads of one
-object, preferences, company info and exchange rates."""
+object, preferences, company info, exchange rates and batches of queries."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from devstack.clock import SimClock
 from devstack.sims.http.server import Request
 from devstack.sims.qbo import responses
+from devstack.sims.qbo.batch import answer_batch
 from devstack.sims.qbo.companies import STORED, Company, numeric_id
 from devstack.sims.qbo.exchange_rates import exchange_rate_reply
 from devstack.sims.qbo.query import (
@@ -31,22 +32,23 @@ _QUERYABLE = {**STORED, "preferences": "Preferences", "companyinfo": "CompanyInf
 _UNSIMULATED = frozenset(
     {
         "attachable", "bill", "billpayment", "budget", "class", "creditmemo", "department", "deposit",
-        "employee", "estimate", "invoice", "item", "journalentry", "payment", "paymentmethod",
+        "employee", "estimate", "invoice", "journalentry", "payment", "paymentmethod",
         "purchaseorder", "refundreceipt", "salesreceipt", "taxagency", "taxcode", "taxrate", "term",
         "timeactivity", "transfer", "vendorcredit",
     }
 )  # fmt: skip
 # Name-list entities: QBO returns only active ones unless the query says Active IN (true,false)
 # (tap-quickbooks adds that filter for exactly these; qbo-api.md §8).
-_NAME_LISTS = frozenset({"Account", "Customer", "Vendor"})
+_NAME_LISTS = frozenset({"Account", "Customer", "Vendor", "Item"})
 # Order when the query has none. Purchase: newest LastUpdatedTime first, as both recorded pages are
 # (query_purchase_page1_sandbox_2025/2026.json). Account: by Name, as query_account_sandbox_2026.json.
-# Customer/Vendor by DisplayName [ours, by analogy with Account].
+# Customer/Vendor by DisplayName, Item by Name [ours, by analogy with Account].
 _DEFAULT_ORDER: dict[str, tuple[OrderKey, ...]] = {
     "Purchase": (OrderKey("MetaData.LastUpdatedTime", descending=True),),
     "Account": (OrderKey("Name"),),
     "Customer": (OrderKey("DisplayName"),),
     "Vendor": (OrderKey("DisplayName"),),
+    "Item": (OrderKey("Name"),),
 }
 # Filterable Purchase properties per qbo-api.md §2 (ComponentOne mirror of Intuit's reference, "verify").
 # Filtering on anything else (AccountRef, EntityRef, Credit, lines) fails here as it would in QBO.
@@ -73,9 +75,18 @@ class DataApi:
         return envelope_time(self._clock.now(), self._tz)
 
     def answer(self, req: Request, realm_id: str, company: Company) -> Reply:
-        """The answer to an authorised, admitted request for ``company``."""
+        """The answer to an authorised, admitted request for ``company``, with the CorePlus calls Intuit meters
+        for it: one for each read, query or CDC that succeeded, one for each batch item that did."""
         rest = [p for p in req.path.split("/")[4:] if p]
         resource = rest[0].lower() if rest else ""
+        if resource == "batch" and len(rest) == 1 and req.method == "POST":
+            return answer_batch(req.body, lambda text: self.query_answer(text, company), self.envelope_now())
+        reply = self._read_answer(req, realm_id, company, rest, resource)
+        # everything else served here reads (writes are not simulated)
+        reply.metered = 1 if 200 <= reply.status < 300 else 0
+        return reply
+
+    def _read_answer(self, req: Request, realm_id: str, company: Company, rest: list[str], resource: str) -> Reply:
         if resource == "query" and len(rest) == 1 and req.method in ("GET", "POST"):
             return self._query(req, company)
         if resource == "cdc" and len(rest) == 1 and req.method == "GET":
@@ -125,8 +136,13 @@ class DataApi:
         if text is None and req.method == "POST":
             # the POST form sends the statement as the body (Content-Type application/text, qbo-api.md §2)
             text = req.body.decode("utf-8", "replace")
+        answer = self.query_answer(text or "", company)
+        return responses.json_reply(400 if "Fault" in answer else 200, {**answer, "time": self.envelope_now()})
+
+    def query_answer(self, text: str, company: Company) -> dict[str, Any]:
+        """One query's answer without the envelope's time: ``{"QueryResponse": …}`` or, refused, ``{"Fault": …}``."""
         try:
-            query = parse_query(text or "")
+            query = parse_query(text)
             entity = self._query_entity(query)
             if entity == "Purchase":
                 check_filterable(query, _PURCHASE_FILTERABLE)
@@ -135,7 +151,8 @@ class DataApi:
                 result = evaluate(query, objects, default_tz=self._tz, default_order=_DEFAULT_ORDER.get(entity, ()))
                 items = copy.deepcopy(result.items)
         except QueryError as err:
-            return responses.validation_fault(err.code, err.message, err.detail, self.envelope_now())
+            fault = responses.fault_payload(err.code, err.message, err.detail, "ValidationFault", "")
+            return {"Fault": fault["Fault"]}
         body: dict[str, Any]
         if query.count:
             # totalCount only for count(*) (qbo-api.md §2)
@@ -145,7 +162,7 @@ class DataApi:
             body = {entity: items, "startPosition": query.start_position, "maxResults": len(items)}
         else:
             body = {}  # past the end / nothing: query_purchase_empty_page_sandbox_2025.json
-        return responses.json_reply(200, {"QueryResponse": body, "time": self.envelope_now()})
+        return {"QueryResponse": body}
 
     @staticmethod
     def _query_entity(query: Query) -> str:

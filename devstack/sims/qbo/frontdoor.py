@@ -19,7 +19,7 @@ from devstack.sims.qbo import responses
 from devstack.sims.qbo.companies import Companies
 from devstack.sims.qbo.data_api import DataApi
 from devstack.sims.qbo.oauth import AccessCheck, TokenStore
-from devstack.sims.qbo.oauth_endpoints import OAuthEndpoints
+from devstack.sims.qbo.oauth_endpoints import DISCOVERY_PATHS, JWKS_PATH, USERINFO_PATH, OAuthEndpoints
 from devstack.sims.qbo.responses import Reply
 from devstack.sims.qbo.timestamps import epoch_millis
 
@@ -33,6 +33,7 @@ class RecordedRequest:
     target: str
     realm_id: str | None
     status: int  # 0 when the connection was reset
+    metered: int = 0  # CorePlus calls Intuit meters for it: 1 for a read, one per successful batch item
 
 
 def _realm_of(path: str) -> str | None:
@@ -72,6 +73,8 @@ class Frontdoor:
         self.faults = Faults(_FAULT_KINDS, [("reset", "timeout", "429", "500", "503"), ("slow",)])
         # QBO's limits, on by default: 500 requests/minute and 10 concurrent per realm (qbo-api.md §6)
         self.limits = SlidingWindow(per_minute=500, concurrent=10)
+        # and 40 batch requests a minute per realm and app (qbo-api.md §6 and corrections)
+        self.batch_limits = SlidingWindow(per_minute=40, concurrent=None)
         self.http = Loopback(
             self._serve,
             Options(
@@ -98,11 +101,12 @@ class Frontdoor:
         if reply.xml_capable and self._xml_unless_json and reply.payload is not None:
             accept = (req.header("Accept") or "").lower()
             if "json" not in accept:
-                reply = Reply(reply.status, responses.render_xml(reply.payload), responses.XML_CONTENT_TYPE)
+                reply = Reply(
+                    reply.status, responses.render_xml(reply.payload), responses.XML_CONTENT_TYPE, metered=reply.metered
+                )
         with self._lock:
-            self.request_log.append(
-                RecordedRequest(req.method, req.target, realm_id, 0 if reply.reset else reply.status)
-            )
+            status = 0 if reply.reset else reply.status
+            self.request_log.append(RecordedRequest(req.method, req.target, realm_id, status, reply.metered))
         return reply
 
     def _answer(self, req: Request, realm_id: str | None) -> Reply:
@@ -117,6 +121,8 @@ class Frontdoor:
             return self._oauth.revoke(req)
         if req.path == "/connect/oauth2":
             return self._oauth.authorize(req)
+        if req.method == "GET" and (req.path in DISCOVERY_PATHS or req.path in (JWKS_PATH, USERINFO_PATH)):
+            return self._oauth.openid(req)
         return Reply(404, b"not found", "text/plain")
 
     def _fault_reply(self, fault: str, hold: float) -> Reply:
@@ -150,7 +156,8 @@ class Frontdoor:
             return self._auth_failure(check, authorization)
         if check.realm_id != realm_id:
             return responses.gateway_403(epoch_millis(self._clock.now()))
-        if not self.limits.admit(realm_id):
+        if not self.limits.admit(realm_id) or (_is_batch(req) and not self.batch_limits.admit(realm_id)):
+            # a batch over its own limit gets the same 429 [ours: QBO's answer to it is not recorded]
             return responses.throttled(self._data.envelope_now())
         if slow:
             # a slow backend: the request holds its concurrency slot while it waits
@@ -161,6 +168,11 @@ class Frontdoor:
             self.last_minorversion = req.param("minorversion")
             company = self._companies.get(realm_id)
         return self._data.answer(req, realm_id, company)
+
+
+def _is_batch(req: Request) -> bool:
+    parts = [p for p in req.path.split("/") if p]
+    return req.method == "POST" and len(parts) == 4 and parts[3].lower() == "batch"
 
 
 def _wire(reply: Reply) -> Response:

@@ -1,4 +1,5 @@
-"""Intuit's OAuth endpoints as the simulator serves them: the token endpoint, the consent redirect, revocation."""
+"""Intuit's OAuth endpoints as the simulator serves them: the OpenID discovery document, the token endpoint, the
+consent redirect, revocation."""
 
 from __future__ import annotations
 
@@ -13,6 +14,35 @@ from devstack.sims.http.server import Request
 from devstack.sims.qbo import responses
 from devstack.sims.qbo.oauth import TokenStore
 from devstack.sims.qbo.responses import Reply
+
+# Where Intuit serves its discovery documents (intuit-oauth's DISCOVERY_URL, qbo-api.md §5); intuit-oauth asks for
+# them with a trailing slash
+DISCOVERY_PATHS = frozenset(
+    f"/.well-known/{name}{slash}"
+    for name in ("openid_configuration", "openid_sandbox_configuration")
+    for slash in ("", "/")
+)
+JWKS_PATH = "/op/v1/jwks"
+USERINFO_PATH = "/v1/openid_connect/userinfo"
+
+
+def discovery_document(base_url: str) -> dict[str, Any]:
+    """fixtures/qbo/oauth_openid_discovery_dotnet_sdk_test.json, key for key, each endpoint moved to this host on
+    Intuit's path. Sandbox and production documents are the same here: one host plays both [ours]."""
+    return {
+        "issuer": f"{base_url}/op/v1",
+        "authorization_endpoint": f"{base_url}/connect/oauth2",
+        "token_endpoint": f"{base_url}/oauth2/v1/tokens/bearer",
+        "userinfo_endpoint": f"{base_url}{USERINFO_PATH}",
+        "revocation_endpoint": f"{base_url}/v2/oauth2/tokens/revoke",
+        "jwks_uri": f"{base_url}{JWKS_PATH}",
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+    }
 
 
 class OAuthEndpoints:
@@ -41,6 +71,15 @@ class OAuthEndpoints:
             client_id = (form.get("client_id") or [""])[0]
             secret = (form.get("client_secret") or [""])[0]
         return client_id == self._client_id and secret == self._client_secret
+
+    def openid(self, req: Request) -> Reply:
+        """The discovery document, the (empty) key set and the userinfo endpoint: the simulator issues no ID
+        tokens, so it signs nothing and knows no user."""
+        if req.path == JWKS_PATH:
+            return Reply(200, responses.dumps({"keys": []}))
+        if req.path == USERINFO_PATH:
+            return Reply(501, b"userinfo not simulated: the simulator issues no ID tokens", "text/plain")
+        return Reply(200, responses.dumps(discovery_document(req.base_url)))
 
     def token(self, req: Request) -> Reply:
         if req.method != "POST":

@@ -29,6 +29,8 @@ class Reply:
     # True when the body is an Intuit envelope that may be rendered as XML for a non-JSON Accept
     xml_capable: bool = False
     payload: dict[str, Any] | None = None
+    # the CorePlus calls Intuit's App Partner Program meters for this answer (qbo-api.md, corrections)
+    metered: int = 0
 
 
 def dumps(payload: Any) -> bytes:

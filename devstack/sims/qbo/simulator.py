@@ -3,25 +3,26 @@
 Fidelity is to shared/reference/qbo-api.md and the recordings in shared/fixtures/qbo; comments
 name the source of each behaviour, and "[ours]" marks choices the sources leave open. In short:
 
-Served: ``GET|POST /v3/company/{realm}/query``, ``GET …/{purchase|customer|vendor|account}/{id}``,
+Served: ``GET|POST /v3/company/{realm}/query``, ``GET …/{purchase|customer|vendor|account|item}/{id}``,
 ``GET …/preferences``, ``GET …/companyinfo/{realm}``, ``GET …/cdc``, ``GET …/exchangerate`` (rates seeded
-per company and date; see ``exchange_rates.py``), ``POST /oauth2/v1/tokens/bearer``,
-``POST /v2/oauth2/tokens/revoke``; ``GET /connect/oauth2`` answers 501 (use ``issue_authorization_code``) unless
-``set_authorizing_realm`` said who is signed in, when it redirects with ``code``, ``state`` and ``realmId``.
-Writes through the API (``POST …/purchase``) are not simulated: the service only reads QBO.
+per company and date; see ``exchange_rates.py``), ``POST …/batch`` (queries; see ``batch.py``),
+``POST /oauth2/v1/tokens/bearer``, ``POST /v2/oauth2/tokens/revoke``, the OpenID discovery document naming this
+host's endpoints (``GET /.well-known/openid_[sandbox_]configuration``); ``GET /connect/oauth2`` answers 501 (use
+``issue_authorization_code``) unless ``set_authorizing_realm`` said who is signed in, when it redirects with
+``code``, ``state`` and ``realmId``. Writes through the API (``POST …/purchase``) are not simulated.
 
 Behaviour where the sources are silent or where we chose:
 - Responses are JSON only when ``Accept`` mentions json; otherwise an approximate ``IntuitResponse`` XML,
   as QBO defaults to XML (intuit/oauth-jsclient#135). Gateway 401/403 are always the recorded JSON.
 - Default query order: Purchase by LastUpdatedTime newest first, Account by Name (both observed in the
-  recordings); Customer/Vendor by DisplayName [ours]. Name lists hide ``Active=false`` unless the query
+  recordings); Customer/Vendor by DisplayName, Item by Name [ours]. Name lists hide ``Active=false`` unless the query
   mentions ``Active``. Purchase WHERE is limited to the filterable properties of qbo-api.md §2.
 - ``minorversion`` is recorded (``last_minorversion``) and never refused, including the deprecated 1–74.
 - CDC: changedSince > 30 days → 400 (Unsupported Operation/500 [code inferred]); > 1000 objects → the 1000
   oldest; entities without changes are left out, nothing at all → ``[{}]``.
 - Void: TotalAmt and every line Amount 0, PrivateNote replaced by exactly "Voided", no ``status`` field.
 - Throttle 429 is the recorded XML, no Retry-After; rejected requests do not count in the window; limits
-  are on by default at QBO's 500/min and 10 concurrent per realm.
+  are on by default at QBO's 500/min, 10 concurrent and 40 batches/min per realm.
 - Faults: 500 = SystemFault 10000 JSON; 503 and 504 (after "timeout") = nginx HTML; "reset" = TCP RST.
 - OAuth: revoking any token disconnects its whole authorisation; an old refresh token stays usable 24 h
   after its successor was issued and each use issues a fresh pair.
@@ -50,10 +51,8 @@ from devstack.sims.qbo.webhooks import (
     WebhookDelivery,
     WebhookEvent,
     WebhookFormat,
-    cloudevents_body,
     cloudevents_source,
-    legacy_body,
-    sign_webhook,
+    signed_delivery,
 )
 
 
@@ -120,12 +119,13 @@ class QboSimulator(SimulatedHost):
         customers: Iterable[dict[str, Any]] = (),
         vendors: Iterable[dict[str, Any]] = (),
         purchases: Iterable[dict[str, Any]] = (),
+        items: Iterable[dict[str, Any]] = (),
         exchange_rates: Iterable[dict[str, Any]] = (),
     ) -> None:
         """Create (or replace) a company. Objects are deep-copied; missing SyncToken/MetaData/domain/sparse
         are filled (MetaData = now in the company's offset); given Ids are kept, missing ones assigned.
         ``exchange_rates`` are ``{"SourceCurrencyCode", "AsOfDate", "Rate"}`` objects, into the home currency."""
-        objects = {"Account": accounts, "Customer": customers, "Vendor": vendors, "Purchase": purchases}
+        objects = {"Account": accounts, "Customer": customers, "Vendor": vendors, "Purchase": purchases, "Item": items}
         self._companies.add(realm_id, company_info, preferences, objects, exchange_rates)
 
     def set_preferences(self, realm_id: str, preferences: dict[str, Any]) -> None:
@@ -172,6 +172,10 @@ class QboSimulator(SimulatedHost):
         with self._lock:
             return self._companies.replace(realm_id, "Customer", customer, "Update")
 
+    def add_item(self, realm_id: str, item: dict[str, Any]) -> dict[str, Any]:
+        """A product or service added in QBO (an Item: Name, Type, Sku, UnitPrice, account refs, Active)."""
+        return self._companies.create(realm_id, "Item", item)
+
     # ================================================================== webhooks
 
     def pending_webhook_events(self) -> list[WebhookEvent]:
@@ -189,18 +193,9 @@ class QboSimulator(SimulatedHost):
                 return None
             events = tuple(self._companies.pending)
             self._companies.pending.clear()
-            if fmt == "legacy":
-                body = legacy_body(events)
-                content_type = "application/json"
-            elif fmt == "cloudevents":
-                body = cloudevents_body(events, source=cloudevents_source(self._client_id), new_id=self._new_event_id)
-                content_type = "application/cloudevents+json"
-            else:
-                raise ValueError(f"unknown webhook format {fmt!r}")
-            headers = {"intuit-signature": sign_webhook(body, self._verifier_token), "content-type": content_type}
-            delivery = WebhookDelivery(body=body, headers=headers, fmt=fmt, events=events)
-            self.last_delivery = delivery
-            return delivery
+            source = cloudevents_source(self._client_id)
+            self.last_delivery = signed_delivery(events, fmt, self._verifier_token, source, self._new_event_id)
+            return self.last_delivery
 
     def drop_pending_webhooks(self) -> int:
         """The "webhook lost" case: forget pending events; returns how many were dropped."""
@@ -264,14 +259,15 @@ class QboSimulator(SimulatedHost):
         return self._frontdoor.traffic.by_key()
 
     def metered_calls(self) -> dict[str, int]:
-        """CorePlus calls as Intuit's App Partner Program meters them, per realm: the data API's reads,
-        queries and CDC that succeeded; OAuth and failed calls are not metered (qbo-api.md, corrections).
-        Counted from the request log, so only since the last ``reset_request_count``."""
+        """CorePlus calls as Intuit's App Partner Program meters them, per realm: the data API's reads, queries
+        (GET or POST) and CDC that succeeded, and each successful item of a batch; OAuth, discovery and failed
+        calls are not metered (qbo-api.md §6, corrections). Counted from the request log, so only since the last
+        ``reset_request_count``."""
         metered: dict[str, int] = {}
         with self._lock:
             for request in self._frontdoor.request_log:
-                if request.realm_id and request.method == "GET" and 200 <= request.status < 300:
-                    metered[request.realm_id] = metered.get(request.realm_id, 0) + 1
+                if request.realm_id and request.metered:
+                    metered[request.realm_id] = metered.get(request.realm_id, 0) + request.metered
         return metered
 
     def recorded_requests(self) -> list[RecordedRequest]:
@@ -299,9 +295,15 @@ class QboSimulator(SimulatedHost):
         self._frontdoor.faults.clear()
 
     def set_rate_limit(
-        self, *, per_minute: int | None = 500, concurrent: int | None = 10, time_scale: float = 1.0
+        self,
+        *,
+        per_minute: int | None = 500,
+        concurrent: int | None = 10,
+        batch_per_minute: int | None = 40,
+        time_scale: float = 1.0,
     ) -> None:
-        """Per-realm throttling on REAL monotonic time: more than ``per_minute`` accepted requests in a sliding
-        60 s × ``time_scale`` window, or more than ``concurrent`` in flight → 429. None disables that limit.
-        Throttled requests are not counted in the window [ours]."""
+        """Per-realm throttling on REAL monotonic time: more than ``per_minute`` accepted requests (or
+        ``batch_per_minute`` batches) in a sliding 60 s × ``time_scale`` window, or more than ``concurrent`` in
+        flight → 429. None disables that limit. Throttled requests are not counted in the window [ours]."""
         self._frontdoor.limits.configure(per_minute, concurrent, time_scale)
+        self._frontdoor.batch_limits.configure(batch_per_minute, None, time_scale)

@@ -103,3 +103,19 @@ def cloudevents_body(events: Sequence[WebhookEvent], *, source: str, new_id: Cal
             }
         )
     return dumps(items)
+
+
+def signed_delivery(
+    events: Sequence[WebhookEvent], fmt: WebhookFormat, verifier_token: str, source: str, new_id: Callable[[], str]
+) -> WebhookDelivery:
+    """``events`` as ONE POST of format ``fmt``, signed with the app's verifier token (``intuit-signature``)."""
+    if fmt == "legacy":
+        body = legacy_body(events)
+        content_type = "application/json"
+    elif fmt == "cloudevents":
+        body = cloudevents_body(events, source=source, new_id=new_id)
+        content_type = "application/cloudevents+json"
+    else:
+        raise ValueError(f"unknown webhook format {fmt!r}")
+    headers = {"intuit-signature": sign_webhook(body, verifier_token), "content-type": content_type}
+    return WebhookDelivery(body=body, headers=headers, fmt=fmt, events=tuple(events))

@@ -5,7 +5,8 @@ Used by the QBO simulator; no I/O, no clock. Behaviour follows shared/reference/
 - ``SELECT * | SELECT COUNT(*) FROM Entity [WHERE c [AND c]...] [ORDERBY|ORDER BY f [ASC|DESC], ...]
   [STARTPOSITION n] [MAXRESULTS m]``; keywords are case-insensitive; ``ORDER BY`` with a space is accepted
   because production connectors send it (singer-io/tap-quickbooks ``query_builder.py``).
-- Operators ``=, <, >, <=, >=, IN, LIKE`` (LIKE with ``%`` only). No OR, no projections, no joins.
+- Operators ``=, <, >, <=, >=, IN, LIKE`` (LIKE with ``%`` only). No OR, no joins. A select list (``SELECT *, Sku``)
+  is accepted and still returns every property: QBO does not support projections.
 - Default page size 100, maximum 1000.
 
 Error codes and texts are the ones QBO is seen returning (ValidationFault, HTTP 400):
@@ -15,12 +16,12 @@ consolibyte/quickbooks-php#129) and ``4001 "Invalid query"`` with a ``QueryValid
 "value 1500 is too large. Max allowed value is 1000").
 """
 
+from devstack.sims.qbo.query.errors import QueryError
 from devstack.sims.qbo.query.evaluation import evaluate, get_field, order_objects, parse_datetime
 from devstack.sims.qbo.query.syntax import (
     Condition,
     OrderKey,
     Query,
-    QueryError,
     QueryResult,
     check_filterable,
     parse_query,

@@ -8,14 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from devstack.sims.qbo.query.syntax import (
-    Condition,
-    OrderKey,
-    Query,
-    QueryResult,
-    Scalar,
-    validation_error,
-)
+from devstack.sims.qbo.query.errors import validation_error
+from devstack.sims.qbo.query.lexer import Scalar
+from devstack.sims.qbo.query.syntax import Condition, OrderKey, Query, QueryResult
 
 
 def get_field(obj: Mapping[str, Any], dotted: str) -> Any:

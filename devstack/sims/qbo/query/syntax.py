@@ -1,44 +1,22 @@
-"""The grammar: the query's types and errors, the lexer and the parser."""
+"""The grammar: the query's types and the parser."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from devstack.sims.qbo.query.errors import QueryError, parse_error, validation_error
+from devstack.sims.qbo.query.lexer import Scalar, Token, tokenize
+
 DEFAULT_MAX_RESULTS = 100
 MAX_MAX_RESULTS = 1000
 
-PARSE_ERROR_CODE = "4000"
-PARSE_ERROR_MESSAGE = "Error parsing query"
-VALIDATION_ERROR_CODE = "4001"
-VALIDATION_ERROR_MESSAGE = "Invalid query"
-
-Scalar = str | int | float | bool
 Operator = Literal["=", "<", ">", "<=", ">=", "IN", "LIKE"]
-
-
-class QueryError(Exception):
-    """A query QBO would refuse; carries the Fault ``code``/``Message``/``Detail`` to answer with."""
-
-    def __init__(self, code: str, message: str, detail: str) -> None:
-        super().__init__(f"{code} {message}: {detail}")
-        self.code = code
-        self.message = message
-        self.detail = detail
-
-
-def _parse_error(detail: str) -> QueryError:
-    return QueryError(PARSE_ERROR_CODE, PARSE_ERROR_MESSAGE, f"QueryParserError: {detail}")
 
 
 def normalise_field(name: str) -> str:
     return name.casefold()
-
-
-def validation_error(detail: str) -> QueryError:
-    return QueryError(VALIDATION_ERROR_CODE, VALIDATION_ERROR_MESSAGE, f"QueryValidationError: {detail}")
 
 
 @dataclass(frozen=True)
@@ -76,111 +54,31 @@ class QueryResult:
     total: int  # every match, ignoring paging
 
 
-# --------------------------------------------------------------------------------------------- lexer
-
-_Kind = Literal["ident", "string", "number", "op", "punct", "eof"]
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: _Kind
-    text: str
-    value: Scalar
-    column: int  # 1-based, as QBO's JavaCC parser reports it
-
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-            continue
-        column = i + 1
-        if ch == "'":
-            # QBO escapes a quote inside a literal with a backslash: 'Craig\'s' (node-quickbooks#56, #74)
-            buf: list[str] = []
-            j = i + 1
-            while True:
-                if j >= n:
-                    raise _parse_error(f'Lexical error at line 1, column {n + 1}.  Encountered: <EOF> after : "\'"')
-                cj = text[j]
-                if cj == "\\" and j + 1 < n:
-                    buf.append(text[j + 1])
-                    j += 2
-                    continue
-                if cj == "'":
-                    break
-                buf.append(cj)
-                j += 1
-            literal = "".join(buf)
-            tokens.append(_Token("string", text[i : j + 1], literal, column))
-            i = j + 1
-            continue
-        m = _NUMBER.match(text, i)
-        if m and (ch.isdigit() or (ch == "-" and i + 1 < n and text[i + 1].isdigit())):
-            raw = m.group()
-            number: int | float = float(raw) if "." in raw else int(raw)
-            tokens.append(_Token("number", raw, number, column))
-            i = m.end()
-            continue
-        m = _IDENT.match(text, i)
-        if m:
-            tokens.append(_Token("ident", m.group(), m.group(), column))
-            i = m.end()
-            continue
-        two = text[i : i + 2]
-        if two in ("<=", ">=", "!=", "<>"):
-            tokens.append(_Token("op", two, two, column))
-            i += 2
-            continue
-        if ch in "=<>":
-            tokens.append(_Token("op", ch, ch, column))
-            i += 1
-            continue
-        if ch in "(),*":
-            tokens.append(_Token("punct", ch, ch, column))
-            i += 1
-            continue
-        # the wording QBO uses for a stray character (pbrink231/quickbooks-node-promise#1)
-        raise _parse_error(
-            f'Invalid content. Lexical error at line 1, column {column}.  Encountered: "{ch}" ({ord(ch)}), after : ""'
-        )
-    tokens.append(_Token("eof", "", "", n + 1))
-    return tokens
-
-
 # -------------------------------------------------------------------------------------------- parser
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self._tokens = _tokenize(text)
+        self._tokens = tokenize(text)
         self._pos = 0
 
-    def _peek(self) -> _Token:
+    def _peek(self) -> Token:
         return self._tokens[self._pos]
 
-    def _next(self) -> _Token:
+    def _next(self) -> Token:
         tok = self._tokens[self._pos]
         if tok.kind != "eof":
             self._pos += 1
         return tok
 
-    def _is_keyword(self, tok: _Token, *words: str) -> bool:
+    def _is_keyword(self, tok: Token, *words: str) -> bool:
         return tok.kind == "ident" and tok.text.casefold() in words
 
-    def _unexpected(self, tok: _Token, expecting: str) -> QueryError:
+    def _unexpected(self, tok: Token, expecting: str) -> QueryError:
         shown = "<EOF>" if tok.kind == "eof" else tok.text
-        return _parse_error(f'Encountered "{shown}" at line 1, column {tok.column}.\nWas expecting: {expecting}')
+        return parse_error(f'Encountered "{shown}" at line 1, column {tok.column}.\nWas expecting: {expecting}')
 
-    def _expect_keyword(self, word: str) -> _Token:
+    def _expect_keyword(self, word: str) -> Token:
         tok = self._next()
         if not self._is_keyword(tok, word):
             raise self._unexpected(tok, f'"{word}"')
@@ -265,16 +163,29 @@ class _Parser:
         )
 
     def _parse_projection(self) -> bool:
-        tok = self._next()
-        if tok.kind == "punct" and tok.text == "*":
-            return False
+        """``count(*)`` (True), or a select list of ``*`` and property names (False). A list is accepted but
+        selects nothing less: "The response set always returns all properties for each object. That is,
+        projections are not supported." (Intuit's data-queries page; qbo-api.md §2 "no projections"), and
+        python-quickbooks 0.9.12 sends ``SELECT *, Sku FROM Item``. Names are not checked against the
+        entity [ours: QBO's answer to an unknown name in the list is not recorded]."""
+        tok = self._peek()
         if self._is_keyword(tok, "count"):
+            self._next()
             self._expect_punct("(")
             self._expect_punct("*")
             self._expect_punct(")")
             return True
-        # projections (SELECT Id, DocNumber ...) are not supported (qbo-api.md §2)
-        raise self._unexpected(tok, '"*" | "count"')
+        self._parse_selected()
+        while self._peek().kind == "punct" and self._peek().text == ",":
+            self._next()
+            self._parse_selected()
+        return False
+
+    def _parse_selected(self) -> None:
+        tok = self._next()
+        is_star = tok.kind == "punct" and tok.text == "*"
+        if not is_star and (tok.kind != "ident" or self._is_keyword(tok, "from", "count")):
+            raise self._unexpected(tok, '"*" | "count" | <IDENTIFIER>')
 
     def _parse_int(self) -> int:
         tok = self._next()
@@ -331,7 +242,7 @@ def parse_query(text: str) -> Query:
     """Parse one QBO query; raises ``QueryError`` (code 4000/4001) for what QBO would refuse."""
     if not text.strip():
         # the exact text QBO answered for an empty query (consolibyte/quickbooks-php#129)
-        raise _parse_error('Encountered "<EOF>" at line 0, column 0.\nWas expecting:\n    "select" ...\n    ')
+        raise parse_error('Encountered "<EOF>" at line 0, column 0.\nWas expecting:\n    "select" ...\n    ')
     return _Parser(text).parse()
 
 
