@@ -11,6 +11,7 @@ def tenant_pk(tenant_id: str) -> str:
 
 PROFILE = "PROFILE"
 CURSOR = "CURSOR"
+TOKENS = "TOKENS"  # the tenant's QBO and Clio tokens, sealed (stores.token_vault)
 TENANT_INDEX = "TENANT"  # gsi1pk of tenant profiles, so all tenants list with one Query
 
 
