@@ -220,8 +220,10 @@ def build_runtime(
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
     # The firms' tokens: sealed in the table under the tenant key, legacy secrets moved in on first read.
     data_keys = KmsDataKeys(session.client("kms", endpoint_url=endpoint), settings.TENANT_SECRET_KMS_KEY_ID)
+    # Data keys age on the runtime's clock (simulated time on the local stack, as the tokens do).
+    sealer = TokenSealer(data_keys, clock=lambda: clock.now().timestamp())
     token_vault = MigratingTokenVault(
-        DynamoTokenVault(table, TokenSealer(data_keys)), LegacyTokenSecrets(secrets, settings.SECRET_PREFIX)
+        DynamoTokenVault(table, sealer), LegacyTokenSecrets(secrets, settings.SECRET_PREFIX)
     )
     tokens = TokenStore(
         secrets,
