@@ -164,3 +164,14 @@ def test_a_reconnect_replaces_tokens_that_cannot_be_decrypted() -> None:
     # Then the new tokens replace them and are used
     assert world.vault.read("firm-1").version == 4
     assert store.access_token(TENANT, "qbo") == "qbo-AT-new"
+
+
+def test_a_container_that_found_no_tokens_uses_them_once_the_firm_connects(world: World) -> None:
+    # Given a container that asked for a tenant's token before the firm connected
+    poll_worker, onboarding = world.container(), world.container()
+    with pytest.raises(ReconnectRequiredError):
+        poll_worker.access_token(TENANT, "qbo")
+    # When the firm connects QBO through another container
+    world.connect(onboarding, "qbo", "qbo-AT-0", "qbo-RT-0")
+    # Then the first container reads the new tokens rather than remembering that there were none
+    assert poll_worker.access_token(TENANT, "qbo") == "qbo-AT-0"

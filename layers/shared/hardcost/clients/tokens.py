@@ -215,8 +215,10 @@ class TokenStore:
     def _read_tenant(self, tenant_id: str, *, missing_ok: bool = False) -> VersionedCredentials:
         self.token_reads += 1
         kept = self._vault.read(tenant_id)
-        if not kept.version and not missing_ok:
-            raise AuthError("no tokens are kept for this tenant")
+        if not kept.version:
+            if not missing_ok:
+                raise AuthError("no tokens are kept for this tenant")
+            return kept  # not remembered: a connect in another container must be seen at the next use
         self._cache[tenant_id] = kept
         return kept
 
