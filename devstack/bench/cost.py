@@ -1,7 +1,7 @@
 """AWS cost of a benchmark phase: measured counts times published on-demand prices, with every input listed.
 
 Prices are those of ../shared/reference/peers-and-pain-points.md §4.3 (us-east-1), except Secrets
-Manager's, which §4.3 does not list. Lambda duration in production is not measurable here (QBO and Clio
+Manager's and KMS's, which §4.3 does not list. Lambda duration in production is not measurable here (QBO and Clio
 are simulators on loopback), so billed time is modelled as the measured in-process handler time plus an
 assumed latency per external call; the latencies are assumptions, printed with the result.
 """
@@ -31,12 +31,20 @@ PRICES: dict[str, Price] = {
     "secretsmanager_api_call": Price(
         0.05 / 10_000, "API call", "not in §4.3: AWS list price $0.05 per 10,000 calls (not retrieved here)"
     ),
+    "kms_request": Price(
+        0.03 / 10_000, "request", "not in §4.3: AWS list price $0.03 per 10,000 requests (not retrieved here)"
+    ),
 }
 # Not per entry, so left out of the per-1,000 figure (docs/scaling.md counts them per tenant):
-FIXED_MONTHLY = {"secretsmanager_secret": "$0.40 per secret per month (one per tenant; not in §4.3)"}
+FIXED_MONTHLY = {
+    "kms_key": "$1 per month for the tenant key (TenantSecretKey), shared by every firm (not in §4.3)",
+    "secretsmanager_secret": "$0.40 per secret per month: the app's two (the firms' tokens are table items)",
+}
 
 # Assumed production latency of one call, in seconds (not measured: the bench runs on loopback).
-LATENCY_S: dict[str, float] = {"qbo": 0.25, "clio": 0.30, "dynamodb": 0.008, "sqs": 0.015, "secretsmanager": 0.03}
+LATENCY_S: dict[str, float] = {
+    "qbo": 0.25, "clio": 0.30, "dynamodb": 0.008, "sqs": 0.015, "secretsmanager": 0.03, "kms": 0.01,
+}  # fmt: skip
 
 
 def function_memory_mb(logical_id: str) -> int:
@@ -59,7 +67,8 @@ class PhaseUsage:
     read_units: float
     write_units: float
     sqs_requests: int  # requests a deployed stack makes (see sqs_requests_deployed)
-    secrets_calls: int
+    secrets_calls: int  # Secrets Manager: the app secret (and legacy tenant secrets, while they exist)
+    kms_calls: int  # GenerateDataKey and Decrypt of the firms' token data keys
     scheduled_ticks: int
     memory_mb: int
 
@@ -89,6 +98,7 @@ def estimate(usage: PhaseUsage, entries: int, *, extra_wait_seconds: float = 0.0
         + usage.clio_calls * LATENCY_S["clio"]
         + usage.dynamodb_requests * LATENCY_S["dynamodb"]
         + usage.secrets_calls * LATENCY_S["secretsmanager"]
+        + usage.kms_calls * LATENCY_S["kms"]
     )
     gb_s = (usage.handler_seconds + network + extra_wait_seconds) * usage.memory_mb / 1024
     lines = {
@@ -98,6 +108,7 @@ def estimate(usage: PhaseUsage, entries: int, *, extra_wait_seconds: float = 0.0
         "dynamodb_writes": usage.write_units * PRICES["dynamodb_wru"].usd,
         "dynamodb_reads": usage.read_units * PRICES["dynamodb_rru"].usd,
         "secrets_manager": usage.secrets_calls * PRICES["secretsmanager_api_call"].usd,
+        "kms": usage.kms_calls * PRICES["kms_request"].usd,
         "eventbridge": usage.scheduled_ticks * PRICES["eventbridge_invocation"].usd,
     }
     total = sum(lines.values())

@@ -47,6 +47,8 @@ def ddb_value_size(value: Any) -> int:
         return 1 + math.ceil(digits / 2)
     if isinstance(value, bytes | bytearray):
         return len(value)
+    if isinstance(getattr(value, "value", None), bytes | bytearray):  # boto3's Binary (a TOKENS item's parts)
+        return len(value.value)
     if isinstance(value, dict):
         return 3 + sum(len(str(k).encode()) + ddb_value_size(v) + 1 for k, v in value.items())
     if isinstance(value, list | tuple | set | frozenset):
@@ -76,10 +78,18 @@ class AwsTotals:
     read_units: float = 0.0
     write_units: float = 0.0
     secret_reads: Counter[str] = field(default_factory=Counter)  # SecretId -> GetSecretValue calls
+    token_reads: Counter[str] = field(default_factory=Counter)  # tenant pk -> GetItem of its TOKENS item
+    token_writes: Counter[str] = field(default_factory=Counter)  # tenant pk -> PutItem/DeleteItem of it
 
     def copy(self) -> AwsTotals:
         return AwsTotals(
-            Counter(self.calls), dict(self.seconds), self.read_units, self.write_units, Counter(self.secret_reads)
+            Counter(self.calls),
+            dict(self.seconds),
+            self.read_units,
+            self.write_units,
+            Counter(self.secret_reads),
+            Counter(self.token_reads),
+            Counter(self.token_writes),
         )
 
     def minus(self, earlier: AwsTotals) -> AwsTotals:
@@ -89,6 +99,8 @@ class AwsTotals:
             self.read_units - earlier.read_units,
             self.write_units - earlier.write_units,
             self.secret_reads - earlier.secret_reads,
+            self.token_reads - earlier.token_reads,
+            self.token_writes - earlier.token_writes,
         )
 
     def of(self, service: str) -> int:
@@ -156,6 +168,19 @@ class AwsMeter:
             self.totals.write_units += writes
             if key == "secretsmanager.GetSecretValue":
                 self.totals.secret_reads[str(params.get("SecretId"))] += 1
+            token_item = _token_item(operation, params)
+            if token_item is not None:
+                counter = self.totals.token_reads if operation == "GetItem" else self.totals.token_writes
+                counter[token_item] += 1
+
+
+def _token_item(operation: str, params: dict[str, Any]) -> str | None:
+    """The tenant partition of a request to a firm's TOKENS item (the token vault), else None."""
+    key = params.get("Item") if operation == "PutItem" else params.get("Key")
+    if operation not in {"GetItem", "PutItem", "DeleteItem"} or not isinstance(key, dict):
+        return None
+    plain = {name: value.get("S") if isinstance(value, dict) else value for name, value in key.items()}
+    return str(plain.get("pk")) if plain.get("sk") == "TOKENS" else None
 
 
 def _capacity(operation: str, params: dict[str, Any], response: dict[str, Any], failed: bool) -> tuple[float, float]:

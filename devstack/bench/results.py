@@ -28,7 +28,7 @@ TARGETS = {
     "qbo_calls_per_1000_purchases": ("<=", 3.0),
     "clio_calls_per_entry": ("<=", 1.1),
     "ddb_ops_per_entry": ("<=", 3.0),
-    "tenant_secret_reads_per_container_token_lifetime": ("<=", 1.0),
+    "tenant_token_reads_per_container_token_lifetime": ("<=", 1.0),
     "clio_limit_utilisation": (">=", 0.9),
     "failed_by_429": ("==", 0.0),
     "webhook_import_vs_boto3": ("<=", 1.5),
@@ -43,7 +43,10 @@ DEFINITIONS = {
     ),
     "clio_calls_per_entry": "Clio API calls during the full import / entries created by it",
     "ddb_ops_per_entry": "DynamoDB requests counted by Stores.operations during the full import / entries created",
-    "secrets_calls": "Secrets Manager API calls of the import and the incremental sync (TokenStore counters)",
+    "token_calls": (
+        "the firms' tokens in the import and the incremental sync: TOKENS item reads and writes (TokenStore "
+        "counters), KMS GenerateDataKey and Decrypt of their data keys, and Secrets Manager reads (the app secret)"
+    ),
     "lambda_invocations": "poller ticks + poll-worker and mapper invocations (DrainReport.invocations) of the main run",
     "peak_rss_mb": "peak resident memory of the whole bench process (simulators and moto included)",
     "cost_usd_per_1000_entries": "modelled AWS cost of the full import per 1,000 entries (see cost.model)",
@@ -63,7 +66,7 @@ DEFINITIONS = {
 
 def phase_usage(phase: Phase) -> PhaseUsage:
     aws = phase.aws
-    secrets = aws.count("secretsmanager.GetSecretValue", "secretsmanager.PutSecretValue", "secretsmanager.CreateSecret")
+    secrets = aws.count("secretsmanager.GetSecretValue", "secretsmanager.DeleteSecret")
     return PhaseUsage(
         invocations=phase.invocations,
         handler_seconds=phase.handler_seconds,
@@ -78,6 +81,7 @@ def phase_usage(phase: Phase) -> PhaseUsage:
             visibility_changes=aws.count("sqs.ChangeMessageVisibility"),
         ),
         secrets_calls=secrets,
+        kms_calls=aws.count("kms.GenerateDataKey", "kms.Decrypt"),
         scheduled_ticks=phase.scheduled_ticks,
         memory_mb=function_memory_mb("MapperFunction"),
     )
@@ -122,7 +126,14 @@ def phase_summary(phase: Phase, entries: int) -> dict[str, Any]:
             "write_units": phase.aws.write_units,
         },
         "sqs_requests_deployed": usage.sqs_requests,
-        "secrets": {"reads": phase.secret_reads, "writes": phase.secret_writes, "refreshes": phase.refreshes},
+        "tokens": {
+            "item_reads": phase.token_reads,
+            "item_writes": phase.token_writes,
+            "kms_generate_data_key": phase.aws.count("kms.GenerateDataKey"),
+            "kms_decrypt": phase.aws.count("kms.Decrypt"),
+            "refreshes": phase.refreshes,
+            "app_secret_reads": phase.secret_reads,
+        },
         "client_retries": phase.retries,
         "cost": estimate(usage, entries).as_dict(),
     }
@@ -138,10 +149,10 @@ def build_result(
     paced_wait = max(0.0, imp.clio_api_calls * (60 / CLIO_PEAK_PER_MINUTE - LATENCY_S["clio"]))
     cost_paced = estimate(usage, entries, extra_wait_seconds=paced_wait)
     # Two warm containers (the poll worker's and the mapper's) used the tenant over the run's simulated time;
-    # each may read the tenant's secret once per QBO access-token lifetime (the shorter of the two tokens).
+    # each may read the tenant's tokens once per QBO access-token lifetime (the shorter of the two tokens).
     lifetimes = max(1, math.ceil(main.simulated_hours * 3600 / ACCESS_TOKEN_SECONDS))
     reads_allowed = 2 * lifetimes
-    secrets_ratio = main.tenant_secret_reads / reads_allowed
+    tokens_ratio = main.tenant_token_reads / reads_allowed
     webhook_ratio = imports.handler_ms["webhook"] / imports.boto3_ms if imports.boto3_ms else 0.0
     changed = sum(n for op, n in main.changes.items() if op != "webhooks_lost")
     result: dict[str, Any] = {
@@ -152,13 +163,14 @@ def build_result(
         "qbo_calls_per_1000_purchases": _per(inc.qbo_api_calls, len(main.firm.purchases), 1000),
         "clio_calls_per_entry": _per(imp.clio_api_calls, entries),
         "ddb_ops_per_entry": _per(imp.store_ops, entries),
-        "secrets_calls": {
-            "total": imp.secret_reads + imp.secret_writes + inc.secret_reads + inc.secret_writes,
-            "reads": imp.secret_reads + inc.secret_reads,
-            "writes": imp.secret_writes + inc.secret_writes,
+        "token_calls": {
+            "item_reads": imp.token_reads + inc.token_reads,
+            "item_writes": imp.token_writes + inc.token_writes,
+            "kms_generate_data_key": imp.aws.count("kms.GenerateDataKey") + inc.aws.count("kms.GenerateDataKey"),
+            "kms_decrypt": imp.aws.count("kms.Decrypt") + inc.aws.count("kms.Decrypt"),
             "token_refreshes": imp.refreshes + inc.refreshes,
-            "tenant_secret_reads": main.tenant_secret_reads,
-            "tenant_secret_reads_allowed": reads_allowed,
+            "tenant_token_reads": main.tenant_token_reads,
+            "tenant_token_reads_allowed": reads_allowed,
             "allowed_because": (
                 f"2 containers x {lifetimes} QBO access-token lifetimes ({ACCESS_TOKEN_SECONDS} s) in the run's "
                 f"{main.simulated_hours:.1f} simulated hours"
@@ -209,7 +221,7 @@ def build_result(
                 "per phase: Lambda requests + GB-s (measured in-process handler time + assumed production latency "
                 "per external call, x memory from template.yaml) + SQS (service sends + ESM receive and "
                 "DeleteMessageBatch per batch) + DynamoDB RRU/WRU (estimated from item sizes) + Secrets Manager "
-                "calls + EventBridge ticks"
+                "calls + KMS requests + EventBridge ticks"
             ),
             "prices_usd": price_list(),
             "not_per_entry": FIXED_MONTHLY,
@@ -231,8 +243,8 @@ def build_result(
         ),
         "clio_calls_per_entry": target_check("clio_calls_per_entry", result["clio_calls_per_entry"]),
         "ddb_ops_per_entry": target_check("ddb_ops_per_entry", result["ddb_ops_per_entry"]),
-        "secrets_once_per_container_tenant_token_lifetime": target_check(
-            "tenant_secret_reads_per_container_token_lifetime", secrets_ratio
+        "tokens_once_per_container_tenant_token_lifetime": target_check(
+            "tenant_token_reads_per_container_token_lifetime", tokens_ratio
         ),
         "clio_limit_utilisation": target_check("clio_limit_utilisation", limited.utilisation),
         "failed_by_429": target_check("failed_by_429", float(limited.failed_by_429)),
@@ -257,8 +269,13 @@ def _tables(
     )
     headline.add("clio_calls_per_entry", result["clio_calls_per_entry"], "full import")
     headline.add("ddb_ops_per_entry", result["ddb_ops_per_entry"], "Stores.operations, full import")
-    secrets = result["secrets_calls"]
-    headline.add("secrets_calls", secrets["total"], f"reads {secrets['reads']}, writes {secrets['writes']}")
+    tokens = result["token_calls"]
+    headline.add(
+        "token_calls",
+        tokens["item_reads"] + tokens["item_writes"],
+        f"item reads {tokens['item_reads']}, writes {tokens['item_writes']}; KMS GenerateDataKey "
+        f"{tokens['kms_generate_data_key']}, Decrypt {tokens['kms_decrypt']}; app secret {tokens['app_secret_reads']}",
+    )
     headline.add("lambda_invocations", result["lambda_invocations"])
     headline.add("peak_rss_mb", result["peak_rss_mb"], "whole bench process")
     headline.add("cost_usd_per_1000_entries", result["cost_usd_per_1000_entries"], "model, see below")

@@ -2,7 +2,7 @@
 
 ``LocalStack`` installs one runtime that every handler shares, which is right for scenarios but would
 hide what containers cost: a deployed stack runs each function in its own containers, each with its own
-clients, caches and token cache (so, e.g., each reads a tenant's secret once). ``Containers`` builds
+clients, caches, token cache and data keys (so, e.g., each reads a tenant's tokens once). ``Containers`` builds
 one runtime per function exactly as a cold container does (``hardcost.deps.runtime.build_runtime`` on the
 function's environment) and installs the right one around each invocation.
 """
@@ -87,10 +87,14 @@ class Containers:
         return sum(int(r.stores.operations) for r in self.runtimes.values())
 
     def secret_reads(self) -> int:
+        """Of the app secret (the firms' tokens are items of the table: ``token_reads``)."""
         return sum(int(r.tokens.secret_reads) for r in self.runtimes.values())
 
-    def secret_writes(self) -> int:
-        return sum(int(r.tokens.secret_writes) for r in self.runtimes.values())
+    def token_reads(self) -> int:
+        return sum(int(r.tokens.token_reads) for r in self.runtimes.values())
+
+    def token_writes(self) -> int:
+        return sum(int(r.tokens.token_writes) for r in self.runtimes.values())
 
     def refreshes(self) -> int:
         return sum(int(r.tokens.refreshes) for r in self.runtimes.values())
@@ -157,7 +161,8 @@ class Counters:
     http: HttpTotals
     store_ops: int
     secret_reads: int
-    secret_writes: int
+    token_reads: int
+    token_writes: int
     refreshes: int
     retries: int
     calls: dict[str, int]  # handler invocations by function
@@ -170,7 +175,8 @@ class Counters:
             "http": self.http.minus(before.http),
             "store_ops": self.store_ops - before.store_ops,
             "secret_reads": self.secret_reads - before.secret_reads,
-            "secret_writes": self.secret_writes - before.secret_writes,
+            "token_reads": self.token_reads - before.token_reads,
+            "token_writes": self.token_writes - before.token_writes,
             "refreshes": self.refreshes - before.refreshes,
             "retries": self.retries - before.retries,
             "calls": {k: self.calls[k] - before.calls.get(k, 0) for k in self.calls},
@@ -228,7 +234,8 @@ class Recorder:
             http=self.http.snapshot(),
             store_ops=c.store_operations(),
             secret_reads=c.secret_reads(),
-            secret_writes=c.secret_writes(),
+            token_reads=c.token_reads(),
+            token_writes=c.token_writes(),
             refreshes=c.refreshes(),
             retries=c.retries(),
             calls={name: len(t.durations) for name, t in self.timers.items()},

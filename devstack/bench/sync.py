@@ -81,7 +81,7 @@ class MainRun:
     needs_matter: int
     pacer_waits: PacerWaits
     simulated_hours: float
-    tenant_secret_reads: int
+    tenant_token_reads: int  # GetItem of the firm's TOKENS item, by any container
     app_secret_reads: int
     peak_rss_mb: float
 
@@ -125,7 +125,7 @@ def run_main(purchases: int, changes: int, *, seed: int = 2026) -> MainRun:
             stores = stack.runtime.stores
             failures = Counter(str(f.code) for f in stores.failures.list(firm.tenant_id))
             needs_matter = len(stores.needs_matter.list(firm.tenant_id))
-            tenant_secret = stack.runtime.tokens.secret_name(firm.tenant_id)
+            token_reads = import_phase.aws.token_reads + incremental.aws.token_reads
             secret_reads = import_phase.aws.secret_reads + incremental.aws.secret_reads
             app_secret = stack.runtime.settings.APP_SECRET_NAME
             simulated_hours = (clock.now() - began).total_seconds() / 3600
@@ -145,7 +145,7 @@ def run_main(purchases: int, changes: int, *, seed: int = 2026) -> MainRun:
         needs_matter=needs_matter,
         pacer_waits=waits,
         simulated_hours=simulated_hours,
-        tenant_secret_reads=secret_reads[tenant_secret],
+        tenant_token_reads=token_reads[f"TENANT#{firm.tenant_id}"],
         app_secret_reads=secret_reads[app_secret],
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )

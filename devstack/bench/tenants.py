@@ -95,7 +95,7 @@ class Tick:
     outcomes: dict[str, int]
     qbo_calls_per_tenant: float
     dynamodb_requests_per_tenant: float
-    secret_reads: int
+    token_reads: int  # of the tenants' TOKENS items (each container reads a tenant's once per token lifetime)
     sqs_requests: int
     polls: list[TenantPoll] = field(default_factory=list, repr=False)
 
@@ -114,7 +114,7 @@ def run_tick(name: str, stack: LocalStack, containers: Containers, aws: AwsMeter
     timers = time_handlers(("poller", "poll_worker"))
     poll_timer = PollTimer()
     before_aws, before_http = aws.snapshot(), http.snapshot()
-    reads_before = containers.secret_reads()
+    reads_before = containers.token_reads()
     try:
         with poll_timer.installed(), containers.serving("poller"):
             started = time.perf_counter()
@@ -145,7 +145,7 @@ def run_tick(name: str, stack: LocalStack, containers: Containers, aws: AwsMeter
         outcomes=dict(Counter(p.outcome for p in polls)),
         qbo_calls_per_tenant=calls.of("qbo", api_only=True) / count,
         dynamodb_requests_per_tenant=used.of("dynamodb") / count,
-        secret_reads=containers.secret_reads() - reads_before,
+        token_reads=containers.token_reads() - reads_before,
         sqs_requests=used.of("sqs"),
         polls=polls,
     )

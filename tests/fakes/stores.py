@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from hardcost.errors import ConflictError, LockBusyError, LockLostError, TenantChangedError, TenantGoneError
+from hardcost.errors import (
+    ConflictError,
+    LockBusyError,
+    LockLostError,
+    TenantChangedError,
+    TenantGoneError,
+    TokensChangedError,
+)
 from hardcost.models.records import (
     ActivityLogRecord,
     CursorRecord,
@@ -23,6 +30,7 @@ from hardcost.models.records import (
     QboListsState,
     TenantRecord,
 )
+from hardcost.models.secrets import TenantCredentials, VersionedCredentials
 from hardcost.rules.backstop import WebhookHealth
 from hardcost.rules.tenant_status import TenantChange
 from hardcost.stores.qbo_lists import is_deleted, kept
@@ -303,3 +311,30 @@ class FakeStores:
         self.meters = FakeMeters()
         self.webhook_health = FakeWebhookSignals()
         self.qbo_lists = FakeQboLists()
+
+
+class FakeTokenVault:
+    """The firms' tokens in memory (``hardcost.stores.ports.TokenVault``): versioned, written on condition of the
+    version read, as the DynamoDB vault does; no encryption (``tests/unit/test_token_crypto.py`` covers it)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, VersionedCredentials] = {}
+        self.reads = 0
+        self.writes = 0
+
+    def read(self, tenant_id: str) -> VersionedCredentials:
+        self.reads += 1
+        return self.items.get(tenant_id) or VersionedCredentials()
+
+    def write(self, tenant_id: str, credentials: TenantCredentials, *, expected_version: int) -> VersionedCredentials:
+        self.writes += 1
+        current = self.items.get(tenant_id)
+        if (current.version if current else 0) != expected_version:
+            raise TokensChangedError(f"the tokens of tenant {tenant_id} were written by another worker")
+        written = VersionedCredentials(credentials=credentials, version=expected_version + 1)
+        self.items[tenant_id] = written
+        return written
+
+    def delete(self, tenant_id: str) -> None:
+        self.writes += 1
+        self.items.pop(tenant_id, None)

@@ -208,11 +208,10 @@ def test_disconnect_revokes_both_providers_and_keeps_the_sync_history(seeded_sta
     stack = two_firms(seeded_stack)
     stack.sync()
     clio_token = stack.runtime.tokens.stored("firm-1").clio.access_token
-    secret_name = stack.runtime.tokens.secret_name("firm-1")
     mappings = stack.runtime.stores.mappings.all("firm-1")
     # When its user disconnects it
     response = stack.call_admin("DELETE", "/admin/tenants/firm-1", token=stack.admin_token("firm-1"))
-    # Then both grants are revoked and the secret is gone, but the sync history stays for a reconnect (§4)
+    # Then both grants are revoked and the tokens are gone, but the sync history stays for a reconnect (§4)
     assert response["statusCode"] == 200
     body = body_of(response)
     assert (body["revoked"], body["errors"], body["data_deleted"]) == ({"qbo": True, "clio": True}, {}, False)
@@ -220,8 +219,9 @@ def test_disconnect_revokes_both_providers_and_keeps_the_sync_history(seeded_sta
     assert not stack.qbo.connected("9341457021722202")
     users = httpx.get(f"{stack.clio.base_url}/api/v4/users.json", headers={"Authorization": f"Bearer {clio_token}"})
     assert users.status_code == 401
-    secrets = stack.session.client("secretsmanager")
-    assert secret_name not in {s["Name"] for s in secrets.list_secrets()["SecretList"]}
+    assert stack.runtime.token_vault.read("firm-1").version == 0
+    table = stack.session.resource("dynamodb").Table(stack.resources.table_name)
+    assert table.get_item(Key={"pk": "TENANT#firm-1", "sk": "TOKENS"}).get("Item") is None
     assert stack.runtime.stores.mappings.all("firm-1") == mappings and mappings
     health = body_of(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=stack.admin_token("firm-1")))
     assert (health["status"], health["reconnect_all"], health["connected"]) == (

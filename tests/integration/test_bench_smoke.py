@@ -22,7 +22,7 @@ PROMISED = (
     "qbo_calls_per_1000_purchases",
     "clio_calls_per_entry",
     "ddb_ops_per_entry",
-    "secrets_calls",
+    "token_calls",
     "lambda_invocations",
     "peak_rss_mb",
     "cost_usd_per_1000_entries",
@@ -62,7 +62,9 @@ def test_bench_on_thirty_purchases_reports_every_figure() -> None:
     assert printed["ddb_ops_per_entry"] >= 1
     assert printed["qbo_calls_per_1000_purchases"] > 0  # the incremental sync read QBO at least once
     assert printed["lambda_invocations"] >= 4  # two ticks and a mapper batch each, at least
-    assert printed["secrets_calls"]["reads"] >= 1  # a cold container reads the tenant's tokens
+    tokens = printed["token_calls"]
+    assert tokens["item_reads"] >= 1  # a cold container reads the tenant's tokens
+    assert tokens["tenant_token_reads"] >= 1 and tokens["kms_decrypt"] >= 1  # ... and unwraps its data key
     assert printed["peak_rss_mb"] > 50
     assert 0 < printed["cost_usd_per_1000_entries"] < 1
     assert printed["handler_import_ms"]["webhook"] > 0 and printed["boto3_import_ms"] > 0

@@ -1,6 +1,6 @@
-"""Each function's permissions in template.yaml cover what it does, and no more: every DynamoDB, Secrets Manager and
-SQS call a handler makes on the local stack is one its IAM statements allow, and each DynamoDB action it is granted
-is one it used.
+"""Each function's permissions in template.yaml cover what it does, and no more: every DynamoDB, Secrets Manager, KMS
+and SQS call a handler makes on the local stack is one its IAM statements allow (KMS's encryption-context conditions
+included), and each DynamoDB and direct KMS action it is granted is one it used.
 
 A narrower policy than the code needs fails only in AWS (AccessDenied), so the flows below play what firms and
 operators do (syncs, webhooks, settings, retries, the admin's views, token refreshes, disconnect, reconnect through
@@ -55,6 +55,7 @@ class Call:
     action: str  # the IAM action
     resource: str  # "table", "index/<name>", "secret:<name>" or "queue:<name>"
     leading_keys: frozenset[str] | None  # the partition keys a DynamoDB call names, None when not by key
+    context: frozenset[tuple[str, str]] = frozenset()  # a KMS call's encryption context
 
 
 def _plain(value: Any) -> str:
@@ -85,6 +86,9 @@ def _call(function: str, service: str, operation: str, params: dict[str, Any]) -
         index = params.get("IndexName")
         resource = f"index/{index}" if index else "table"
         return Call(function, f"dynamodb:{operation}", resource, _leading_keys(operation, params))
+    if service == "kms":
+        context = frozenset((params.get("EncryptionContext") or {}).items())
+        return Call(function, f"kms:{operation}", f"key:{params.get('KeyId', '')}", None, context)
     if service == "secretsmanager":
         return Call(function, f"secretsmanager:{operation}", f"secret:{params.get('SecretId') or params['Name']}", None)
     if service == "sqs" and operation in {"SendMessage", "SendMessageBatch"}:
@@ -103,17 +107,36 @@ class Grant:
     actions: tuple[str, ...]  # IAM action patterns
     resources: tuple[str, ...]  # patterns over Call.resource
     leading_keys: tuple[str, ...] | None
+    string_equals: tuple[tuple[str, Any], ...] = ()
+    present: tuple[str, ...] = ()  # condition keys a "Null": "false" requires
 
     def allows(self, call: Call) -> bool:
         if not any(fnmatch.fnmatchcase(call.action, a) for a in self.actions):
             return False
         if not any(fnmatch.fnmatchcase(call.resource, r) for r in self.resources):
             return False
+        if not self._conditions_hold(call):
+            return False
         if self.leading_keys is None:
             return True
         return call.leading_keys is not None and all(
             any(fnmatch.fnmatchcase(key, pattern) for pattern in self.leading_keys) for key in call.leading_keys
         )
+
+    def _conditions_hold(self, call: Call) -> bool:
+        """KMS's condition keys as IAM reads them for a call made directly (never through a service)."""
+        context = dict(call.context)
+        for key, value in self.string_equals:
+            if key == "kms:ViaService":
+                return False  # our code calls KMS itself; only Secrets Manager's own calls come through it
+            if not key.startswith("kms:EncryptionContext:") or context.get(key.split(":", 2)[2]) != value:
+                return False
+        return all(key.startswith("kms:EncryptionContext:") and key.split(":", 2)[2] in context for key in self.present)
+
+    @property
+    def direct_kms_actions(self) -> set[str]:
+        via_service = any(key == "kms:ViaService" for key, _ in self.string_equals)
+        return set() if via_service else {a for a in self.actions if a.startswith("kms:")}
 
 
 def _queue_name(resources: dict[str, Any], logical_id: str) -> str:
@@ -128,8 +151,9 @@ def _resource_patterns(value: Any, resources: dict[str, Any]) -> list[str]:
     if value == {"Fn::GetAtt": ["HardCostTable", "Arn"]}:
         return ["table"]
     if value == {"Fn::GetAtt": ["TenantSecretKey", "Arn"]}:
-        # moto's Secrets Manager calls no KMS, so no call is held to it here (test_function_permissions.py is).
-        return ["key:TenantSecretKey"]
+        # The only key any function is given (test_function_permissions.py holds each statement to it by name); its
+        # ARN is the local stack's. moto's Secrets Manager calls no KMS: its Decrypt through the service is unseen.
+        return ["key:arn:aws:kms:*:key/*"]
     if isinstance(value, dict) and "Ref" in value and value["Ref"] in resources:
         properties = resources[value["Ref"]]["Properties"]
         return ["secret:" + properties["Name"]["Fn::Sub"].replace("${Stage}", STAGE)]
@@ -156,9 +180,18 @@ def grants(function: str) -> list[Grant]:
                     acts = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                     condition = statement.get("Condition", {})
                     keys = condition.get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
-                    assert set(condition) <= {"ForAllValues:StringLike", "StringEquals"}, statement
+                    assert set(condition) <= {"ForAllValues:StringLike", "StringEquals", "Null"}, statement
+                    assert all(v == "false" for v in condition.get("Null", {}).values()), statement
                     patterns = _resource_patterns(statement["Resource"], resources)
-                    found.append(Grant(tuple(acts), tuple(patterns), tuple(keys) if keys else None))
+                    found.append(
+                        Grant(
+                            tuple(acts),
+                            tuple(patterns),
+                            tuple(keys) if keys else None,
+                            tuple(condition.get("StringEquals", {}).items()),
+                            tuple(condition.get("Null", {})),
+                        )
+                    )
             else:
                 raise AssertionError(f"this test cannot read the policy template {name}; teach it")
     return found
@@ -214,6 +247,9 @@ def _firm_and_operator_flow(seeded_stack: Callable[..., Any]) -> None:
     def status(method: str, path: str, token: str = token, **kwargs: Any) -> int:
         return int(stack.call_admin(method, path, token=token, **kwargs)["statusCode"])
 
+    # The functions share one runtime here: past its data keys' 15 minutes, the admin's reads of the tokens unwrap
+    # their key again (kms:Decrypt), as its own container would.
+    stack.clock.advance(timedelta(minutes=20))
     for view in ("health", "settings", "failures", "needs-matter", "activity", "accounts", "users"):
         assert status("GET", f"/admin/tenants/{tenant}/{view}") == 200, view
     assert status("GET", "/admin/tenants", operator) == 200
@@ -244,9 +280,11 @@ def test_every_aws_call_of_each_function_is_one_its_policy_allows_and_each_grant
     denied = sorted({c for c in recorded if not any(g.allows(c) for g in by_function[c.function])}, key=repr)
     # Then AWS would have allowed every one
     assert denied == []
-    # And every function ran, and used each DynamoDB action it is granted
+    # And every function ran, and used each DynamoDB action and each direct KMS action it is granted
     for function, granted in by_function.items():
         used = {c.action for c in recorded if c.function == function}
         assert used, f"{function} never ran"
         granted_dynamodb = {a for g in granted for a in g.actions if a.startswith("dynamodb:")}
         assert granted_dynamodb == {a for a in used if a.startswith("dynamodb:")}, function
+        granted_kms = {a for g in granted for a in g.direct_kms_actions}
+        assert granted_kms == {a for a in used if a.startswith("kms:")}, function

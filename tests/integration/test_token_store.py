@@ -1,9 +1,11 @@
-"""TokenStore on moto's Secrets Manager and DynamoDB, refreshing against the QBO and Clio simulators over real HTTP."""
+"""TokenStore on moto (the firms' tokens sealed in DynamoDB under the template's KMS key, the app secret in Secrets
+Manager), refreshing against the QBO and Clio simulators over real HTTP."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,6 +29,10 @@ from hardcost.errors import ConfigurationError, ReconnectRequiredError, Retryabl
 from hardcost.models.records import TenantRecord, TenantSettings
 from hardcost.models.secrets import AppCredentials, StoredToken, TenantCredentials, TokenResponse
 from hardcost.stores.dynamo import Stores
+from hardcost.stores.kms import KmsDataKeys
+from hardcost.stores.token_crypto import PURPOSE, TokenSealer
+from hardcost.stores.token_migration import LegacyTokenSecrets, MigratingTokenVault
+from hardcost.stores.token_vault import DynamoTokenVault
 
 pytestmark = pytest.mark.integration
 
@@ -58,13 +64,22 @@ class Env:
     def secrets(self) -> Any:
         return self.session.client("secretsmanager")
 
-    def token_store(self, secrets: Any = None) -> TokenStore:
+    @property
+    def table(self) -> Any:
+        return self.session.resource("dynamodb").Table(self.resources.table_name)
+
+    def vault(self, table: Any = None, secrets: Any = None) -> MigratingTokenVault:
+        """One container's token vault (its own data-key caches), as the runtime builds it."""
+        keys = KmsDataKeys(self.session.client("kms"), self.resources.tenant_secret_key_arn)
+        legacy = LegacyTokenSecrets(secrets or self.secrets, self.resources.secret_prefix)
+        return MigratingTokenVault(DynamoTokenVault(table or self.table, TokenSealer(keys)), legacy)
+
+    def token_store(self, table: Any = None) -> TokenStore:
         """One container's TokenStore (its own in-memory cache)."""
         return TokenStore(
-            secrets or self.secrets,
-            secret_prefix=self.resources.secret_prefix,
+            self.secrets,
             app_secret_name=self.resources.app_secret_name,
-            tenant_secret_key_id=self.resources.tenant_secret_key_arn,
+            vault=self.vault(table),
             clock=self.clock,
             leases=self.stores.leases,
             http=self.http,
@@ -77,8 +92,8 @@ class Env:
         self.secrets.put_secret_value(SecretId=self.resources.app_secret_name, SecretString=json.dumps(value))
 
     def tenant_secret(self) -> dict[str, Any]:
-        name = f"{self.resources.secret_prefix}tenants/{TENANT}"
-        value: dict[str, Any] = json.loads(self.secrets.get_secret_value(SecretId=name)["SecretString"])
+        """The tenant's tokens as kept (the TOKENS item, opened by a container of its own)."""
+        value: dict[str, Any] = self.vault().read(TENANT).credentials.model_dump(mode="json")
         return value
 
     def qbo_accepts(self, access_token: str) -> bool:
@@ -109,6 +124,13 @@ class Env:
 
 @pytest.fixture
 def env() -> Iterator[Env]:
+    with token_environment() as environment:
+        yield environment
+
+
+@contextmanager
+def token_environment() -> Iterator[Env]:
+    """moto (the template's resources), both simulators and one firm; ``env`` in this module's tests."""
     clock = SimClock(START)
     with (
         mock_aws(),
@@ -146,18 +168,18 @@ def connect_clio(env: Env, store: TokenStore, *, expires_in: int = 3600) -> dict
 
 
 class FailingPuts:
-    """Secrets Manager whose next ``failures`` writes fail as AWS's InternalServiceError; everything else passes."""
+    """The table, whose next ``failures`` writes fail as DynamoDB's InternalServerError; everything else passes."""
 
     def __init__(self, client: Any, failures: int) -> None:
         self._client = client
         self.failures = failures
 
-    def put_secret_value(self, **kwargs: Any) -> Any:
+    def put_item(self, **kwargs: Any) -> Any:
         if self.failures > 0:
             self.failures -= 1
-            error = {"Error": {"Code": "InternalServiceError", "Message": "simulated"}}
-            raise ClientError(error, "PutSecretValue")  # type: ignore[arg-type]
-        return self._client.put_secret_value(**kwargs)
+            error = {"Error": {"Code": "InternalServerError", "Message": "simulated"}}
+            raise ClientError(error, "PutItem")  # type: ignore[arg-type]
+        return self._client.put_item(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -186,9 +208,9 @@ def test_qbo_access_token_is_reused_until_five_minutes_before_expiry_then_refres
     assert env.tenant_secret()["qbo"]["access_token"] == fresh
     assert env.qbo_accepts(fresh)
     # And it is reused from memory afterwards
-    reads = store.secret_reads
+    reads = store.token_reads
     assert store.access_token(env.tenant, "qbo") == fresh
-    assert (store.refreshes, store.secret_reads) == (1, reads)
+    assert (store.refreshes, store.token_reads) == (1, reads)
 
 
 def test_force_refresh_refreshes_a_token_that_is_not_yet_due(env: Env) -> None:
@@ -215,7 +237,7 @@ def test_qbo_rotation_is_persisted_and_the_stored_token_outlives_the_first(env: 
     # When the access token is due and gets refreshed
     env.clock.advance(timedelta(minutes=56))
     store.access_token(env.tenant, "qbo")
-    # Then the rotated refresh token is the one in the secret
+    # Then the rotated refresh token is the one in the vault
     rotated = env.tenant_secret()["qbo"]["refresh_token"]
     assert rotated != first_refresh
     # When 25 hours pass (QBO kills a superseded refresh token 24 h after its successor was issued)
@@ -232,21 +254,21 @@ def test_qbo_rotation_is_persisted_and_the_stored_token_outlives_the_first(env: 
 
 
 def test_a_new_qbo_token_is_not_used_when_the_rotated_pair_could_not_be_stored(env: Env) -> None:
-    # Given a QBO connection whose access token is due, and Secrets Manager failing the next write
+    # Given a QBO connection whose access token is due, and DynamoDB failing the next write
     store = env.token_store()
     issued = connect_qbo(env, store)
-    failing = FailingPuts(env.secrets, failures=1)
+    failing = FailingPuts(env.table, failures=1)
     container = env.token_store(failing)
     env.clock.advance(timedelta(minutes=56))
     # When the token is asked for
     with pytest.raises(RetryableError):
         container.access_token(env.tenant, "qbo")
-    # Then no token was handed out and the secret still holds the pair it had
+    # Then no token was handed out and the vault still holds the pair it had
     assert env.tenant_secret()["qbo"]["refresh_token"] == issued["refresh_token"]
     assert env.tenant_secret()["qbo"]["access_token"] == issued["access_token"]
     # When the next attempt can write
     fresh = container.access_token(env.tenant, "qbo")
-    # Then the pair it uses is the one in the secret
+    # Then the pair it uses is the one in the vault
     stored = env.tenant_secret()["qbo"]
     assert stored["access_token"] == fresh != issued["access_token"]
     assert stored["refresh_token"] != issued["refresh_token"]
@@ -263,12 +285,12 @@ def test_a_container_with_a_stale_cache_refreshes_with_the_stored_refresh_token(
     container_a.access_token(env.tenant, "qbo")
     env.clock.advance(timedelta(hours=25))
     fresh = container_b.access_token(env.tenant, "qbo")
-    # Then B used the rotated token from the secret (the first would have got invalid_grant)
+    # Then B used the rotated token from the vault (the first would have got invalid_grant)
     assert env.qbo_accepts(fresh)
     assert env.tenant_secret()["qbo"]["access_token"] == fresh
 
 
-def test_a_refused_qbo_refresh_token_raises_reconnect_required_and_keeps_the_secret(env: Env) -> None:
+def test_a_refused_qbo_refresh_token_raises_reconnect_required_and_keeps_the_tokens(env: Env) -> None:
     # Given a QBO connection the user disconnected, and an access token that is due
     store = env.token_store()
     connect_qbo(env, store)
@@ -278,7 +300,7 @@ def test_a_refused_qbo_refresh_token_raises_reconnect_required_and_keeps_the_sec
     # When the token is asked for
     with pytest.raises(ReconnectRequiredError) as raised:
         store.access_token(env.tenant, "qbo")
-    # Then the firm must reconnect QBO, the secret was left as it was, and the error does not quote the token
+    # Then the firm must reconnect QBO, the tokens were left as they were, and the error does not quote the token
     assert raised.value.provider == "qbo"
     assert env.tenant_secret() == before
     assert before["qbo"]["refresh_token"] not in str(raised.value)
@@ -318,20 +340,25 @@ def test_a_clio_region_without_a_token_url_is_a_configuration_error(env: Env) ->
         store.access_token(eu_tenant, "clio", force_refresh=True)
 
 
-def test_a_tenant_secret_is_created_with_the_tenant_secret_key(env: Env) -> None:
-    # Given a tenant with no secret yet and the key the template gives every function
+def test_a_tenants_tokens_are_sealed_under_the_tenant_secret_key_and_no_secret_is_created(env: Env) -> None:
+    # Given a tenant with no tokens yet and the key the template gives every function
     store = env.token_store()
     key_arn = env.resources.function_environment("AdminFunction")["TENANT_SECRET_KMS_KEY_ID"]
     # When onboarding stores its first tokens, then a refresh writes them again
     connect_qbo(env, store)
     env.clock.advance(timedelta(hours=2))
     store.access_token(env.tenant, "qbo")
-    # Then the secret is encrypted with the customer-managed key, a rotating one, not the account's default key
-    described = env.secrets.describe_secret(SecretId=f"{env.resources.secret_prefix}tenants/{TENANT}")
-    assert described["KmsKeyId"] == key_arn == env.resources.tenant_secret_key_arn
+    # Then they are one item of the tenant's partition whose data key the customer-managed, rotating key wrapped
+    item = env.table.get_item(Key={"pk": f"TENANT#{TENANT}", "sk": "TOKENS"})["Item"]
     kms = env.session.client("kms")
+    context = {"purpose": PURPOSE, "tenant_id": TENANT}
+    unwrapped = kms.decrypt(CiphertextBlob=bytes(item["wrapped_key"].value), EncryptionContext=context)
+    assert unwrapped["KeyId"] == key_arn == env.resources.tenant_secret_key_arn
     assert kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"] == "CUSTOMER"
     assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+    # And no tenant secret exists in Secrets Manager
+    names = {s["Name"] for s in env.secrets.list_secrets()["SecretList"]}
+    assert not any("/tenants/" in name for name in names)
 
 
 # ============================================================================ app secret

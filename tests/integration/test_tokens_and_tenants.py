@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,10 +17,8 @@ REALM = "9341457021722202"
 
 
 def _secret(stack: Any, tenant_id: str = "firm-1") -> dict[str, Any]:
-    sm = stack.session.client("secretsmanager")
-    value: dict[str, Any] = json.loads(
-        sm.get_secret_value(SecretId=stack.runtime.tokens.secret_name(tenant_id))["SecretString"]
-    )
+    """The tenant's tokens as kept (its TOKENS item, opened)."""
+    value: dict[str, Any] = stack.runtime.token_vault.read(tenant_id).credentials.model_dump(mode="json")
     return value
 
 
@@ -34,7 +31,7 @@ def test_expired_access_tokens_are_refreshed_and_rotation_is_persisted(seeded_st
     stack.qbo.create_purchase(REALM, {**stack.scenario.qbo.purchases[0], "Id": None, "DocNumber": "after"})
     stack.qbo.drop_pending_webhooks()
     stack.sync()
-    # Then the sync worked and the rotated refresh token is in the secret
+    # Then the sync worked and the rotated refresh token is in the vault
     assert "after" in [a["reference"] for a in stack.clio.activities("firm-1")]
     after = _secret(stack)["qbo"]["refresh_token"]
     assert after != before

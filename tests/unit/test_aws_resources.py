@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from devstack.aws.resources import LocalResources, TemplateError, create_resources, load_template
@@ -295,3 +296,21 @@ def test_loader_rejects_template_without_hard_cost_table(tmp_path: Path) -> None
     # When / Then loading it names the missing resource and its type
     with pytest.raises(TemplateError, match=r"HardCostTable \(AWS::DynamoDB::Table\) is missing"):
         load_template(template_path)
+
+
+def test_the_key_the_functions_are_given_issues_data_keys_bound_to_a_tenant(
+    session: boto3.Session, resources: LocalResources
+) -> None:
+    # Given the tenant key as every function's environment names it
+    kms = session.client("kms")
+    key_id = resources.function_environment("MapperFunction")["TENANT_SECRET_KMS_KEY_ID"]
+    firm_1 = {"purpose": "hardcost-tenant-tokens", "tenant_id": "firm-1"}
+    # When a data key of firm-1's tokens is issued
+    issued = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=firm_1)
+    # Then it unwraps under firm-1's context only
+    assert (
+        kms.decrypt(CiphertextBlob=issued["CiphertextBlob"], EncryptionContext=firm_1)["Plaintext"]
+        == issued["Plaintext"]
+    )
+    with pytest.raises(ClientError, match="InvalidCiphertextException"):
+        kms.decrypt(CiphertextBlob=issued["CiphertextBlob"], EncryptionContext={**firm_1, "tenant_id": "firm-2"})

@@ -1,8 +1,9 @@
-"""The benchmark's DynamoDB capacity estimate: batch writes are billed per item, as single writes are."""
+"""The benchmark's DynamoDB capacity estimate (batch writes are billed per item, as single writes are) and its count
+of the requests to the firms' TOKENS items."""
 
 from __future__ import annotations
 
-from devstack.bench.meter import _capacity
+from devstack.bench.meter import _capacity, _token_item
 
 
 def _put(size: int) -> dict[str, dict[str, dict[str, str]]]:
@@ -21,3 +22,14 @@ def test_unprocessed_items_and_failed_batches_are_not_billed() -> None:
     params = {"RequestItems": {"table": [_put(10), _put(10)]}}
     assert _capacity("BatchWriteItem", params, {"UnprocessedItems": {"table": [_put(10)]}}, False) == (0.0, 1.0)
     assert _capacity("BatchWriteItem", params, {}, True) == (0.0, 0.0)
+
+
+def test_requests_to_a_tokens_item_are_counted_by_tenant_in_either_client_form() -> None:
+    # The table resource passes plain values, the low-level client typed ones; both name the same item.
+    assert _token_item("GetItem", {"Key": {"pk": "TENANT#firm-1", "sk": "TOKENS"}}) == "TENANT#firm-1"
+    typed = {"Item": {"pk": {"S": "TENANT#firm-2"}, "sk": {"S": "TOKENS"}, "ciphertext": {"B": b"x"}}}
+    assert _token_item("PutItem", typed) == "TENANT#firm-2"
+    assert _token_item("DeleteItem", {"Key": {"pk": "TENANT#firm-1", "sk": "TOKENS"}}) == "TENANT#firm-1"
+    # Other items, and requests that name no single item, are not token requests
+    assert _token_item("GetItem", {"Key": {"pk": "TENANT#firm-1", "sk": "PROFILE"}}) is None
+    assert _token_item("Query", {"KeyConditionExpression": "pk = :pk"}) is None

@@ -1,7 +1,7 @@
-"""Issue 13, findings 3 and 10: what each function may reach, read from the template. The internet-facing
-webhook reaches only its own two kinds of items and its own verifier secret (no firm's tokens, no app secret);
-the scheduler's fan-out reads no secret; only the functions that refresh tokens or serve admin read the app
-secret, and none writes it."""
+"""Issue 13, findings 3 and 10, and issue 14's tokens: what each function may reach, read from the template. The
+internet-facing webhook reaches only its own two kinds of items and its own verifier secret (no firm's tokens, no
+app secret); the scheduler's fan-out reads no secret and uses no key; only the functions that use the firms'
+tokens or serve admin read the app secret, none writes a secret, and the tenant key is theirs alone."""
 
 from __future__ import annotations
 
@@ -53,13 +53,13 @@ def test_the_fan_out_reads_no_secret() -> None:
     assert not [s for s in statements(poller) if any(a.startswith("secretsmanager:") for a in actions(s))]
 
 
-def test_no_function_may_write_the_app_secret() -> None:
-    for name, properties in functions().items():
-        for statement in statements(properties):
-            if "secretsmanager:PutSecretValue" in actions(statement):
-                resources = json.dumps(statement["Resource"])
-                assert "tenants/*" in resources and "AppSecret" not in resources, name
-                assert not resources.rstrip('"]').endswith("${Stage}/*"), name
+def test_no_function_may_create_or_write_a_secret() -> None:
+    # The app's secrets are written by operators; the firms' tokens are items of the table now.
+    granted = {a for properties in functions().values() for s in statements(properties) for a in actions(s)}
+    assert {a for a in granted if a.startswith("secretsmanager:")} == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DeleteSecret",
+    }
 
 
 def secret_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
@@ -177,10 +177,19 @@ def test_the_admin_reaches_any_item_of_the_table_unrestricted_by_leading_keys() 
     assert admin and all("Condition" not in s for s in admin)
 
 
-# --- the tenant secrets' own KMS key (finding 10) ------------------------------------------------------------
+# --- the tenant key (finding 10) and the firms' tokens sealed under it (issue 14) --------------------------------
 
 TENANT_SECRET_KEY = {"Fn::GetAtt": ["TenantSecretKey", "Arn"]}
-TENANT_SECRET_USERS = {"PollWorkerFunction", "MapperFunction", "AdminFunction"}  # read and write tenants/*
+TOKEN_USERS = {"PollWorkerFunction", "MapperFunction", "AdminFunction"}  # read and write the firms' tokens
+ARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+LEGACY_TENANT_SECRETS = {"Fn::Sub": ARN + ":secret:hardcost/${Stage}/tenants/*"}
+TOKEN_DATA_KEYS = {
+    "StringEquals": {"kms:EncryptionContext:purpose": "hardcost-tenant-tokens"},
+    "Null": {"kms:EncryptionContext:tenant_id": "false"},
+}
+THROUGH_SECRETS_MANAGER = {
+    "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+}
 
 
 def kms_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
@@ -191,7 +200,7 @@ def test_the_tenant_secret_key_is_ours_rotated_retained_and_administered_by_the_
     resources = load_template()["Resources"]
     key = resources["TenantSecretKey"]
     assert key["Type"] == "AWS::KMS::Key"
-    # Tenant secrets are created at runtime and outlive the stack, so their key does too (as the table does).
+    # The tokens it protects outlive the stack, as the table does; so does the key.
     assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
     properties = key["Properties"]
     assert properties["EnableKeyRotation"] is True
@@ -205,23 +214,34 @@ def test_the_tenant_secret_key_is_ours_rotated_retained_and_administered_by_the_
     assert {"AliasName": alias, "TargetKeyId": {"Ref": "TenantSecretKey"}} in aliases
 
 
-def test_every_function_is_given_the_tenant_secret_key_to_create_tenant_secrets_with() -> None:
+def test_every_function_is_given_the_tenant_key_to_seal_the_tokens_with() -> None:
     variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["TENANT_SECRET_KMS_KEY_ID"] == TENANT_SECRET_KEY
 
 
-def test_only_the_functions_that_read_and_write_tenant_secrets_may_use_the_key_and_only_through_secrets_manager() -> (
-    None
-):
+def test_only_the_token_users_may_use_the_key_for_tenant_bound_data_keys_and_legacy_secrets() -> None:
     users = set()
     for name, properties in functions().items():
-        tenant_secrets = any("tenants/*" in json.dumps(s["Resource"]) for s in secret_statements(properties))
-        for statement in kms_statements(properties):
-            # Decrypt for GetSecretValue, GenerateDataKey for CreateSecret and PutSecretValue; nothing else.
-            assert actions(statement) == {"kms:Decrypt", "kms:GenerateDataKey"}, name
-            assert statement["Resource"] == TENANT_SECRET_KEY, name
-            via = statement["Condition"]["StringEquals"]["kms:ViaService"]
-            assert via == {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}, name
-            users.add(name)
-        assert (name in users) == tenant_secrets, name
-    assert users == TENANT_SECRET_USERS
+        granted = [(actions(s), s["Resource"], s.get("Condition")) for s in kms_statements(properties)]
+        if not granted:
+            continue
+        users.add(name)
+        # Data keys of the tokens, only for that purpose and a tenant; and Decrypt through Secrets Manager alone,
+        # for the legacy secrets still to be moved. Nothing else, on no other key.
+        assert sorted(granted, key=repr) == sorted(
+            [
+                ({"kms:GenerateDataKey", "kms:Decrypt"}, TENANT_SECRET_KEY, TOKEN_DATA_KEYS),
+                ({"kms:Decrypt"}, TENANT_SECRET_KEY, THROUGH_SECRETS_MANAGER),
+            ],
+            key=repr,
+        ), name
+    assert users == TOKEN_USERS
+
+
+def test_the_token_users_may_read_and_delete_legacy_tenant_secrets_and_nothing_more() -> None:
+    for name, properties in functions().items():
+        on_tenants = [actions(s) for s in secret_statements(properties) if s["Resource"] == LEGACY_TENANT_SECRETS]
+        expected = [{"secretsmanager:GetSecretValue", "secretsmanager:DeleteSecret"}] if name in TOKEN_USERS else []
+        assert on_tenants == expected, name
+        assert all("tenants/" not in json.dumps(s["Resource"]) for s in secret_statements(properties)
+                   if s["Resource"] != LEGACY_TENANT_SECRETS), name  # fmt: skip

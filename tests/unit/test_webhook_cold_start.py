@@ -27,11 +27,14 @@ NOT_ON_THE_WEBHOOK_PATH = (
     "pydantic_core",
     "httpx",
     "tenacity",
+    "cryptography",
     "hardcost.deps.runtime",
     "hardcost.config",
     "hardcost.stores.queues",
     "hardcost.clients.tokens",
     "hardcost.stores.dynamo",
+    "hardcost.stores.token_crypto",
+    "hardcost.stores.token_vault",
     "hardcost.models.qbo",  # models.qbo_time, pydantic-free, is on the path
     "hardcost.models.clio",
     "hardcost.models.messages",
@@ -43,7 +46,7 @@ NOT_ON_THE_WEBHOOK_PATH = (
 )
 
 
-def test_importing_the_webhook_handler_loads_no_pydantic_httpx_tenacity_or_runtime() -> None:
+def test_importing_the_webhook_handler_loads_no_pydantic_httpx_tenacity_cryptography_or_runtime() -> None:
     # Given a fresh interpreter (nothing imported by other tests)
     done = subprocess.run(
         [sys.executable, "-c", "import json, sys, functions.webhook.app; print(json.dumps(sorted(sys.modules)))"],

@@ -7,6 +7,7 @@
     python -m hardcost.cli needs-matter --tenant firm-1
     python -m hardcost.cli redrive [--dlq-url URL]   # exits 1 if a message stayed in the DLQ
     python -m hardcost.cli meter [--month 2026-12]   # QBO's metered calls against the month's budget
+    python -m hardcost.cli migrate-tokens [--dry-run]  # legacy tenant secrets into the table; exits 1 if one failed
 
 It reads the same environment as the functions (TABLE_NAME, EXPENSE_QUEUE_URL, ...), so it works
 against a deployed stage with AWS credentials, and against ``make demo-up``'s local stack.
@@ -27,6 +28,7 @@ from hardcost.errors import SyncError
 from hardcost.logic import metering, views
 from hardcost.logic.poll import poll_tenant
 from hardcost.logic.retry import retry_failures
+from hardcost.stores.token_migration import migrate_all
 
 if TYPE_CHECKING:
     from hardcost.deps.runtime import Runtime
@@ -51,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     redrive.add_argument("--dlq-url", default=None, help="defaults to EXPENSE_DLQ_URL or the queue's redrive policy")
     meter = commands.add_parser("meter", help="QBO's metered calls this month (or --month) against the budget")
     meter.add_argument("--month", default=None, type=_month, help="YYYY-MM (UTC); defaults to this month")
+    migrate = commands.add_parser(
+        "migrate-tokens", help="move every tenant's tokens from its legacy Secrets Manager secret into the table"
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted; change nothing")
     return parser
 
 
@@ -108,6 +114,11 @@ def run(argv: Sequence[str], runtime: Runtime, out: TextIO = sys.stdout) -> int:
             "tier": settings.QBO_PARTNER_TIER,
             **metering.month_to_date(stores.meters, runtime.clock.now(), budget, args.month),
         }
+    elif args.command == "migrate-tokens":
+        tenant_ids = [t.tenant_id for t in stores.tenants.all()]
+        report = migrate_all(runtime.token_vault, tenant_ids, dry_run=args.dry_run)
+        print(json.dumps(report, indent=2), file=out)
+        return 1 if report["failed"] else 0
     elif args.command == "sync":
         tenant = _tenant(runtime, args.tenant)
         try:

@@ -37,7 +37,8 @@ class Settings(BaseModel):
     APP_SECRET_NAME: NonEmpty
     # The QBO webhook verifier token alone: the only secret the webhook reads.
     WEBHOOK_VERIFIER_SECRET_NAME: NonEmpty
-    # The customer-managed KMS key tenant secrets are created with (its ARN).
+    # The customer-managed KMS key (its ARN) the firms' token items are sealed under (their data keys), and
+    # under which their legacy secrets, moved into the table on first read, were created.
     TENANT_SECRET_KMS_KEY_ID: NonEmpty
     QBO_API_BASE_URL: NonEmpty = "https://quickbooks.api.intuit.com"
     QBO_OAUTH_BASE_URL: NonEmpty = "https://oauth.platform.intuit.com"

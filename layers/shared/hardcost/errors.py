@@ -39,6 +39,11 @@ class StoreUnavailableError(RetryableError):
     """DynamoDB throttled us or could not be reached (a ``BotoCoreError``: connection, timeout)."""
 
 
+class TokensChangedError(RetryableError):
+    """A tenant's tokens were written by another worker since we read them (their version moved on): our write
+    was refused rather than overwriting theirs; read them again."""
+
+
 class PermanentError(SyncError):
     """Retrying cannot help: bad data, a rule that refuses, a provider's 4xx."""
 
@@ -90,6 +95,16 @@ class AuthError(SyncError):
 
 class AccessTokenRejectedError(AuthError):
     """A 401 from an API: refresh the access token once and retry once."""
+
+
+class TokenIntegrityError(AuthError):
+    """A tenant's stored tokens cannot be decrypted: altered, or sealed for another tenant. They are as good as
+    missing (the firm reconnects, which replaces them); ``version`` is the stored item's, so that replacement can
+    be written over it. The message names the tenant, never a token or key."""
+
+    def __init__(self, message: str, *, version: int = 0) -> None:
+        super().__init__(message)
+        self.version = version
 
 
 class ReconnectRequiredError(AuthError):

@@ -1,9 +1,13 @@
-"""Tenant OAuth tokens in Secrets Manager, refreshed before expiry, one refresher at a time.
+"""Tenant OAuth tokens in the token vault (DynamoDB, sealed under a KMS data key), refreshed before expiry, one
+refresher at a time; the app's own credentials in Secrets Manager.
 
 QBO rotates its refresh token on every refresh and the old one dies 24 h later, so the new pair is
-written to the secret *before* the new access token is used, under a per-tenant lease: two refreshers
+written to the vault *before* the new access token is used, under a per-tenant lease: two refreshers
 can never both spend the same refresh token and lose the only valid one (DESIGN.md §1, Tokens).
-Each container keeps the tokens in memory and reads the secret again only to refresh.
+Each write is on condition of the version it was computed from (``stores.ports.TokenVault``): a write that lost a
+race with another provider's refresh is merged into what that one wrote; one whose own provider's tokens changed
+meanwhile (a reconnect, a disconnect, a refresher whose lease outlived ours) is refused, and its token not used.
+Each container keeps the tokens in memory and reads the vault again only to refresh.
 """
 
 from __future__ import annotations
@@ -26,11 +30,23 @@ from hardcost.clients.oauth import (
     revoke_qbo,
 )
 from hardcost.clock import Clock
-from hardcost.errors import AuthError, ConfigurationError, LockBusyError, ReconnectRequiredError
+from hardcost.errors import (
+    AuthError,
+    ConfigurationError,
+    LockBusyError,
+    ReconnectRequiredError,
+    TokenIntegrityError,
+    TokensChangedError,
+)
 from hardcost.models.records import Provider, TenantRecord
-from hardcost.models.secrets import AppCredentials, StoredToken, TenantCredentials, TokenResponse
-from hardcost.stores.aws_errors import AWS_ERRORS, NOT_FOUND, error_code, translate
-from hardcost.stores.dynamo import LeaseStore
+from hardcost.models.secrets import (
+    AppCredentials,
+    StoredToken,
+    TenantCredentials,
+    TokenResponse,
+    VersionedCredentials,
+)
+from hardcost.stores.ports import Leases, TokenVault
 from hardcost.stores.secrets import read_secret_string
 
 if TYPE_CHECKING:
@@ -40,6 +56,7 @@ else:
 
 REFRESH_MARGIN = timedelta(minutes=5)
 LEASE_SECONDS = 30
+WRITE_ATTEMPTS = 4  # merges of one write into other providers' concurrent writes before giving up (retryable)
 
 
 class TokenStore:
@@ -47,34 +64,30 @@ class TokenStore:
         self,
         secrets: SecretsManagerClient,
         *,
-        secret_prefix: str,
         app_secret_name: str,
-        tenant_secret_key_id: str,
+        vault: TokenVault,
         clock: Clock,
-        leases: LeaseStore,
+        leases: Leases,
         http: httpx.Client,
         qbo_token_url: str,
         clio_token_urls: dict[str, str],
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._secrets = secrets
-        self._prefix = secret_prefix
         self._app_secret_name = app_secret_name
-        self._tenant_secret_key_id = tenant_secret_key_id
+        self._vault = vault
         self._clock = clock
         self._leases = leases
         self._http = http
         self._qbo_token_url = qbo_token_url
         self._clio_token_urls = clio_token_urls
         self._sleep = sleep
-        self._cache: dict[str, TenantCredentials] = {}
+        self._cache: dict[str, VersionedCredentials] = {}
         self._app: AppCredentials | None = None
-        self.secret_reads = 0
-        self.secret_writes = 0
+        self.secret_reads = 0  # of the app secret
+        self.token_reads = 0  # of the firms' tokens, from the vault
+        self.token_writes = 0
         self.refreshes = 0
-
-    def secret_name(self, tenant_id: str) -> str:
-        return f"{self._prefix}tenants/{tenant_id}"
 
     # --- app credentials -------------------------------------------------------------------
 
@@ -91,22 +104,23 @@ class TokenStore:
     # --- tenant tokens ---------------------------------------------------------------------
 
     def store_tokens(self, tenant_id: str, provider: Provider, response: TokenResponse) -> None:
-        """Onboarding: keep the tokens of a fresh authorisation."""
-        current = self._read_tenant(tenant_id, missing_ok=True)
+        """Onboarding: keep the tokens of a fresh authorisation (beside the other provider's)."""
         token = StoredToken.from_response(response, self._clock.now())
-        self._write_tenant(tenant_id, current.model_copy(update={provider: token}), create=True)
+        try:
+            current = self._read_tenant(tenant_id, missing_ok=True)
+        except TokenIntegrityError as exc:
+            # Unreadable tokens are as good as none: the fresh authorisation replaces them (the other provider's
+            # too, which must then be reconnected as well).
+            current = VersionedCredentials(version=exc.version)
+        self._write_provider(tenant_id, provider, token, current)
 
     def forget(self, tenant_id: str) -> None:
         self._cache.pop(tenant_id, None)
-        try:
-            self._secrets.delete_secret(SecretId=self.secret_name(tenant_id), ForceDeleteWithoutRecovery=True)
-        except AWS_ERRORS as exc:
-            if error_code(exc) != NOT_FOUND:
-                raise translate(exc, "Secrets Manager", "delete") from None
+        self._vault.delete(tenant_id)
 
     def stored(self, tenant_id: str) -> TenantCredentials:
         """The tenant's tokens as kept (empty when it never connected or was disconnected)."""
-        return self._read_tenant(tenant_id, missing_ok=True)
+        return self._read_tenant(tenant_id, missing_ok=True).credentials
 
     def exchange_code(
         self, provider: Provider, code: str, redirect_uri: str, *, clio_region: str = "app"
@@ -146,9 +160,9 @@ class TokenStore:
         return lambda force_refresh: self.access_token(tenant, provider, force_refresh=force_refresh)
 
     def access_token(self, tenant: TenantRecord, provider: Provider, *, force_refresh: bool = False) -> str:
-        # A missing secret (never connected, or disconnected) is a provider to reconnect, named below.
-        credentials = self._cache.get(tenant.tenant_id) or self._read_tenant(tenant.tenant_id, missing_ok=True)
-        token = getattr(credentials, provider)
+        # No tokens kept (never connected, or disconnected) is a provider to reconnect, named below.
+        kept = self._cache.get(tenant.tenant_id) or self._read_tenant(tenant.tenant_id, missing_ok=True)
+        token = getattr(kept.credentials, provider)
         if token is None:
             raise ReconnectRequiredError(f"no {provider} connection for this tenant", provider=provider)
         if not force_refresh and token.access_expires_at - REFRESH_MARGIN > self._clock.now():
@@ -168,14 +182,14 @@ class TokenStore:
             # Someone else is refreshing: wait for their write instead of spending the refresh token twice.
             self._sleep(0.2)
             fresh = self._read_tenant(tenant.tenant_id)
-            token = getattr(fresh, provider)
+            token = getattr(fresh.credentials, provider)
             if token is not None and token.access_token != stale_access_token:
                 return str(token.access_token)
         raise LockBusyError(f"the {provider} token of this tenant is being refreshed by another worker")
 
     def _refresh_holding_lease(self, tenant: TenantRecord, provider: Provider, stale_access_token: str) -> str:
         current = self._read_tenant(tenant.tenant_id)
-        token: StoredToken | None = getattr(current, provider)
+        token: StoredToken | None = getattr(current.credentials, provider)
         if token is None:
             raise ReconnectRequiredError(f"no {provider} connection for this tenant", provider=provider)
         now = self._clock.now()
@@ -192,35 +206,49 @@ class TokenStore:
             if url is None:
                 raise ConfigurationError(f"CLIO_REGION_URLS has no region {tenant.clio_region!r}")
             response = refresh_clio(self._http, url, app.clio_client_id, app.clio_client_secret, token.refresh_token)
-        updated = current.model_copy(update={provider: token.updated(response, now)})
-        self._write_tenant(tenant.tenant_id, updated)  # persisted before the new token is used
+        # Persisted before the new token is used; refused (and not used) if this provider's tokens changed meanwhile.
+        self._write_provider(tenant.tenant_id, provider, token.updated(response, now), current, refreshed_from=token)
         return response.access_token
 
-    # --- Secrets Manager -------------------------------------------------------------------
+    # --- the vault ------------------------------------------------------------------------------
 
-    def _read_tenant(self, tenant_id: str, *, missing_ok: bool = False) -> TenantCredentials:
-        try:
-            raw = self._read_secret(self.secret_name(tenant_id))
-        except AuthError:
-            if missing_ok:
-                return TenantCredentials()
-            raise
-        credentials = TenantCredentials.model_validate_json(raw)
-        self._cache[tenant_id] = credentials
-        return credentials
+    def _read_tenant(self, tenant_id: str, *, missing_ok: bool = False) -> VersionedCredentials:
+        self.token_reads += 1
+        kept = self._vault.read(tenant_id)
+        if not kept.version:
+            if not missing_ok:
+                raise AuthError("no tokens are kept for this tenant")
+            return kept  # not remembered: a connect in another container must be seen at the next use
+        self._cache[tenant_id] = kept
+        return kept
 
-    def _write_tenant(self, tenant_id: str, credentials: TenantCredentials, *, create: bool = False) -> None:
-        body = credentials.model_dump_json()
-        name = self.secret_name(tenant_id)
-        self.secret_writes += 1
-        try:
-            self._secrets.put_secret_value(SecretId=name, SecretString=body)
-        except AWS_ERRORS as exc:
-            if not (create and error_code(exc) == NOT_FOUND):
-                raise translate(exc, "Secrets Manager", "write of tokens") from None
-            # The firms' tokens under our own key (issue 13, finding 10), not the account's default one.
-            self._secrets.create_secret(Name=name, SecretString=body, KmsKeyId=self._tenant_secret_key_id)
-        self._cache[tenant_id] = credentials
+    def _write_provider(
+        self,
+        tenant_id: str,
+        provider: Provider,
+        token: StoredToken,
+        current: VersionedCredentials,
+        *,
+        refreshed_from: StoredToken | None = None,
+    ) -> None:
+        """Write ``provider``'s token over ``current``. Another provider's write since (its own refresher holds
+        its own lease) is read and this token merged into it; a change of this provider's own tokens since
+        ``refreshed_from`` (None: a new authorisation, which replaces whatever is there) refuses the write."""
+        for _ in range(WRITE_ATTEMPTS):
+            updated = current.credentials.model_copy(update={provider: token})
+            self.token_writes += 1
+            try:
+                self._cache[tenant_id] = self._vault.write(tenant_id, updated, expected_version=current.version)
+                return
+            except TokensChangedError:
+                self._cache.pop(tenant_id, None)
+                self.token_reads += 1
+                current = self._vault.read(tenant_id)
+                if refreshed_from is not None and getattr(current.credentials, provider) != refreshed_from:
+                    raise
+        raise TokensChangedError(
+            f"the tokens of tenant {tenant_id} kept changing while the {provider} token was written"
+        )
 
     def _read_secret(self, name: str) -> str:
         self.secret_reads += 1

@@ -35,8 +35,12 @@ from hardcost.models.records import TenantRecord
 from hardcost.observability import record_qbo_metering
 from hardcost.rules.backstop import BackstopPolicy
 from hardcost.stores.dynamo import Stores
+from hardcost.stores.kms import KmsDataKeys
 from hardcost.stores.queues import ExpenseQueue
 from hardcost.stores.secrets import VerifierToken
+from hardcost.stores.token_crypto import TokenSealer
+from hardcost.stores.token_migration import LegacyTokenSecrets, MigratingTokenVault
+from hardcost.stores.token_vault import DynamoTokenVault
 from hardcost.stores.webhook import WebhookStore
 
 if TYPE_CHECKING:  # imported where used: the poller and the mapper each load only their own logic
@@ -52,6 +56,7 @@ class Runtime:
     clock: Clock
     stores: Stores
     tokens: TokenStore
+    token_vault: MigratingTokenVault
     queue: ExpenseQueue
     http: httpx.Client
     retry: RetryPolicy
@@ -233,11 +238,18 @@ def build_runtime(
     stores = Stores(table)
     clock = clock or SystemClock()
     http = http or httpx.Client(timeout=settings.HTTP_TIMEOUT_SECONDS)
+    secrets = session.client("secretsmanager", endpoint_url=endpoint)
+    # The firms' tokens: sealed in the table under the tenant key, legacy secrets moved in on first read.
+    data_keys = KmsDataKeys(session.client("kms", endpoint_url=endpoint), settings.TENANT_SECRET_KMS_KEY_ID)
+    # Data keys age on the runtime's clock (simulated time on the local stack, as the tokens do).
+    sealer = TokenSealer(data_keys, clock=lambda: clock.now().timestamp())
+    token_vault = MigratingTokenVault(
+        DynamoTokenVault(table, sealer), LegacyTokenSecrets(secrets, settings.SECRET_PREFIX)
+    )
     tokens = TokenStore(
-        session.client("secretsmanager", endpoint_url=endpoint),
-        secret_prefix=settings.SECRET_PREFIX,
+        secrets,
         app_secret_name=settings.APP_SECRET_NAME,
-        tenant_secret_key_id=settings.TENANT_SECRET_KMS_KEY_ID,
+        vault=token_vault,
         clock=clock,
         leases=stores.leases,
         http=http,
@@ -251,6 +263,7 @@ def build_runtime(
         clock=clock,
         stores=stores,
         tokens=tokens,
+        token_vault=token_vault,
         queue=queue,
         http=http,
         retry=retry or RetryPolicy(),

@@ -83,6 +83,21 @@ class TenantCredentials(BaseModel):
     __str__ = __repr__
 
 
+class VersionedCredentials(BaseModel):
+    """A tenant's tokens as the token vault keeps them, with the version each write moves on by one; version 0 is
+    "nothing kept", so a first write is on condition that nothing is there yet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    credentials: TenantCredentials = TenantCredentials()
+    version: int = Field(default=0, ge=0)
+
+    def __repr__(self) -> str:
+        return f"VersionedCredentials(version={self.version})"
+
+    __str__ = __repr__
+
+
 class AppCredentials(BaseModel):
     """The app's own OAuth clients and the admin JWT key (one secret per stage). The QBO webhook verifier token
     has a secret of its own (``stores.secrets.VerifierToken``); an app secret that still names it is read as

@@ -1,4 +1,4 @@
-"""The one table from AWS's errors (DynamoDB, SQS, Secrets Manager) to ours; HTTP's is ``clients.http``.
+"""The one table from AWS's errors (DynamoDB, SQS, Secrets Manager, KMS) to ours; HTTP's is ``clients.http``.
 
 No answer at all (a ``BotoCoreError``: connection refused, timeout) and AWS's own throttling or failures are
 passing: ``StoreUnavailableError``, retried. A failed condition or a missing resource means what the caller's
@@ -25,6 +25,8 @@ PASSING = frozenset(
         "InternalServiceError",
         "InternalFailure",
         "ServiceUnavailable",
+        "KMSInternalException",
+        "DependencyTimeoutException",
     }
 )
 

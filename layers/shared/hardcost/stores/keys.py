@@ -19,6 +19,7 @@ def qbo_list_sk(entity: str, object_id: str) -> str:
     return f"QBOLIST#{entity}#{object_id}"
 
 
+TOKENS = "TOKENS"  # the tenant's QBO and Clio tokens, sealed (stores.token_vault)
 TENANT_INDEX = "TENANT"  # gsi1pk of tenant profiles, so all tenants list with one Query
 
 

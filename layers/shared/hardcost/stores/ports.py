@@ -6,6 +6,7 @@ behaviour). Logic imports these, never an adapter, so it runs on fakes without m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from hardcost.models.records import (
     QboListsState,
     TenantRecord,
 )
+from hardcost.models.secrets import TenantCredentials, VersionedCredentials
 from hardcost.rules.backstop import WebhookHealth
 from hardcost.rules.tenant_status import TenantChange
 
@@ -152,6 +154,50 @@ class Meters(Protocol):
     def app_total(self, month: str) -> int: ...
 
     def by_tenant(self, month: str) -> dict[str, int]: ...
+
+
+class TokenVault(Protocol):
+    """Each firm's QBO and Clio tokens, one versioned item per tenant (``stores.token_vault.DynamoTokenVault``,
+    sealed under a KMS data key; ``stores.token_migration.MigratingTokenVault`` moves a legacy secret in first)."""
+
+    def read(self, tenant_id: str) -> VersionedCredentials:
+        """The tenant's tokens and their version (version 0 and no tokens when nothing is kept). Always the
+        latest write: a refresher waiting for another's write must see it."""
+        ...
+
+    def write(self, tenant_id: str, credentials: TenantCredentials, *, expected_version: int) -> VersionedCredentials:
+        """Replace the tokens on condition that they are still at ``expected_version`` (0: none kept); the answer
+        carries the new version. ``TokensChangedError`` when another write (or a delete) came first."""
+        ...
+
+    def delete(self, tenant_id: str) -> None:
+        """Forget the tenant's tokens (disconnect); nothing kept is no error."""
+        ...
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A data key as KMS issues it: the plaintext to encrypt with (kept in memory only) and the same key wrapped
+    by the customer-managed key, which is stored beside the ciphertext."""
+
+    plaintext: bytes
+    wrapped: bytes
+
+    def __repr__(self) -> str:  # never print key material
+        return f"DataKey(wrapped={len(self.wrapped)} bytes)"
+
+    __str__ = __repr__
+
+
+class DataKeys(Protocol):
+    """The customer-managed KMS key as envelope encryption uses it (``stores.kms.KmsDataKeys``): issue a data key
+    bound to an encryption context, and unwrap one only under the same context."""
+
+    def generate(self, context: Mapping[str, str]) -> DataKey: ...
+
+    def unwrap(self, wrapped: bytes, context: Mapping[str, str]) -> bytes:
+        """The plaintext of a wrapped key; ``TokenIntegrityError`` when it was not issued under ``context``."""
+        ...
 
 
 class QboLists(Protocol):
