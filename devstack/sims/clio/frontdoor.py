@@ -7,7 +7,6 @@ import json
 import math
 import re
 import sys
-import time
 import traceback
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -38,7 +37,7 @@ def _limit_headers(state: WindowState) -> dict[str, str]:
     headers = {
         "X-RateLimit-Limit": str(state.limit),
         "X-RateLimit-Remaining": str(state.remaining),
-        "X-RateLimit-Reset": str(math.ceil(time.time() + state.seconds_left)),
+        "X-RateLimit-Reset": str(math.ceil(state.now + state.seconds_left)),
     }
     if not state.allowed:
         headers["Retry-After"] = str(max(1, math.ceil(state.seconds_left)))
@@ -63,15 +62,21 @@ def _internal_error() -> Response:
 class Frontdoor:
     """Turns one HTTP request into a reply, in the order a real deployment would: faults, version, token, limit.
 
-    The limit is Clio's per-access-token one: "Requests to API v4 are rate-limited by access token", in a fixed
-    window of 60 s (scaled for benchmarks) of real time (clio-api.md §5).
+    The limit is Clio's per-access-token one: "Requests to API v4 are rate-limited by access token", 50 per minute
+    at peak (clio-api.md §5), in a fixed window of 60 s on the store's simulated clock. The local stack and everything
+    the service does on it runs on that clock (retry backoff, SQS delays, token expiry, ``advance`` steps), so a
+    client that waits the ``Retry-After`` it was given, in simulated seconds, finds the window open again, as it would
+    at Clio; on real time the same wait would meet a window that has not moved. ``X-RateLimit-Reset`` is a unix
+    time on that clock too, like every other time the simulator shows.
     """
 
-    def __init__(self, store: Store, tokens: TokenBook) -> None:
+    def __init__(self, store: Store, tokens: TokenBook, *, requests_per_minute: int | None) -> None:
         self.store = store
         self.tokens = tokens
         self.api = ClioApi(store)
-        self.limiter = FixedWindow(UNENFORCED_LIMIT)
+        self.limiter = FixedWindow(
+            UNENFORCED_LIMIT, per_minute=requests_per_minute, now=lambda: store.clock.now().timestamp()
+        )
         # One random draw for all kinds, "slow" included: a slow answer is never also a failure.
         self.faults = Faults(FAULT_KINDS, [("429", "500", "503", "timeout", "reset", "slow")])
         self.counts = RequestCounts()

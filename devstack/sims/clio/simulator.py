@@ -17,6 +17,10 @@ from devstack.sims.http.faults import Faults
 from devstack.sims.http.host import SimulatedHost
 from devstack.sims.http.traffic import RequestCounts
 
+# Clio Manage's documented default: "50 requests per minute during peak usage hours" per access token (clio-api.md
+# §5). The simulator enforces it unless told otherwise; off-peak limits are higher by an undocumented amount.
+CLIO_REQUESTS_PER_MINUTE = 50
+
 # What a person can change on an activity in Clio's UI (scenario step clio_edit), in the output shape's names:
 # everything a seed may give but its id and whether it is billed.
 EDITABLE_ACTIVITY_FIELDS = SEED_KEYS["activity"] - {"id", "billed"}
@@ -27,15 +31,23 @@ class ClioSimulator(SimulatedHost):
 
     Seed firms with ``add_account``, hand the service tokens with ``issue_tokens``, play what people do in Clio with
     ``edit_activity``/``bill_activity``/``delete_activity``, and read the outcome with ``activities``/``recovery_bin``.
-    Simulated time (token expiry, created_at/updated_at) comes from the shared ``SimClock``; the rate-limit window and
-    injected delays use real time.
+    Simulated time (token expiry, created_at/updated_at, the rate-limit window) comes from the shared ``SimClock``;
+    injected delays use real time. Clio's 50 requests per minute per access token are enforced unless
+    ``requests_per_minute`` says otherwise (None: no limit, the headers still sent).
     """
 
-    def __init__(self, clock: SimClock, *, client_id: str = "clio-client", client_secret: str = "clio-secret") -> None:
+    def __init__(
+        self,
+        clock: SimClock,
+        *,
+        client_id: str = "clio-client",
+        client_secret: str = "clio-secret",
+        requests_per_minute: int | None = CLIO_REQUESTS_PER_MINUTE,
+    ) -> None:
         self.clock = clock
         self._store = Store(clock)
         self._tokens = TokenBook(clock, client_id=client_id, client_secret=client_secret)
-        self._frontdoor = Frontdoor(self._store, self._tokens)
+        self._frontdoor = Frontdoor(self._store, self._tokens, requests_per_minute=requests_per_minute)
 
     # ----- lifecycle
 
@@ -253,10 +265,10 @@ class ClioSimulator(SimulatedHost):
     def reset_request_count(self) -> None:
         self._frontdoor.counts.reset()
 
-    def set_rate_limit(self, *, per_minute: int | None = None, time_scale: float = 1.0) -> None:
-        """Enforce ``per_minute`` requests per access token in a fixed window of 60*time_scale real seconds.
-        None (the default) enforces nothing but still sends the headers, with a limit of 10000."""
-        self._frontdoor.limiter.configure(per_minute, time_scale)
+    def set_rate_limit(self, *, per_minute: int | None) -> None:
+        """Enforce ``per_minute`` requests per access token in a fixed window of 60 simulated seconds, every token's
+        window starting afresh. None enforces nothing but still sends the headers, with a limit of 10000."""
+        self._frontdoor.limiter.configure(per_minute)
 
     def clear_faults(self) -> None:
         """No more injected failures: random rates to zero and scheduled ones dropped."""
