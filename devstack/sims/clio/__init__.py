@@ -5,5 +5,12 @@ shared/fixtures/clio; where those are silent the choice is written down next to 
 """
 
 from devstack.sims.clio.simulator import CLIO_REQUESTS_PER_MINUTE, ClioSimulator
+from devstack.sims.clio.webhook_deliveries import ClioWebhookAnswer, ClioWebhookDelivery, sign_clio_webhook
 
-__all__ = ["CLIO_REQUESTS_PER_MINUTE", "ClioSimulator"]
+__all__ = [
+    "CLIO_REQUESTS_PER_MINUTE",
+    "ClioSimulator",
+    "ClioWebhookAnswer",
+    "ClioWebhookDelivery",
+    "sign_clio_webhook",
+]

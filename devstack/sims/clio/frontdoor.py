@@ -16,6 +16,7 @@ from devstack.sims.clio.auth import TokenBook
 from devstack.sims.clio.errors import ApiError, OAuthError, invalid_token
 from devstack.sims.clio.request import ApiRequest, Reply
 from devstack.sims.clio.store import Store
+from devstack.sims.clio.webhooks import WebhookBook
 from devstack.sims.http.faults import Faults
 from devstack.sims.http.limits import FixedWindow, WindowState
 from devstack.sims.http.server import Disconnect, Loopback, Options, Request, Response
@@ -70,10 +71,12 @@ class Frontdoor:
     time on that clock too, like every other time the simulator shows.
     """
 
-    def __init__(self, store: Store, tokens: TokenBook, *, requests_per_minute: int | None) -> None:
+    def __init__(
+        self, store: Store, tokens: TokenBook, webhooks: WebhookBook, *, requests_per_minute: int | None
+    ) -> None:
         self.store = store
         self.tokens = tokens
-        self.api = ClioApi(store)
+        self.api = ClioApi(store, webhooks)
         self.limiter = FixedWindow(
             UNENFORCED_LIMIT, per_minute=requests_per_minute, now=lambda: store.clock.now().timestamp()
         )
@@ -164,6 +167,8 @@ class Frontdoor:
         state = self.limiter.take(bearer)
         headers = _limit_headers(state)
         if not state.allowed:
+            # The spec gives every 429 the v4 Error envelope; fixtures/clio/platform_rate_limit_429_body.json
+            # ({"message": ...}) is the Clio Platform API's (api.clio.com; PROVENANCE.md), not Manage v4's.
             body = ApiError(429, "RateLimited", "Rate limit exceeded; retry after the Retry-After seconds").body()
             return Reply(429, body, headers)
         url = urlsplit(request.target)
