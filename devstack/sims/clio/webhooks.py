@@ -7,7 +7,9 @@ events reach each matching webhook of the firm ("Events reach only records the t
 A webhook past its ``expires_at`` sends nothing and is gone from the API (404, not listed): "A webhook will
 automatically expire". A suspended one (Clio disabled it: a 410 answer, repeated failures, or ``disable_webhook``)
 stays listed as suspended and sends nothing; Clio documents no way back, so the simulator offers none: a subscriber
-creates a new one. Callers hold ``store.lock``.
+creates a new one. Deauthorizing the app (a disconnect) leaves its webhooks in place: Clio does not say what it does
+to them. A matter created already open sends ``created`` only; ``matter_opened`` and the others follow a change of
+status. Bills are not modelled: billing an activity sends that activity's ``updated``. Callers hold ``store.lock``.
 """
 
 from __future__ import annotations
