@@ -24,7 +24,7 @@ from devstack.aws.resources import LocalResources, create_resources
 from devstack.aws.sqs_clock import sqs_on_clock
 from devstack.clock import SimClock
 from devstack.events.shapes import ACCOUNT_ID, REGION, http_api_event, http_api_request, scheduled_event, sqs_event
-from devstack.sims.clio import ClioSimulator
+from devstack.sims.clio import ClioSimulator, ClioWebhookAnswer, ClioWebhookDelivery
 from devstack.sims.qbo import QboSimulator, WebhookDelivery
 
 VERIFIER_TOKEN = "local-webhook-verifier"
@@ -404,6 +404,26 @@ def add_reports(total: DrainReport, report: DrainReport) -> None:
     total.dead_lettered = report.dead_lettered
     for outcome, count in report.outcomes.items():
         total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
+
+    # --- Clio's webhooks -------------------------------------------------------------------
+
+    def receive_clio_webhook(self, delivery: ClioWebhookDelivery) -> ClioWebhookAnswer | None:
+        """The seam where the service receives Clio's webhooks (issue 15's service side builds it): the POST Clio
+        would make, as API Gateway delivers it (``http_api_event(delivery.body, delivery.headers, now)``), to the
+        function that handles them, whose statusCode and headers are the answer. Until that function exists nothing
+        receives them: the delivery is dropped unanswered (the simulator counts an unanswered event as accepted, and
+        leaves a webhook whose handshake went unanswered pending)."""
+        return None
+
+    def deliver_clio_webhooks(self) -> int:
+        """Hand each delivery the Clio simulator has due to ``receive_clio_webhook`` and tell the simulator what the
+        service answered; returns how many were handed over (no drain: the caller decides)."""
+        deliveries = self.clio.take_webhook_deliveries()
+        for delivery in deliveries:
+            answer = self.receive_clio_webhook(delivery)
+            if answer is not None:
+                self.clio.answer_webhook_delivery(delivery, answer.status, answer.headers)
+        return len(deliveries)
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,11 +38,13 @@ class HttpTotals:
 class HttpMeter:
     """Every QBO and Clio request the runtime's httpx client sends, classified by endpoint."""
 
-    def __init__(self, *, qbo_url: str, clio_url: str) -> None:
+    def __init__(self, *, qbo_url: str, clio_url: str, now: Callable[[], float] = time.monotonic) -> None:
         self.totals = HttpTotals()
         self._lock = threading.Lock()
         self._bases = {"qbo": qbo_url.rstrip("/"), "clio": clio_url.rstrip("/")}
-        # (monotonic time, status, X-RateLimit-Remaining) of each Clio API response, for the window arithmetic
+        # The time source of the window arithmetic: the one Clio's rate-limit window is kept on.
+        self._now = now
+        # (time, status, X-RateLimit-Remaining) of each Clio API response, for the window arithmetic
         self.clio_responses: list[tuple[float, int, int | None]] = []
 
     def watch(self, client: httpx.Client) -> None:
@@ -68,7 +71,7 @@ class HttpMeter:
             if provider == "clio" and endpoint != "oauth token":
                 remaining = response.headers.get("x-ratelimit-remaining")
                 left = int(remaining) if remaining is not None and remaining.lstrip("-").isdigit() else None
-                self.clio_responses.append((time.monotonic(), response.status_code, left))
+                self.clio_responses.append((self._now(), response.status_code, left))
 
 
 def classify_qbo(url: str) -> str:
@@ -124,7 +127,8 @@ class WindowUse:
 def window_use(responses: list[tuple[float, int, int | None]], per_window: int, window_s: float) -> WindowUse:
     """The last window is cut short by the end of the work, not by the client, so it is left out of
     ``utilisation``; the span of the complete windows includes any gap between them (budget not used)."""
-    ordered = sorted(responses)
+    # By time alone, in arrival order among equals: on the simulated clock many responses share a time.
+    ordered = sorted(responses, key=lambda response: response[0])
     starts: list[int] = []  # index of each window's first response
     previous: int | None = None
     for index, (_, _, remaining) in enumerate(ordered):

@@ -6,9 +6,9 @@ Nothing here changes what the service does. The meters watch the process:
   DynamoDB capacity units each one consumes from the item sizes (AWS's sizing rules, below).
 - ``HttpMeter`` (``http_meter.py``) counts every QBO and Clio call, by endpoint and status.
 - ``HandlerTimer`` times each invocation of a handler's ``lambda_handler``.
-- ``paced_on`` builds the runtime's rate-limit pacers with a chosen clock and sleep (simulated time for
-  QBO, so the bench does not sleep through QBO's 500/min; real time with a scaled window for Clio's
-  rate-limited run). Core change proposed instead: pacer factories on ``Runtime`` (docs/performance.md).
+- ``paced_on`` builds the runtime's rate-limit pacers on simulated time, so the bench does not sleep through
+  QBO's 500/min or Clio's 50/min (whose simulator keeps its window on the same clock). Core change proposed
+  instead: pacer factories on ``Runtime`` (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -262,14 +262,13 @@ _PACER = "RateLimitPacer"
 
 
 @contextlib.contextmanager
-def paced_on(clock: SimClock, waits: PacerWaits, *, clio_window_seconds: float | None = None) -> Iterator[None]:
-    """Build the runtime's pacers on the given time base while open.
+def paced_on(clock: SimClock, waits: PacerWaits) -> Iterator[None]:
+    """Build the runtime's pacers on simulated time while open.
 
-    QBO's pacer runs on simulated time: its waits advance the shared ``SimClock`` instead of sleeping,
-    exactly as the local stack already does for retry backoff, so the bench is not bound by QBO's
-    500/min (the waits are still counted, in ``waits.qbo``). Clio's pacer runs on simulated time too,
-    unless ``clio_window_seconds`` is given: then it runs on real time with that window, to meet a Clio
-    simulator whose rate limit is enforced on real, scaled time.
+    Their waits advance the shared ``SimClock`` instead of sleeping, exactly as the local stack already does
+    for retry backoff, so the bench is not bound by QBO's 500/min (the waits are still counted, in
+    ``waits.qbo`` and ``waits.clio``). Clio's simulator keeps its rate-limit window on the same clock, so a
+    Clio pacer's wait opens the window it waited for.
     """
     import hardcost.clients.clio as clio_module
     import hardcost.clients.qbo as qbo_module
@@ -283,21 +282,15 @@ def paced_on(clock: SimClock, waits: PacerWaits, *, clio_window_seconds: float |
         waits.qbo += seconds
         clock.advance(timedelta(seconds=seconds))
 
-    def clio_sim_sleep(seconds: float) -> None:
+    def clio_sleep(seconds: float) -> None:
         waits.clio += seconds
         clock.advance(timedelta(seconds=seconds))
-
-    def clio_real_sleep(seconds: float) -> None:
-        waits.clio += seconds
-        time.sleep(seconds)
 
     def qbo_pacer(**kwargs: Any) -> RateLimitPacer:
         return RateLimitPacer(**{"clock": sim_now, "sleep": qbo_sleep, **kwargs})
 
     def clio_pacer(**kwargs: Any) -> RateLimitPacer:
-        if clio_window_seconds is None:
-            return RateLimitPacer(**{"clock": sim_now, "sleep": clio_sim_sleep, **kwargs})
-        return RateLimitPacer(**{"window_seconds": clio_window_seconds, "sleep": clio_real_sleep, **kwargs})
+        return RateLimitPacer(**{"clock": sim_now, "sleep": clio_sleep, **kwargs})
 
     # The runtime makes QBO's pacer (RateLimitPacer(per_minute=500)); the clients make their defaults.
     replacements: list[tuple[ModuleType, Callable[..., RateLimitPacer]]] = [

@@ -326,7 +326,7 @@ def _tables(
     for name, seconds in LATENCY_S.items():
         cost.add(f"assumed latency {name}", f"{seconds * 1000:g} ms")
 
-    limited_table = Table("Rate-limited run (Clio limit enforced, time-scaled)")
+    limited_table = Table("Rate-limited run (Clio limit enforced, simulated time)")
     for key in ("purchases", "entries", "per_minute", "window_s", "elapsed_s", "clio_accepted", "clio_429",
                 "utilisation", "windows", "utilisation_all_windows", "failed_by_429",
                 "recovered_after_limit_lifted", "throttled_resends", "pacer_wait_s", "wall_s"):  # fmt: skip

@@ -8,7 +8,7 @@
    lost, and one incremental sync (tick + drain) must find them. QBO's simulator does not throttle
    (the service's own QBO pacer still paces, on simulated time); Clio's does not enforce its limit.
 2. Rate-limited run: a smaller firm, with Clio's simulator enforcing ``--per-minute`` per token in
-   windows of 60 × ``--time-scale`` real seconds, and the runtime's Clio pacer on the same window.
+   windows of 60 simulated seconds, and the runtime's Clio pacer on the same clock.
 3. Import cost of each handler and of boto3 alone, in clean venvs (``devstack.bench.imports``).
 
 Everything is counted, nothing is assumed except the production latencies and prices of the cost
@@ -35,6 +35,7 @@ from devstack.bench.output import HANDLER_OUTPUT, emit, handler_output, progress
 from devstack.bench.results import CLIO_PEAK_PER_MINUTE, build_result
 from devstack.bench.stack import Containers, Phase, Recorder, seed_firm, time_handlers
 from devstack.clock import SimClock
+from devstack.sims.http.limits import WINDOW_SECONDS
 from devstack.stack import DrainReport, LocalStack
 
 SCHEDULE = timedelta(minutes=5)  # template.yaml PollEveryMinutes default
@@ -98,6 +99,8 @@ def run_main(purchases: int, changes: int, *, seed: int = 2026) -> MainRun:
         LocalStack(clock, log_level="WARNING") as stack,
     ):
         stack.qbo.set_rate_limit(per_minute=None, concurrent=None)
+        # The main run measures the code's own speed; Clio's limit is the rate-limited run's (below).
+        stack.clio.set_rate_limit(per_minute=None)
         seed_firm(stack, firm)
         http = HttpMeter(qbo_url=stack.qbo.base_url, clio_url=stack.clio.base_url)
         containers = Containers(stack, http)
@@ -158,7 +161,6 @@ def run_main(purchases: int, changes: int, *, seed: int = 2026) -> MainRun:
 class LimitedRun:
     purchases: int
     per_minute: int
-    time_scale: float
     window_s: float
     wall_s: float
     entries: int
@@ -176,23 +178,24 @@ class LimitedRun:
     throttled_resends: int
 
 
-def run_limited(purchases: int, *, per_minute: int, time_scale: float, seed: int = 2027) -> LimitedRun:
+def run_limited(purchases: int, *, per_minute: int, seed: int = 2027) -> LimitedRun:
     firm = make_firm(purchases, seed=seed, clients=max(20, purchases // 4), projects=4, tenant_id="bench-limited")
     clock = SimClock(NOW)
     waits = PacerWaits()
-    window = 60.0 * time_scale
+    window = WINDOW_SECONDS
     with (
         faster_moto(),
         AwsMeter() as aws,
         handler_output(),
-        paced_on(clock, waits, clio_window_seconds=window),
+        paced_on(clock, waits),
         LocalStack(clock, log_level="WARNING") as stack,
     ):
         stack.qbo.set_rate_limit(per_minute=None, concurrent=None)
         seed_firm(stack, firm)
-        http = HttpMeter(qbo_url=stack.qbo.base_url, clio_url=stack.clio.base_url)
+        # Clio's window is kept on the simulated clock, so the responses are timed on it too.
+        http = HttpMeter(qbo_url=stack.qbo.base_url, clio_url=stack.clio.base_url, now=lambda: clock.now().timestamp())
         containers = Containers(stack, http)
-        stack.clio.set_rate_limit(per_minute=per_minute, time_scale=time_scale)
+        stack.clio.set_rate_limit(per_minute=per_minute)
         sends_before = aws.snapshot().calls["sqs.SendMessage"]
         started = time.perf_counter()
         try:
@@ -216,7 +219,6 @@ def run_limited(purchases: int, *, per_minute: int, time_scale: float, seed: int
     return LimitedRun(
         purchases=purchases,
         per_minute=per_minute,
-        time_scale=time_scale,
         window_s=window,
         wall_s=wall,
         entries=entries,
@@ -243,7 +245,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=100)
     parser.add_argument("--limited-purchases", type=int, default=250)
     parser.add_argument("--per-minute", type=int, default=CLIO_PEAK_PER_MINUTE)
-    parser.add_argument("--time-scale", type=float, default=0.2, help="12 s windows; see docs/performance.md")
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
@@ -251,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     HANDLER_OUTPUT.unlink(missing_ok=True)
     progress(f"bench: main run, {args.purchases:,} purchases then {args.changes} changes (about 5 minutes)")
     main_run = run_main(args.purchases, args.changes, seed=args.seed)
-    progress(f"bench: rate-limited run, {args.limited_purchases} purchases, {args.per_minute}/min x {args.time_scale}")
-    limited = run_limited(args.limited_purchases, per_minute=args.per_minute, time_scale=args.time_scale)
+    progress(f"bench: rate-limited run, {args.limited_purchases} purchases, {args.per_minute}/min")
+    limited = run_limited(args.limited_purchases, per_minute=args.per_minute)
     progress(f"bench: import times ({args.import_runs} runs; the first bench builds two venvs in {VENVS})")
     imports = measure_imports(args.import_runs)
     progress(f"bench: done; what the handlers printed is in {HANDLER_OUTPUT}")

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from devstack.clock import SimClock
-from devstack.demo.run import demo_scenario
+from devstack.demo.run import DEMO_CLIO_REQUESTS_PER_MINUTE, demo_scenario
 from devstack.events.shapes import http_api_request
 from devstack.samlocal.bridge import forwarded, interface_address
 from devstack.samlocal.environment import STATE_DIR, StackFile, remove_stack_file, write_stack_file
@@ -178,6 +178,7 @@ def demo_site(port: int = 0, *, idle: bool = False) -> Iterator[DemoSite]:
     try:
         scenario = demo_scenario()
         with LocalStack(SimClock(scenario.now), log_level="WARNING", aws_endpoint_url=aws_url) as stack:
+            stack.clio.set_rate_limit(per_minute=DEMO_CLIO_REQUESTS_PER_MINUTE)  # the demo's firm, as in make demo
             seed(stack, scenario)
             for step in [] if idle else scenario.steps:
                 play(stack, scenario, step)

@@ -222,6 +222,8 @@ def seed(stack: LocalStack, scenario: Scenario) -> None:
     stack.qbo.add_company(**q.model_dump())
     stack.clio.add_account(t.id, **c.model_dump())
     stack.connect_tenant(t.id, q.realm_id, t.settings.model_dump(), clio_region=t.clio_region)
+    # Clio makes a new webhook's handshake at once: what connecting subscribed to is confirmed before the first step.
+    stack.deliver_clio_webhooks()
 
 
 def _clio_add(clio: ClioSimulator, account: str, change: ClioAdd) -> None:
@@ -261,8 +263,11 @@ def play(stack: LocalStack, scenario: Scenario, step: Step) -> None:
             stack.after_webhook()
     elif step.kind in _CLIO_CHANGES:
         change = getattr(step, step.kind)
+        # What Clio was sending before this step (the service's own writes) is not this step's to lose.
+        _deliver_clio_webhooks(stack)
         _CLIO_CHANGES[step.kind](stack.clio, account, change)
         _after_clio_change(stack, change.webhook)
+        return
     elif step.settings is not None:
         change_settings(stack, account, step.settings)
     elif step.disconnect is not None:
@@ -272,12 +277,24 @@ def play(stack: LocalStack, scenario: Scenario, step: Step) -> None:
     elif step.advance is not None:
         a = step.advance
         stack.clock.advance(timedelta(days=a.days, hours=a.hours, minutes=a.minutes, seconds=a.seconds))
+    # Clio answers the service's own writes with webhooks too (and handshakes, and retries fall due): they go out
+    # after every step, as Clio sends them within seconds.
+    _deliver_clio_webhooks(stack)
 
 
 def _after_clio_change(stack: LocalStack, webhook: bool) -> None:
-    """Clio's webhooks reach the service only where it holds subscriptions (none yet: FORMAT.md allows a
-    delivered one to be a no-op until then); what they would enqueue is drained either way."""
+    """Clio's webhooks for the change reach the service wherever it holds subscriptions for that model
+    (``LocalStack.receive_clio_webhook``; a delivery nothing receives is a no-op, as FORMAT.md allows), and what they
+    enqueue is drained; with ``"webhook": false`` they are lost."""
     if webhook:
+        stack.deliver_clio_webhooks()
+        stack.drain()
+    else:
+        stack.clio.lose_webhook_deliveries()
+
+
+def _deliver_clio_webhooks(stack: LocalStack) -> None:
+    if stack.deliver_clio_webhooks():
         stack.drain()
 
 

@@ -43,7 +43,7 @@ def test_bench_on_thirty_purchases_reports_every_figure() -> None:
 
     # Given a 30-purchase firm, 6 changes, a 20-purchase rate-limited run and one import timing
     main = run_main(30, 6, seed=5)
-    limited = run_limited(20, per_minute=50, time_scale=0.05)
+    limited = run_limited(20, per_minute=50)
     imports = measure_imports(1, python=sys.executable, handlers=("webhook",), breakdown=False)
 
     # When the result is built and printed

@@ -47,18 +47,19 @@ HTTP_TIMEOUT = 0.5
 
 
 class FakeTime:
-    """Time for the pacer and the retry policy: sleeping moves the clock on at once, nothing really waits."""
+    """Time for the pacer and the retry policy: the simulators' clock, which sleeping moves on at once, so nothing
+    really waits and a wait opens the rate-limit window it waited for (Clio's simulator keeps it on that clock)."""
 
-    def __init__(self, start: float) -> None:
-        self.now = start
+    def __init__(self, clock: SimClock) -> None:
+        self._clock = clock
         self.sleeps: list[float] = []
 
     def clock(self) -> float:
-        return self.now
+        return self._clock.now().timestamp()
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
+        self._clock.advance(timedelta(seconds=seconds))
 
 
 class TokenProvider:
@@ -92,8 +93,8 @@ def clock() -> SimClock:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime(time.time())
+def fake_time(clock: SimClock) -> FakeTime:
+    return FakeTime(clock)
 
 
 @pytest.fixture

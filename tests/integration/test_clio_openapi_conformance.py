@@ -182,7 +182,9 @@ def full_fields(spec: dict[str, Any], name: str) -> str:
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[ClioSimulator]:
-    simulator = ClioSimulator(SimClock(datetime(2026, 2, 2, 9, 0, tzinfo=UTC)))
+    # One token makes every call of this module within one simulated minute, more than Clio's 50; the 429's shape is
+    # checked under a limit of its own (test_documented_errors_match_the_error_schema).
+    simulator = ClioSimulator(SimClock(datetime(2026, 2, 2, 9, 0, tzinfo=UTC)), requests_per_minute=None)
     simulator.add_account(
         "firm-a",
         users=[
@@ -365,9 +367,42 @@ def test_documented_errors_match_the_error_schema(spec: dict[str, Any], sim: Cli
         api.get("/users.json")
         limited = api.get("/users.json")
     finally:
-        sim.set_rate_limit()
+        sim.set_rate_limit(per_minute=None)
     assert limited.status_code == 429
     assert errors_of(closed(response_schema(spec, "/users.json", "get", 429), spec), limited.json()) == []
+
+
+def test_the_webhooks_resource_matches_the_response_and_error_schemas(spec: dict[str, Any], api: httpx.Client) -> None:
+    every = {"fields": full_fields(spec, "Webhook")}
+    example = json.loads(Path("/work/shared/fixtures/clio/webhook_create_request_activity.json").read_text())
+    created = api.post("/webhooks.json", params=every, json=example)
+    assert created.status_code == 201, created.text  # an error's body, never a webhook's secret
+    webhook = created.json()["data"]
+    assert set(webhook) == set(flat_properties(spec, "Webhook"))  # names only: shared_secret's value stays unprinted
+    assert errors_of(record_schema(spec, "/webhooks.json", "post", 201), webhook) == []
+    path = f"/webhooks/{webhook['id']}.json"
+    answers = [
+        ("/webhooks.json", "get", api.get("/webhooks.json", params=every)),
+        ("/webhooks/{id}.json", "get", api.get(path, params=every)),
+        ("/webhooks/{id}.json", "patch", api.patch(path, params=every, json={"data": {"events": ["deleted"]}})),
+    ]
+    for spec_path, method, response in answers:
+        assert response.status_code == 200, (spec_path, method, response.text)
+        body = response.json()
+        records = body["data"] if isinstance(body["data"], list) else [body["data"]]
+        assert records and all(errors_of(record_schema(spec, spec_path, method, 200), r) == [] for r in records)
+    errors = [
+        ("/webhooks.json", "get", api.get("/webhooks.json", params={"fields": "id,secret"}), 400),
+        ("/webhooks.json", "post", api.post("/webhooks.json", json={"data": {"url": "http://x", "model": "x"}}), 422),
+        ("/webhooks/{id}.json", "get", api.get("/webhooks/9999.json"), 404),
+        ("/webhooks/{id}.json", "patch", api.patch(path, headers={"If-Match": '"stale"'}, json={"data": {}}), 412),
+        ("/webhooks/{id}.json", "patch", api.patch(path, json={"data": {"fields": "id,nope"}}), 422),
+    ]
+    for spec_path, method, response, status in errors:
+        assert response.status_code == status, (spec_path, method, response.text)
+        assert errors_of(closed(response_schema(spec, spec_path, method, status), spec), response.json()) == []
+    deleted = api.delete(path)
+    assert deleted.status_code == 204 and deleted.content == b""
 
 
 def test_the_harness_rejects_wrong_types_and_unknown_properties(spec: dict[str, Any], api: httpx.Client) -> None:
@@ -420,7 +455,7 @@ def test_field_tables_match_the_spec(spec: dict[str, Any]) -> None:
 
     resources = {
         name: {prop_name: describe(prop) for prop_name, prop in flat_properties(spec, name).items()}
-        for name in ("Activity", "Contact", "Matter", "User", "ExpenseCategory")
+        for name in ("Activity", "Contact", "Matter", "User", "ExpenseCategory", "Webhook")
     }
     assert resources == spec_fields.RESOURCE_SCHEMAS
     targets = {t.removesuffix("[]") for fields in resources.values() for t in fields.values() if t}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -542,23 +541,51 @@ def test_api_version_header(api: httpx.Client) -> None:
 # ----- rate limits and faults
 
 
-def test_rate_limit_headers_and_429(sim: ClioSimulator, api: httpx.Client) -> None:
-    unlimited = api.get("/api/v4/users.json")
-    assert unlimited.headers["X-RateLimit-Limit"] == "10000"
-    sim.set_rate_limit(per_minute=3, time_scale=0.01)  # a 0.6 s window
-    remaining = [api.get("/api/v4/users.json").headers["X-RateLimit-Remaining"] for _ in range(3)]
-    assert remaining == ["2", "1", "0"]
+def test_clio_limit_of_50_per_minute_is_enforced_by_default_on_the_simulated_clock(
+    sim: ClioSimulator, api: httpx.Client, clock: SimClock
+) -> None:
+    # Given a simulator built with no limit named, and a token's first request
+    first = api.get("/api/v4/users.json")
+    window_ends = int(clock.now().timestamp()) + 60
+    assert first.headers["X-RateLimit-Limit"] == "50" and first.headers["X-RateLimit-Remaining"] == "49"
+    assert int(first.headers["X-RateLimit-Reset"]) == window_ends  # a unix time on the simulated clock
+    # When the token makes 49 more within the same simulated minute
+    remaining = [api.get("/api/v4/users.json").headers["X-RateLimit-Remaining"] for _ in range(49)]
+    assert remaining[-1] == "0"
+    # Then the 51st is refused with Clio's headers, for the whole minute left
     limited = api.get("/api/v4/users.json")
     body = assert_error(limited, 429)
     assert body["error"]["type"] == "RateLimited"
-    assert limited.headers["X-RateLimit-Limit"] == "3" and limited.headers["X-RateLimit-Remaining"] == "0"
-    assert int(limited.headers["Retry-After"]) >= 1
-    assert int(limited.headers["X-RateLimit-Reset"]) >= int(time.time())
-    # The limit is per access token: another token of the same firm has its own window.
+    assert limited.headers["X-RateLimit-Limit"] == "50" and limited.headers["X-RateLimit-Remaining"] == "0"
+    assert limited.headers["Retry-After"] == "60" and int(limited.headers["X-RateLimit-Reset"]) == window_ends
+    # And another token of the same firm has its own window
     with client(sim, sim.issue_tokens("firm-a")["access_token"]) as other:
         assert other.get("/api/v4/users.json").status_code == 200
-    time.sleep(0.65)
-    assert api.get("/api/v4/users.json").status_code == 200
+    # And the window follows simulated time, not real time: 59 s on, one second is left; 60 s on, it is open
+    clock.advance(timedelta(seconds=59))
+    assert api.get("/api/v4/users.json").headers["Retry-After"] == "1"
+    clock.advance(timedelta(seconds=1))
+    reopened = api.get("/api/v4/users.json")
+    assert reopened.status_code == 200 and reopened.headers["X-RateLimit-Remaining"] == "49"
+
+
+def test_rate_limit_can_be_changed_or_lifted(sim: ClioSimulator, api: httpx.Client, clock: SimClock) -> None:
+    # Given a limit of 3 per minute
+    sim.set_rate_limit(per_minute=3)
+    # When a token makes 4 requests
+    statuses = [api.get("/api/v4/users.json").status_code for _ in range(4)]
+    # Then the 4th is refused
+    assert statuses == [200, 200, 200, 429]
+    # And with the limit lifted nothing is refused, and the headers still go out with a limit no test reaches
+    sim.set_rate_limit(per_minute=None)
+    lifted = [api.get("/api/v4/users.json") for _ in range(60)]
+    assert {r.status_code for r in lifted} == {200}
+    assert lifted[-1].headers["X-RateLimit-Limit"] == "10000" and lifted[-1].headers["X-RateLimit-Remaining"] == "9940"
+    # And a simulator can be built without a limit from the start
+    with ClioSimulator(clock, requests_per_minute=None) as unlimited:
+        unlimited.add_account("solo", users=[{"id": 1, "name": "Solo Owner", "account_owner": True}])
+        with client(unlimited, unlimited.issue_tokens("solo")["access_token"]) as solo:
+            assert {solo.get("/api/v4/users.json").status_code for _ in range(55)} == {200}
 
 
 def test_scheduled_faults(sim: ClioSimulator, api: httpx.Client) -> None:

@@ -4,6 +4,13 @@ Fidelity is to shared/reference/clio-api.md, Clio's OpenAPI file and the documen
 shared/fixtures/clio; where those are silent the choice is written down next to the code that makes it.
 """
 
-from devstack.sims.clio.simulator import ClioSimulator
+from devstack.sims.clio.simulator import CLIO_REQUESTS_PER_MINUTE, ClioSimulator
+from devstack.sims.clio.webhook_deliveries import ClioWebhookAnswer, ClioWebhookDelivery, sign_clio_webhook
 
-__all__ = ["ClioSimulator"]
+__all__ = [
+    "CLIO_REQUESTS_PER_MINUTE",
+    "ClioSimulator",
+    "ClioWebhookAnswer",
+    "ClioWebhookDelivery",
+    "sign_clio_webhook",
+]

@@ -2,6 +2,8 @@
 
 The caller (frontdoor.py) has already checked the version header, the access token and the rate limit; every request
 here carries the account and user of its token, and never sees another account's records (404 for their ids).
+Changes of activities and contacts are announced to the firm's webhooks (webhooks.py), whose own endpoints are in
+webhook_api.py.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from devstack.sims.clio.request import (
     request_data,
 )
 from devstack.sims.clio.store import Store
+from devstack.sims.clio.webhook_api import WebhookApi
+from devstack.sims.clio.webhooks import WebhookBook
 
 
 class ClioApi:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, webhooks: WebhookBook) -> None:
         self.store = store
+        self.webhooks = webhooks
         self._routes: list[tuple[str, re.Pattern[str], Callable[[ApiRequest, re.Match[str]], Reply]]] = [
             ("GET", _path(r"activities"), self._list_activities),
             ("POST", _path(r"activities"), self._create_activity),
@@ -43,6 +48,7 @@ class ClioApi:
             ("GET", _path(r"users/(?P<id>\d+)"), self._show_user),
             ("GET", _path(r"expense_categories"), self._list_expense_categories),
             ("GET", _path(r"expense_categories/(?P<id>\d+)"), self._show_expense_category),
+            *WebhookApi(webhooks).routes(),
         ]
 
     def handle(self, request: ApiRequest) -> Reply:
@@ -109,6 +115,7 @@ class ClioApi:
         data = request_data(request)
         changes = self.store.activity_changes(request.account_id, data, creating=True, default_user_id=request.user_id)
         activity = self.store.create_activity(request.account_id, changes)
+        self.webhooks.created("activity", activity)
         return single(self.store, request, activity, requests, status=201)
 
     def _update_activity(self, request: ApiRequest, match: re.Match[str]) -> Reply:
@@ -125,7 +132,8 @@ class ClioApi:
         changes = self.store.activity_changes(
             request.account_id, data, creating=False, default_user_id=None, existing=activity
         )
-        self.store.update_activity(activity, changes)
+        with self.webhooks.updating("activity", activity):
+            self.store.update_activity(activity, changes)
         return single(self.store, request, activity, requests)
 
     def _delete_activity(self, request: ApiRequest, match: re.Match[str]) -> Reply:
@@ -138,6 +146,7 @@ class ClioApi:
                 f"Activity {activity.id} has been billed and can not be deleted unless the bill is deleted",
             )
         self.store.delete_activity_through_api(activity)
+        self.webhooks.deleted("activity", activity)
         return Reply(204)
 
     def _activity(self, request: ApiRequest, match: re.Match[str]) -> Activity:
@@ -241,6 +250,7 @@ class ClioApi:
                 primary=bool(email.get("default_email")),
                 name=str(email.get("name") or "Work"),
             )
+        self.webhooks.created("contact", contact)
         return single(self.store, request, contact, requests, status=201)
 
     # ----- matters

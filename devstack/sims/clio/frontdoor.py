@@ -7,7 +7,6 @@ import json
 import math
 import re
 import sys
-import time
 import traceback
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -17,6 +16,7 @@ from devstack.sims.clio.auth import TokenBook
 from devstack.sims.clio.errors import ApiError, OAuthError, invalid_token
 from devstack.sims.clio.request import ApiRequest, Reply
 from devstack.sims.clio.store import Store
+from devstack.sims.clio.webhooks import WebhookBook
 from devstack.sims.http.faults import Faults
 from devstack.sims.http.limits import FixedWindow, WindowState
 from devstack.sims.http.server import Disconnect, Loopback, Options, Request, Response
@@ -38,7 +38,7 @@ def _limit_headers(state: WindowState) -> dict[str, str]:
     headers = {
         "X-RateLimit-Limit": str(state.limit),
         "X-RateLimit-Remaining": str(state.remaining),
-        "X-RateLimit-Reset": str(math.ceil(time.time() + state.seconds_left)),
+        "X-RateLimit-Reset": str(math.ceil(state.now + state.seconds_left)),
     }
     if not state.allowed:
         headers["Retry-After"] = str(max(1, math.ceil(state.seconds_left)))
@@ -63,15 +63,23 @@ def _internal_error() -> Response:
 class Frontdoor:
     """Turns one HTTP request into a reply, in the order a real deployment would: faults, version, token, limit.
 
-    The limit is Clio's per-access-token one: "Requests to API v4 are rate-limited by access token", in a fixed
-    window of 60 s (scaled for benchmarks) of real time (clio-api.md §5).
+    The limit is Clio's per-access-token one: "Requests to API v4 are rate-limited by access token", 50 per minute
+    at peak (clio-api.md §5), in a fixed window of 60 s on the store's simulated clock. The local stack and everything
+    the service does on it runs on that clock (retry backoff, SQS delays, token expiry, ``advance`` steps), so a
+    client that waits the ``Retry-After`` it was given, in simulated seconds, finds the window open again, as it would
+    at Clio; on real time the same wait would meet a window that has not moved. ``X-RateLimit-Reset`` is a unix
+    time on that clock too, like every other time the simulator shows.
     """
 
-    def __init__(self, store: Store, tokens: TokenBook) -> None:
+    def __init__(
+        self, store: Store, tokens: TokenBook, webhooks: WebhookBook, *, requests_per_minute: int | None
+    ) -> None:
         self.store = store
         self.tokens = tokens
-        self.api = ClioApi(store)
-        self.limiter = FixedWindow(UNENFORCED_LIMIT)
+        self.api = ClioApi(store, webhooks)
+        self.limiter = FixedWindow(
+            UNENFORCED_LIMIT, per_minute=requests_per_minute, now=lambda: store.clock.now().timestamp()
+        )
         # One random draw for all kinds, "slow" included: a slow answer is never also a failure.
         self.faults = Faults(FAULT_KINDS, [("429", "500", "503", "timeout", "reset", "slow")])
         self.counts = RequestCounts()
@@ -159,6 +167,8 @@ class Frontdoor:
         state = self.limiter.take(bearer)
         headers = _limit_headers(state)
         if not state.allowed:
+            # The spec gives every 429 the v4 Error envelope; fixtures/clio/platform_rate_limit_429_body.json
+            # ({"message": ...}) is the Clio Platform API's (api.clio.com; PROVENANCE.md), not Manage v4's.
             body = ApiError(429, "RateLimited", "Rate limit exceeded; retry after the Retry-After seconds").body()
             return Reply(429, body, headers)
         url = urlsplit(request.target)

@@ -3,39 +3,53 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from devstack.clock import SimClock
 from devstack.sims.clio import firms
+from devstack.sims.clio.activity_actions import ActivityActions
 from devstack.sims.clio.auth import DEFAULT_EXPIRES_IN, TokenBook
-from devstack.sims.clio.errors import ApiError
 from devstack.sims.clio.frontdoor import FaultKind, Frontdoor
 from devstack.sims.clio.records import JSONDict, Stored, User
-from devstack.sims.clio.seeds import SEED_KEYS
 from devstack.sims.clio.store import Store
+from devstack.sims.clio.webhook_controls import WebhookControls
+from devstack.sims.clio.webhooks import WebhookBook
 from devstack.sims.http.faults import Faults
 from devstack.sims.http.host import SimulatedHost
 from devstack.sims.http.traffic import RequestCounts
 
-# What a person can change on an activity in Clio's UI (scenario step clio_edit), in the output shape's names:
-# everything a seed may give but its id and whether it is billed.
-EDITABLE_ACTIVITY_FIELDS = SEED_KEYS["activity"] - {"id", "billed"}
+# Clio Manage's documented default: "50 requests per minute during peak usage hours" per access token (clio-api.md
+# §5). The simulator enforces it unless told otherwise; off-peak limits are higher by an undocumented amount.
+CLIO_REQUESTS_PER_MINUTE = 50
 
 
-class ClioSimulator(SimulatedHost):
+class ClioSimulator(SimulatedHost, ActivityActions, WebhookControls):
     """A faithful stand-in for Clio Manage: real HTTP on 127.0.0.1, API under ``{base_url}/api/v4``.
 
     Seed firms with ``add_account``, hand the service tokens with ``issue_tokens``, play what people do in Clio with
-    ``edit_activity``/``bill_activity``/``delete_activity``, and read the outcome with ``activities``/``recovery_bin``.
-    Simulated time (token expiry, created_at/updated_at) comes from the shared ``SimClock``; the rate-limit window and
-    injected delays use real time.
+    ``add_contact``/``add_matter``/``update_matter``/``edit_activity``/``bill_activity``/``delete_activity``, and read
+    the outcome with ``activities``/``recovery_bin``. Each of those changes, and each change of an activity or contact
+    through the API, is announced to the firm's enabled webhooks; ``take_webhook_deliveries`` hands over what Clio
+    would POST (webhook_controls.py).
+    Simulated time (token expiry, created_at/updated_at, the rate-limit window) comes from the shared ``SimClock``;
+    injected delays use real time. Clio's 50 requests per minute per access token are enforced unless
+    ``requests_per_minute`` says otherwise (None: no limit, the headers still sent).
     """
 
-    def __init__(self, clock: SimClock, *, client_id: str = "clio-client", client_secret: str = "clio-secret") -> None:
+    def __init__(
+        self,
+        clock: SimClock,
+        *,
+        client_id: str = "clio-client",
+        client_secret: str = "clio-secret",
+        requests_per_minute: int | None = CLIO_REQUESTS_PER_MINUTE,
+    ) -> None:
         self.clock = clock
         self._store = Store(clock)
         self._tokens = TokenBook(clock, client_id=client_id, client_secret=client_secret)
-        self._frontdoor = Frontdoor(self._store, self._tokens)
+        self._webhooks = WebhookBook(self._store)
+        self._frontdoor = Frontdoor(self._store, self._tokens, self._webhooks, requests_per_minute=requests_per_minute)
 
     # ----- lifecycle
 
@@ -96,18 +110,27 @@ class ClioSimulator(SimulatedHost):
     def add_contact(self, account_id: str, contact: Mapping[str, Any]) -> JSONDict:
         with self._store.lock:
             self.clock.tick()
-            return self._plain(firms.add_contact(self._store, account_id, contact))
+            added = firms.add_contact(self._store, account_id, contact)
+            self._webhooks.created("contact", added)
+            return self._plain(added)
 
     def add_matter(self, account_id: str, matter: Mapping[str, Any]) -> JSONDict:
         with self._store.lock:
             self.clock.tick()
-            return self._plain(firms.add_matter(self._store, account_id, matter))
+            added = firms.add_matter(self._store, account_id, matter)
+            self._webhooks.created("matter", added)
+            return self._plain(added)
 
     def update_matter(self, account_id: str, matter_id: int, changes: Mapping[str, Any]) -> JSONDict:
         """A firm changes a matter: ``status`` ("Open"/"Pending"/"Closed"), ``description``, ``display_number``,
         ``client`` ({"id": ...})."""
         with self._store.lock:
-            return self._plain(firms.update_matter(self._store, account_id, matter_id, changes))
+            matter = self._store.matter(account_id, matter_id)
+            if matter is None:
+                raise LookupError(f"no matter {matter_id} in account {account_id!r}")
+            with self._webhooks.updating("matter", matter):
+                firms.update_matter(self._store, account_id, matter_id, changes)
+            return self._plain(matter)
 
     def add_expense_category(self, account_id: str, category: Mapping[str, Any]) -> JSONDict:
         with self._store.lock:
@@ -175,52 +198,6 @@ class ClioSimulator(SimulatedHost):
             raise LookupError(f"Clio account {account_id!r} has no user to issue tokens for")
         return owner
 
-    # ----- what people do in Clio
-
-    def edit_activity(self, account_id: str, where: Mapping[str, Any], set_fields: Mapping[str, Any]) -> JSONDict:
-        """Someone edits the one live activity ``where`` matches, e.g. set {"matter": {"id": 101}}."""
-        store = self._store
-        with store.lock:
-            activity = store.find_activity(account_id, where)
-            if activity.billed:
-                raise ValueError(f"activity {activity.id} is billed; Clio does not let anyone edit it")
-            unknown = set(set_fields) - EDITABLE_ACTIVITY_FIELDS
-            if unknown:
-                raise ValueError(f"cannot set {sorted(unknown)}; editable: {sorted(EDITABLE_ACTIVITY_FIELDS)}")
-            data = dict(set_fields)
-            unlink_matter = "matter" in data and data["matter"] is None
-            if unlink_matter:
-                # The UI can clear the matter even though the API refuses "matter": null.
-                del data["matter"]
-            try:
-                changes = store.activity_changes(
-                    account_id, data, creating=False, default_user_id=None, existing=activity
-                )
-            except ApiError as error:
-                raise ValueError(f"Clio would refuse this edit: {error.message}") from None
-            if unlink_matter:
-                changes["matter_id"] = None
-            store.update_activity(activity, changes)
-            return activity.summary(store)
-
-    def bill_activity(self, account_id: str, where: Mapping[str, Any]) -> JSONDict:
-        """The firm bills the activity: billed and on a bill; the API then refuses to change or delete it."""
-        store = self._store
-        with store.lock:
-            activity = store.find_activity(account_id, where)
-            store.bill(activity)
-            return activity.summary(store)
-
-    def delete_activity(self, account_id: str, where: Mapping[str, Any]) -> JSONDict:
-        """Someone deletes the activity in Clio: gone from the API, and not in ``recovery_bin`` (API deletes only)."""
-        store = self._store
-        with store.lock:
-            activity = store.find_activity(account_id, where)
-            if activity.billed:
-                raise ValueError(f"activity {activity.id} is billed; Clio does not let anyone delete it")
-            store.delete_activity_in_ui(activity)
-            return activity.summary(store)
-
     # ----- what the firm sees
 
     def activities(self, account_id: str) -> list[JSONDict]:
@@ -240,6 +217,12 @@ class ClioSimulator(SimulatedHost):
     # ----- traffic, limits and faults (set_faults and request_count: SimulatedHost; random faults: one draw over
     # 429/500/503/timeout/reset/slow; a "timeout" holds the connection, then drops it)
 
+    def _webhook_book(self) -> WebhookBook:
+        return self._webhooks
+
+    def _webhook_lock(self) -> AbstractContextManager[Any]:
+        return self._store.lock
+
     def _faults(self) -> Faults:
         return self._frontdoor.faults
 
@@ -253,10 +236,10 @@ class ClioSimulator(SimulatedHost):
     def reset_request_count(self) -> None:
         self._frontdoor.counts.reset()
 
-    def set_rate_limit(self, *, per_minute: int | None = None, time_scale: float = 1.0) -> None:
-        """Enforce ``per_minute`` requests per access token in a fixed window of 60*time_scale real seconds.
-        None (the default) enforces nothing but still sends the headers, with a limit of 10000."""
-        self._frontdoor.limiter.configure(per_minute, time_scale)
+    def set_rate_limit(self, *, per_minute: int | None) -> None:
+        """Enforce ``per_minute`` requests per access token in a fixed window of 60 simulated seconds, every token's
+        window starting afresh. None enforces nothing but still sends the headers, with a limit of 10000."""
+        self._frontdoor.limiter.configure(per_minute)
 
     def clear_faults(self) -> None:
         """No more injected failures: random rates to zero and scheduled ones dropped."""

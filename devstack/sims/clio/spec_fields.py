@@ -196,6 +196,20 @@ RESOURCE_SCHEMAS: dict[str, dict[str, str | None]] = {
         "groups": "Group_base[]",
         "utbms_code": "UtbmsCode_base",
     },
+    "Webhook": {
+        "id": None,
+        "etag": None,
+        "url": None,
+        "fields": None,
+        "shared_secret": None,
+        "model": None,
+        "status": None,
+        "events": None,
+        "expires_at": None,
+        "created_at": None,
+        "updated_at": None,
+        "user": "User_base",
+    },
 }
 
 # Property names of every schema an association above points at: what may be asked for inside ``assoc{...}``.
@@ -749,6 +763,7 @@ INDEX_ORDERS: dict[str, tuple[str, ...]] = {
         "entry_type(asc)",
         "entry_type(desc)",
     ),
+    "/webhooks.json": ("id(asc)", "id(desc)"),
 }
 
 # "Limit can range between 1 and N. Default: N" of each index operation.
@@ -758,4 +773,5 @@ INDEX_MAX_LIMITS: dict[str, int] = {
     "/matters.json": 200,
     "/users.json": 2000,
     "/expense_categories.json": 200,
+    "/webhooks.json": 200,
 }
