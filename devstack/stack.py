@@ -393,18 +393,6 @@ class LocalStack:
         self.deliver_webhook(delivery)
         return self.after_webhook()
 
-
-MAX_SYNC_TICKS = 50  # a sync reads every tenant once; each tick reads at least one or the sync ends
-
-
-def add_reports(total: DrainReport, report: DrainReport) -> None:
-    total.invocations += report.invocations
-    total.processed += report.processed
-    total.failed_attempts += report.failed_attempts
-    total.dead_lettered = report.dead_lettered
-    for outcome, count in report.outcomes.items():
-        total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
-
     # --- Clio's webhooks -------------------------------------------------------------------
 
     def receive_clio_webhook(self, delivery: ClioWebhookDelivery) -> ClioWebhookAnswer | None:
@@ -424,6 +412,18 @@ def add_reports(total: DrainReport, report: DrainReport) -> None:
             if answer is not None:
                 self.clio.answer_webhook_delivery(delivery, answer.status, answer.headers)
         return len(deliveries)
+
+
+MAX_SYNC_TICKS = 50  # a sync reads every tenant once; each tick reads at least one or the sync ends
+
+
+def add_reports(total: DrainReport, report: DrainReport) -> None:
+    total.invocations += report.invocations
+    total.processed += report.processed
+    total.failed_attempts += report.failed_attempts
+    total.dead_lettered = report.dead_lettered
+    for outcome, count in report.outcomes.items():
+        total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
 
 
 @contextlib.contextmanager
