@@ -77,11 +77,6 @@ def run(*, chaos: bool, purchases: int = PURCHASES, changes: int = CHANGES, seed
     result = RunResult(purchases=purchases + sum(1 for c in plan if c.operation == "create"))
     with LocalStack(SimClock(firm.factory.now), log_level="CRITICAL", settings_overrides=overrides) as stack:
         stack.qbo.set_rate_limit(per_minute=None, concurrent=None)
-        # Chaos is about faults (injected 429s included); Clio's steady 50/min is the bench's rate-limited run. Under
-        # it here the service's Clio pacer, on real time, is not given the stack's clock (README, "Clio's rate limit
-        # on the local stack"): a firm's import is spaced 1.2 real seconds a call, and its throttled re-sends wait on
-        # simulated SQS time that no drain reaches, so they would count as lost.
-        stack.clio.set_rate_limit(per_minute=None)
         stack.qbo.add_company(firm.realm_id, **firm.qbo)
         stack.clio.add_account(firm.tenant_id, **firm.clio)
         stack.connect_tenant(firm.tenant_id, firm.realm_id, firm.settings)

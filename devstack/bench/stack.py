@@ -19,9 +19,10 @@ from typing import Any
 from devstack.bench.firm import Firm
 from devstack.bench.http_meter import HttpMeter, HttpTotals
 from devstack.bench.meter import AwsMeter, AwsTotals, HandlerTimer, load_handler
-from devstack.stack import DrainReport, LocalStack
+from devstack.stack import DrainReport, LocalStack, add_reports
 
 FUNCTIONS = ("poller", "mapper", "webhook")
+DELAYED_MESSAGE_STEP = timedelta(seconds=5)  # how far simulated time moves while only delayed messages are left
 
 
 class Containers:
@@ -126,19 +127,16 @@ def queue_depth(stack: LocalStack) -> int:
 
 
 def drain_all(stack: LocalStack, *, max_seconds: float = 900.0) -> DrainReport:
-    """``LocalStack.drain`` until the queue is empty, waiting out delayed messages (throttled ones are
-    re-sent with a delay, which ``drain`` alone would take for an empty queue)."""
+    """``LocalStack.drain`` until the queue is empty, waiting out delayed messages (throttled ones are re-sent with
+    a delay, which ``drain`` alone would take for an empty queue). SQS keeps the stack's simulated time, so the wait
+    is simulated seconds, as a Lambda's SQS trigger would see them pass."""
     total = DrainReport()
     deadline = time.monotonic() + max_seconds
     while True:
-        report = stack.drain()
-        total.invocations += report.invocations
-        total.processed += report.processed
-        total.failed_attempts += report.failed_attempts
-        total.dead_lettered = report.dead_lettered
+        add_reports(total, stack.drain())
         if queue_depth(stack) == 0 or time.monotonic() > deadline:
             return total
-        time.sleep(0.1)
+        stack.clock.advance(DELAYED_MESSAGE_STEP)
 
 
 # --- phases: every counter before and after ---------------------------------------------------------

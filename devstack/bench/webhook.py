@@ -156,9 +156,8 @@ def run_deletes(count: int) -> DeleteResult:
         LocalStack(SimClock(NOW), log_level="WARNING") as stack,
     ):
         stack.qbo.set_rate_limit(per_minute=None, concurrent=None)
-        # This measures the code's own time from a QBO deletion to the bin; the 120-purchase import before it is over
-        # Clio's 50 a minute, under which the service's Clio pacer, on real time on the local stack (README, "Clio's
-        # rate limit on the local stack"), slept and held messages back until the run did not end in 10 minutes.
+        # This measures the code's own time from a QBO deletion to the bin, not Clio's pace: the 120-purchase import
+        # before it would take minutes of simulated time at Clio's 50 a minute, and the measured deletion none.
         stack.clio.set_rate_limit(per_minute=None)
         seed_firm(stack, firm)
         containers = Containers(stack)

@@ -125,10 +125,6 @@ def test_message_that_keeps_failing_leaves_a_delivery_failure_and_heals_on_the_n
 ) -> None:
     # Given Clio answers 503 to every create for a while
     stack = seeded_stack()
-    # Without Clio's limit: the retries stay within 50 per simulated minute, but the service's Clio pacer counts them
-    # on real time (it is not given the stack's clock) and, past 25 in a real minute, sleeps 1.2 real seconds before
-    # each call: 2 s became 28 s (README, "Clio's rate limit on the local stack").
-    stack.clio.set_rate_limit(per_minute=None)
     stack.clio.fail_next("503", count=60, method="POST")
     report = stack.sync()
     # Then the messages end in the DLQ, each leaving a DELIVERY_FAILED failure (nothing silently lost)

@@ -63,3 +63,23 @@ def test_a_message_past_its_retention_is_deleted_and_never_holds_up_the_messages
     assert _receive(stack, url) == ["fresh"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"  # received: in flight, not waiting
+
+
+def test_the_runtimes_pacers_keep_the_stacks_clock_and_wait_on_it(stack: LocalStack) -> None:
+    """The Clio and QBO pacers read and wait on the runtime's clock (simulated here, the system's in AWS): on real
+    time, a pacer on the local stack would hold itself back from calls Clio's simulator would accept."""
+    from hardcost.models.records import TenantRecord, TenantSettings
+
+    now = stack.clock.now()
+    tenant = TenantRecord(
+        tenant_id="firm-1",
+        realm_id="9130",
+        settings=TenantSettings(start_date=now.date()),
+        created_at=now,
+        updated_at=now,
+    )
+    for pacer in (stack.runtime.clio_for(tenant).pacer, stack.runtime.qbo_for(tenant)._pacer):
+        assert pacer.clock() == stack.clock.now().timestamp()
+        before = stack.clock.now()
+        pacer.sleep(30)
+        assert stack.clock.now() - before == timedelta(seconds=30)

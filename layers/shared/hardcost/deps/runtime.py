@@ -80,7 +80,7 @@ class Runtime:
         # One client per tenant and container, so its pacer sees every call made on that realm.
         if tenant.tenant_id not in self._qbo:
             self._qbo[tenant.tenant_id] = self.qbo_client(
-                tenant.realm_id, self.tokens.provider_for(tenant, "qbo"), pacer=RateLimitPacer(per_minute=500)
+                tenant.realm_id, self.tokens.provider_for(tenant, "qbo"), pacer=self.pacer(per_minute=500)
             )
         return self._qbo[tenant.tenant_id]
 
@@ -115,7 +115,13 @@ class Runtime:
             token=token,
             api_version=self.settings.CLIO_API_VERSION,
             retry=self.retry,
+            pacer=self.pacer(),
         )
+
+    def pacer(self, *, per_minute: int | None = None) -> RateLimitPacer:
+        """A rate pacer on the runtime's clock, waiting as its retries wait (the system's in AWS; simulated time on
+        the local stack, where a pacer on real time would hold back calls the simulator would accept)."""
+        return RateLimitPacer(per_minute=per_minute, clock=lambda: self.clock.now().timestamp(), sleep=self.retry.sleep)
 
     def forget_tenant_clients(self, tenant_id: str) -> None:
         """Drop the cached API clients of a tenant (after it reconnected or was disconnected)."""
@@ -124,6 +130,11 @@ class Runtime:
             uncounted = dropped.metered - self._metered_counted.pop(tenant_id, 0)
             self._metered_pending[tenant_id] = self._metered_pending.get(tenant_id, 0) + uncounted
         self._clio.pop(tenant_id, None)
+
+    def count_metered_calls(self, tenant_id: str, calls: int) -> None:
+        """Calls a client outside ``qbo_for``'s cache made for a tenant (onboarding's realm proof), to be flushed."""
+        if calls > 0:
+            self._metered_pending[tenant_id] = self._metered_pending.get(tenant_id, 0) + calls
 
     def flush_metered_calls(self) -> MeterReading | None:
         """Add the QBO calls Intuit meters, counted since the last flush, to the month's counters (handlers call
