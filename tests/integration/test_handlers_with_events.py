@@ -92,8 +92,13 @@ def test_poller_event_fans_out_and_the_poll_worker_polls_the_tenant(seeded_stack
     stack = seeded_stack(events_firm())
     # When the schedule fires
     summary = stack._handler("poller").lambda_handler(event("poller/scheduled.json"), LambdaContext("PollerFunction"))
-    # Then the tick asked for one poll per tenant, and nothing else
-    assert summary == {"tenants": 1, "requested": 1}
+    # Then the tick asked for one poll of its one tenant, new and never read, so due at once; nothing doubted
+    assert {k: summary[k] for k in ("tenants", "requested", "not_due", "doubting_webhooks")} == {
+        "tenants": 1,
+        "requested": 1,
+        "not_due": 0,
+        "doubting_webhooks": 0,
+    }
     # And the poll worker, given that request, enqueued the tenant's purchases
     assert stack.deliver_poll_requests() == 1
     report = stack.drain()

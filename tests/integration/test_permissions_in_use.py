@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ import botocore.client
 import pytest
 
 from devstack.aws.template import load_template
+from devstack.bench.stack import Containers
 from devstack.scenario.runner import load_scenario, run_scenario
 from tests.conftest import SCENARIO_FILES, base_scenario
 
@@ -258,11 +260,25 @@ def _firm_and_operator_flow(seeded_stack: Callable[..., Any]) -> None:
     stack.drain()
     stack.clock.advance(timedelta(hours=2))  # past both access tokens' lifetime: the poll worker refreshes
     stack.sync()
-    purchase = stack.scenario.qbo.purchases[0]
-    stack.qbo.update_purchase(stack.scenario.qbo.realm_id, {**purchase, "PrivateNote": "edited"})
-    stack.clock.advance(timedelta(hours=2))  # and the mapper, on the webhook's message
-    stack.deliver_pending_webhooks()
-    assert status("DELETE", f"/admin/tenants/{tenant}") == 200
+    # And the mapper, in a container of its own (here the functions share one runtime, whose tokens the poll worker
+    # has just read), a month on, past the Clio access token's 30 days: the fix's webhook asks a read (QBO only),
+    # and the mapper, importing what it found, refreshes the Clio token.
+    stack.clock.advance(timedelta(days=31))
+    fixed = json.loads((SCENARIO_FILES / "r07_item_details_fail_then_fixed.json").read_text())["steps"][1]["qbo_update"]
+    stack.qbo.update_purchase(stack.scenario.qbo.realm_id, fixed["purchase"])
+    delivery = stack.qbo.take_webhook_delivery()
+    assert delivery is not None
+    stack.deliver_webhook(delivery)
+    stack.clock.advance(timedelta(seconds=stack.runtime.settings.WEBHOOK_DEBOUNCE_SECONDS))
+    stack.deliver_poll_requests()
+    containers = Containers(stack)
+    try:
+        with containers.serving("mapper"):
+            stack.drain()
+    finally:
+        containers.close()
+    assert stack.clio.activities(tenant), "the fixed purchase was imported"
+    assert status("DELETE", f"/admin/tenants/{tenant}", stack.admin_token(tenant)) == 200
     stack.clock.advance(timedelta(days=91))
     stack.tick_poller()  # purges it
     assert stack.runtime.stores.tenants.get(tenant) is None
