@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 
 from hardcost.deps.runtime import Runtime, get_runtime
 from hardcost.logic.poll import fan_out, poll_all
-from hardcost.observability import metrics, record_poll_outcomes
+from hardcost.observability import metrics, record_backstop, record_poll_outcomes
 
 logger = Logger()
 
@@ -32,7 +32,15 @@ def _tick(runtime: Runtime) -> dict[str, Any]:
     if poll_queue is not None:
         fanned = fan_out(runtime.poller_context(), poll_queue)
         record_poll_outcomes(["needs_reconnect"] * fanned.needing_reconnect)
-        summary: dict[str, Any] = {"tenants": fanned.tenants, "requested": fanned.requested}
+        record_backstop(fanned.requested, fanned.not_due, fanned.doubtful, fanned.pressure)
+        summary: dict[str, Any] = {
+            "tenants": fanned.tenants,
+            "requested": fanned.requested,
+            "not_due": fanned.not_due,
+            "doubting_webhooks": fanned.doubtful,
+            "read_pressure": fanned.pressure,
+            "next_due_at": fanned.next_due_at.isoformat() if fanned.next_due_at else None,
+        }
     else:
         reports = poll_all(runtime.poller_context())
         record_poll_outcomes(r.outcome for r in reports)

@@ -60,6 +60,14 @@ def test_the_operator_sees_the_month_against_the_budget(seeded_stack: Callable[.
     assert (now["metered_calls"], now["tenants"]) == (total, {"firm-1": total})
     assert now["used_percent"] == round(100 * total / 500_000, 2)
     assert (empty["metered_calls"], empty["tenants"]) == (0, {})
+    # And what the governor does this month (rules.read_budget): nothing yet, far inside the budget
+    assert now["governor"] == {
+        "level": "normal",
+        "backstop_stretch": 1.0,
+        "non_urgent_reads_deferred": False,
+        "says": "within budget",
+    }
+    assert "governor" not in empty  # a past month's reading is history
 
 
 def test_a_bad_month_is_refused_naming_the_option(seeded_stack: Callable[..., Any], capsys: Any) -> None:

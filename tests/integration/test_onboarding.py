@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from devstack.scenario.consent import ConsentBrowser, Landing
+from hardcost.logic.metering import month_of
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration
@@ -183,3 +184,15 @@ def test_a_firm_cannot_claim_a_company_its_consent_does_not_reach(seeded_stack: 
     back = browser.land(browser.consent(browser.start("qbo", owner, tenant_id="firm-8")))
     assert back["statusCode"] == 302
     assert stack.runtime.stores.tenants.tenant_of_realm(VICTIM_REALM) == "firm-8"
+
+
+def test_the_realm_proof_is_a_metered_read_counted_as_the_connecting_firms(seeded_stack: Callable[..., Any]) -> None:
+    # Given a new firm going through QuickBooks' consent
+    stack = new_firm(seeded_stack)
+    stack.qbo.set_authorizing_realm(NEW_REALM)
+    browser, landing = consent(stack, "/connect/qbo/start", stack.admin_token("firm-9"))
+    # When it comes back and the admin function proves the realm with the new token (companyinfo)
+    assert browser.land(landing)["statusCode"] == 302
+    # Then that read is in the month's counters, as the firm's, as Intuit meters it (DESIGN.md §6)
+    month = month_of(stack.clock.now())
+    assert stack.runtime.stores.meters.by_tenant(month).get("firm-9") == stack.qbo.metered_calls()[NEW_REALM] == 1

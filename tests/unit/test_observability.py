@@ -30,3 +30,10 @@ def test_entries_failures_and_reconnects_are_counted_under_the_service_dimension
     assert blob["TenantsNeedingReconnect"] == [1.0]
     # And the failure by code went out at once in its own blob, with the code as a dimension
     assert '"code":"NO_CLIO_CONTACT"' in capsys.readouterr().out.replace(" ", "")
+
+
+def test_the_backstop_tick_reports_what_it_asked_and_left_and_the_governors_level() -> None:
+    observability.record_backstop(requested=3, not_due=997, doubtful=2, pressure="save")
+    blob = observability.metrics.serialize_metric_set()
+    assert (blob["BackstopReadsRequested"], blob["TenantsLeftToWebhooks"]) == ([3.0], [997.0])
+    assert (blob["TenantsDoubtingWebhooks"], blob["QboReadPressureLevel"]) == ([2.0], [2.0])

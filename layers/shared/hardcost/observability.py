@@ -52,6 +52,21 @@ def record_poll_outcomes(outcomes: Iterable[str]) -> None:
     metrics.add_metric(name="TenantsNeedingReconnect", unit=MetricUnit.Count, value=needing)
 
 
+READ_PRESSURE_LEVELS = {"normal": 0, "stretch": 1, "save": 2, "reserve": 3}
+
+
+def record_backstop(requested: int, not_due: int, doubtful: int, pressure: str) -> None:
+    """After a fan-out tick (DESIGN.md §6): the backstop reads it asked for, the tenants it left to their webhooks,
+    those whose webhooks look unreliable (read every few minutes meanwhile), and the governor's level (0-3)."""
+    for name, value in (
+        ("BackstopReadsRequested", requested),
+        ("TenantsLeftToWebhooks", not_due),
+        ("TenantsDoubtingWebhooks", doubtful),
+        ("QboReadPressureLevel", READ_PRESSURE_LEVELS[pressure]),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
 def record_qbo_metering(added: int, used_percent: float) -> None:
     """QBO's metered calls a container just counted, and how much of the month's budget the app has spent."""
     if is_metrics_disabled():

@@ -63,7 +63,7 @@ def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.Onboardi
         qbo_client_id=app.qbo_client_id,
         clio_client_id=app.clio_client_id,
         forget_clients=runtime.forget_tenant_clients,
-        prove_realm=lambda realm_id, access_token: prove_realm(runtime, realm_id, access_token),
+        prove_realm=lambda tenant_id, realm_id, access_token: prove_realm(runtime, tenant_id, realm_id, access_token),
         clio_account_of=lambda region, access_token: clio_account_of(runtime, region, access_token),
         state_lifetime=timedelta(seconds=settings.OAUTH_STATE_SECONDS),
     )
@@ -77,12 +77,16 @@ def public_url(event: dict[str, Any], runtime: Runtime) -> str:
     return f"https://{domain}"
 
 
-def prove_realm(runtime: Runtime, realm_id: str, access_token: str) -> None:
-    """Read the company with the token just issued: Intuit answers 401 or 403 unless the consent was for it."""
+def prove_realm(runtime: Runtime, tenant_id: str, realm_id: str, access_token: str) -> None:
+    """Read the company with the token just issued: Intuit answers 401 or 403 unless the consent was for it. The
+    read is metered (a successful one), and counted as the connecting tenant's."""
+    client = runtime.qbo_client(realm_id, lambda _: access_token)
     try:
-        runtime.qbo_client(realm_id, lambda _: access_token).company_info()
+        client.company_info()
     except AuthError:
         raise AccessDeniedError("this QuickBooks sign-in does not reach that company") from None
+    finally:
+        runtime.count_metered_calls(tenant_id, client.metered)
 
 
 def clio_account_of(runtime: Runtime, region: ClioRegion, access_token: str) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hardcost.rules.read_budget import read_pressure
 from hardcost.stores.ports import Meters
 
 KEPT_FOR = timedelta(days=400)  # a year of months to compare, then DynamoDB's TTL removes them
@@ -38,13 +39,23 @@ def record_metered_calls(meters: Meters, now: datetime, by_tenant: Mapping[str, 
 
 def month_to_date(meters: Meters, now: datetime, budget: int, month: str | None = None) -> dict[str, object]:
     """The operator's view: the month's total against the budget, and each tenant's share, heaviest first."""
-    month = month or month_of(now)
+    this_month = month_of(now)
+    month = month or this_month
     reading = MeterReading(month=month, added=0, app_total=meters.app_total(month), budget=budget)
     tenants = sorted(meters.by_tenant(month).items(), key=lambda item: (-item[1], item[0]))
-    return {
+    shown: dict[str, object] = {
         "month": month,
         "metered_calls": reading.app_total,
         "budget": budget,
         "used_percent": reading.used_percent,
         "tenants": dict(tenants),
     }
+    if month == this_month:
+        pressure = read_pressure(reading.app_total, budget, now)
+        shown["governor"] = {
+            "level": pressure.level,
+            "backstop_stretch": pressure.stretch if pressure.stretch != float("inf") else None,
+            "non_urgent_reads_deferred": pressure.defer_optional,
+            "says": pressure.describe,
+        }
+    return shown

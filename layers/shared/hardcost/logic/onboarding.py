@@ -57,8 +57,9 @@ class OnboardingContext:
     clio_client_id: str
     # Cached API clients hold a tenant's realm and region; fresh tokens or a new region must not meet old ones.
     forget_clients: Callable[[str], None]
-    # (realm, access token): raises AccessDeniedError unless the token reaches that company (companyinfo).
-    prove_realm: Callable[[str, str], None]
+    # (tenant, realm, access token): raises AccessDeniedError unless the token reaches that company (companyinfo,
+    # a metered read, counted as the tenant's).
+    prove_realm: Callable[[str, str, str], None]
     # (region, access token): Clio's id of the account the token belongs to (who_am_i).
     clio_account_of: Callable[[ClioRegion, str], int]
     state_lifetime: timedelta = timedelta(minutes=10)
@@ -154,7 +155,7 @@ def complete_qbo(
         raise ConflictError("this QuickBooks company is already connected to another firm")
     tokens = ctx.tokens.exchange_code("qbo", code, ctx.redirect_uri(QBO_CALLBACK_PATH))
     # realmId comes from the browser: only the company the new token reads is this firm's (realm squatting).
-    ctx.prove_realm(realm_id, tokens.access_token)
+    ctx.prove_realm(verified.tenant_id, realm_id, tokens.access_token)
     ctx.tokens.store_tokens(verified.tenant_id, "qbo", tokens)
     now = ctx.clock.now()
     if existing is None:
