@@ -202,6 +202,30 @@ class SyncMachine(RuleBasedStateMachine):
             self.deleted.add(txn_id)
         self._qbo_changed(txn_id, webhook, removal=True)
 
+    @precondition(lambda self: not self.additions)
+    @rule(burst=st.lists(drafts(), min_size=2, max_size=4), together=st.booleans())
+    def qbo_burst(self, burst: list[Draft], together: bool) -> None:
+        """A bookkeeper's session or a bank-feed batch: purchases created seconds apart, whose webhooks Intuit
+        delivers in one POST (``together``) or one each within the debounce; the service reads them all at once
+        (DESIGN.md §6), and the model says the same of one read."""
+        stack = self.stack
+        created: dict[str, bool] = {}
+        for draft in burst:
+            txn_id = str(self.next_id)
+            self.next_id += 1
+            purchase = draft.at(txn_id, stack.clock.now().date())
+            stack.qbo.create_purchase(self.firm.realm_id, qbo_purchase(purchase))
+            self.purchases[txn_id] = purchase
+            self.pending.add(txn_id)
+            created[txn_id] = False
+            if not together:
+                stack.deliver_webhook(stack.qbo.take_webhook_delivery(fmt=stack.webhook_format))  # type: ignore[arg-type]
+            stack.clock.advance(timedelta(seconds=5))
+        if together:
+            stack.deliver_webhook(stack.qbo.take_webhook_delivery(fmt=stack.webhook_format))  # type: ignore[arg-type]
+        stack.after_webhook()
+        self._webhooks_arrived(created)
+
     @precondition(lambda self: not self.additions and self.delayed)
     @rule(pick=PICK)
     def delayed_webhook_arrives(self, pick: int) -> None:

@@ -143,6 +143,20 @@ WALKS: dict[str, list[Step]] = {
         update(1, line("26", "6.00"), webhook="lost", doc="2"),
         SYNC,
     ],
+    "§6 bursts read once, a lost webhook waits for the backstop, a late one finds its change read": [
+        ("qbo_burst", {"burst": [draft(line("20"), doc="b1"), draft(line("26", "7.00"), doc="b2")], "together": True}),
+        (
+            "qbo_burst",
+            {"burst": [draft(line("22", "3.00"), doc="b3"), draft(line("20", "9.00"), doc="b4")], "together": False},
+        ),
+        create(line("20", "11.00"), webhook="lost", doc="lost"),
+        advance(60),  # an hour later the lost change is still not in Clio (the backstop is hours away)...
+        create(line("26", "2.00"), webhook="delayed", doc="late"),
+        create(line("20", "4.00"), doc="next"),  # ...until the next webhook's read brings it, and the late one's
+        ("delayed_webhook_arrives", {"pick": 0}),  # whose webhook then arrives for a change already read
+        create(line("20", "5.00"), webhook="lost", doc="lost2"),
+        SYNC,  # the backstop: the tick at which the tenant is due
+    ],
     "tokens expire and the CDC window passes": [
         create(line("20")),
         SYNC,
