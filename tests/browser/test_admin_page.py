@@ -127,8 +127,21 @@ def test_the_page_refuses_to_load_without_a_token(site: DemoSite, browser: WebDr
     assert failure_rows(browser) == {}
 
 
+def forget_listed_qbo_lists(site: DemoSite) -> None:
+    import boto3
+
+    from hardcost.stores import keys
+
+    table = boto3.resource("dynamodb", endpoint_url=site.aws_endpoint_url, region_name="us-east-1")
+    table.Table(site.stack.environment["TABLE_NAME"]).delete_item(
+        Key={"pk": keys.tenant_pk(site.tenant_id), "sk": keys.QBO_LISTS}
+    )
+
+
 def test_a_picker_that_could_not_load_never_overwrites_the_saved_choice(site: DemoSite, browser: WebDriver) -> None:
-    # Given QuickBooks failing to list the firm's accounts (down, or needing reconnecting)
+    # Given a firm whose accounts no read has listed yet (the picker then asks QBO; afterwards it reads the copy the
+    # poll worker keeps, DESIGN.md §6), and QuickBooks failing to list them (down, or needing reconnecting)
+    forget_listed_qbo_lists(site)
     site.stack.qbo.fail_next("503", count=50, path_contains="Account")
     try:
         # When the firm opens its page and saves its settings
