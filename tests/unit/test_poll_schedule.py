@@ -88,6 +88,19 @@ def test_a_change_whose_webhook_may_still_be_on_its_way_is_no_sign_of_trouble() 
     assert firm.tenant().polling.doubt_until is None
 
 
+def test_a_late_webhooks_own_read_is_no_sign_of_trouble() -> None:
+    # Given a tenant read, then a change whose webhook Intuit delivers 20 minutes late (bench-month's delayed firms)
+    firm = PolledFirm()
+    ask(firm)
+    firm.clock.advance(hours=1)
+    firm.qbo.add("5", "2026-05-01", firm.clock.now())
+    firm.clock.advance(minutes=20)
+    # When the read that late webhook asked for finds the change
+    assert ask(firm, reason="webhook") == "polled"
+    # Then the change was announced (late, not lost): only the backstop's reads look for gaps
+    assert firm.tenant().polling.doubt_until is None
+
+
 def test_webhooks_refused_for_their_signature_tighten_every_tenants_backstop() -> None:
     firm = PolledFirm()
     ask(firm)

@@ -185,7 +185,8 @@ def _poll_under_lease(
         newest = collect_changes(qbo, cursor.last_updated_time - ctx.overlap, tenant, ctx, messages, report, now)
         newest = later(newest, cursor.last_updated_time)
         collect_backfill(qbo, tenant, cursor, messages)
-        report.unannounced = _unannounced(tenant, ctx, messages, cursor.last_updated_time, now)
+        if request is None or request.reason == "schedule":  # a webhook's read finds what (late) webhooks announced
+            report.unannounced = _unannounced(tenant, ctx, messages, cursor.last_updated_time, now)
     keep_lists_current(qbo, tenant, ctx, report)  # before the messages: the mapper matches against them
     applied_start = tenant.settings.start_date
 
