@@ -142,7 +142,7 @@ chaos: venv ## faults on both simulators; prints one JSON line (duplicates and l
 	@$(PY) -m devstack.bench.chaos
 
 # Benchmarks (docs/performance.md, docs/scaling.md): tables, then one JSON object as the last line of stdout.
-.PHONY: bench bench-webhook bench-tenants
+.PHONY: bench bench-webhook bench-tenants bench-month
 bench: venv ## 10,000-purchase import + 100-change incremental sync, rate-limited run, import times (< 10 min)
 	@$(PY) -m devstack.bench
 
@@ -151,3 +151,6 @@ bench-webhook: venv ## webhook acknowledgement time (1,000 signed requests) and 
 
 bench-tenants: venv ## scheduler ticks with 1,000 small tenants: fan-out vs loop, per-tenant independence
 	@$(PY) -m devstack.bench.tenants
+
+bench-month: venv ## a simulated month of 50 firms: QBO's metered reads, today's policy beside issue 14's (< 10 min)
+	@$(PY) -m devstack.bench.month

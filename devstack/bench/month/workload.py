@@ -1,0 +1,115 @@
+"""The month ``make bench-month`` simulates, as a plan made before anything runs (pure, deterministic from a seed).
+
+Fifty firms of the sizes issue 14 describes: a typical firm ~200 purchase changes a month in ~40 bursts (a
+bookkeeper entering a few transactions at a sitting), a few busy ones (~90 bursts of ~6), a few idle ones, and a
+few whose QBO webhooks are lost (a third of their bursts never announced) or delayed (each announced 2–20
+minutes late). Bursts fall in working hours on weekdays. A burst is what the debounce is for: changes seconds
+apart (a bank-feed batch accepted, a reconciliation's fixes saved one after another), 1–8 seconds here; a
+bookkeeper keying purchases minutes apart makes bursts of one.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+Profile = Literal["typical", "idle", "busy", "webhooks lost", "webhooks delayed"]
+WebhookFate = Literal["delivered", "lost", "delayed"]
+
+# How many of 50 firms have each profile; fewer firms (a smoke run) take them in PROFILE_ORDER's order first.
+PROFILE_COUNTS: dict[Profile, int] = {
+    "typical": 31,
+    "idle": 8,
+    "busy": 5,
+    "webhooks lost": 3,
+    "webhooks delayed": 3,
+}
+PROFILE_ORDER: tuple[Profile, ...] = ("typical", "webhooks lost", "busy", "idle", "webhooks delayed")
+# (bursts a 30-day month, changes per burst) as inclusive ranges
+SIZES: dict[Profile, tuple[tuple[int, int], tuple[int, int]]] = {
+    "typical": ((32, 48), (1, 9)),
+    "webhooks lost": ((32, 48), (1, 9)),
+    "webhooks delayed": ((32, 48), (1, 9)),
+    "busy": ((80, 100), (2, 10)),
+    "idle": ((0, 2), (1, 2)),
+}
+LOST_SHARE = 1 / 3  # of a "webhooks lost" firm's bursts
+DELAY_MINUTES = (2, 20)  # of a "webhooks delayed" firm's deliveries
+BURST_GAP_SECONDS = (1, 8)  # between two changes of one burst
+WORKDAY_UTC_HOURS = (13, 23)  # 9:00 to 19:00 on the US east coast
+
+
+@dataclass(frozen=True)
+class Burst:
+    start: timedelta  # from the month's start
+    gaps_s: tuple[int, ...]  # seconds before each change after the first
+    webhook: WebhookFate
+    delay: timedelta = timedelta(0)
+
+    @property
+    def changes(self) -> int:
+        return len(self.gaps_s) + 1
+
+
+@dataclass(frozen=True)
+class FirmPlan:
+    index: int
+    profile: Profile
+    seed: int
+    bursts: tuple[Burst, ...]
+
+    @property
+    def tenant_id(self) -> str:
+        return f"firm-{self.index:02d}"
+
+    @property
+    def realm_id(self) -> str:
+        return f"9300{self.index:012d}"
+
+    @property
+    def changes(self) -> int:
+        return sum(b.changes for b in self.bursts)
+
+
+def profiles(firms: int) -> list[Profile]:
+    """The profile of each of ``firms`` firms: all of PROFILE_COUNTS at 50, a variety first when fewer."""
+    left = dict(PROFILE_COUNTS)
+    chosen: list[Profile] = []
+    while len(chosen) < firms:
+        for profile in PROFILE_ORDER:
+            if len(chosen) < firms and left[profile] > 0:
+                chosen.append(profile)
+                left[profile] -= 1
+        if not any(left.values()):
+            left = dict(PROFILE_COUNTS)
+    return chosen
+
+
+def plan_month(firms: int = 50, days: int = 30, *, seed: int = 2026) -> list[FirmPlan]:
+    rng = random.Random(seed)
+    plans = []
+    for index, profile in enumerate(profiles(firms)):
+        firm_seed = rng.randrange(1 << 30)
+        plans.append(FirmPlan(index, profile, firm_seed, _bursts(random.Random(firm_seed), profile, days)))
+    return plans
+
+
+def _bursts(rng: random.Random, profile: Profile, days: int) -> tuple[Burst, ...]:
+    (low, high), (fewest, most) = SIZES[profile]
+    count = round(rng.randint(low, high) * days / 30)
+    workdays = [day for day in range(days) if day % 7 < 5] or [0]
+    bursts = []
+    for _ in range(count):
+        day = rng.choice(workdays)
+        start = timedelta(days=day, hours=rng.uniform(*WORKDAY_UTC_HOURS))
+        gaps = tuple(rng.randint(*BURST_GAP_SECONDS) for _ in range(rng.randint(fewest, most) - 1))
+        fate: WebhookFate = "delivered"
+        delay = timedelta(0)
+        if profile == "webhooks lost" and rng.random() < LOST_SHARE:
+            fate = "lost"
+        elif profile == "webhooks delayed":
+            fate, delay = "delayed", timedelta(minutes=rng.uniform(*DELAY_MINUTES))
+        bursts.append(Burst(start, gaps, fate, delay))
+    return tuple(sorted(bursts, key=lambda b: b.start))
