@@ -107,6 +107,16 @@ class CursorRecord(RecordModel):
 EntryState = Literal["creating", "live", "gone"]
 
 
+class SentEntry(RecordModel):
+    """What an intent's create sends Clio, enough to recognise the entry among the firm's without a marker (R15):
+    the date, matter and user Clio's activity listing filters by, and a fingerprint of every field written."""
+
+    date: dt.date
+    matter_id: int | None = None
+    user_id: int | None = None  # None: none sent, so Clio chose (its token's user); any user then matches
+    fingerprint: str
+
+
 class EntryRecord(RecordModel):
     """One Clio entry of a transaction: one per QBO customer (R9, R15)."""
 

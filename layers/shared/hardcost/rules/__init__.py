@@ -5,6 +5,7 @@
 - ``amounts``: R9, currency, rates and cents;
 - ``customers``: R8, QBO customer to Clio contact; ``matter``: R10, which matter;
 - ``entry``: §5 and R15, the entry's note, marker and content hash;
+- ``recognition``: R15 without markers, which of the firm's entries an interrupted create left in Clio;
 - ``removal``: R11-R13, what a change or a deletion in QBO may do to an entry the firm has touched;
 - ``tenant_status``: the tenant's lifecycle (connected, blocked, needs reconnect, disconnected, purged).
 
