@@ -87,6 +87,27 @@ class FakeClio(_Failing):
         self._leave(failure)
         return found
 
+    def hard_costs_created_since(
+        self,
+        since: datetime,
+        *,
+        dated: date | None = None,
+        matter_id: int | None = None,
+        user_id: int | None = None,
+    ) -> list[Activity]:
+        failure = self._enter("hard_costs_created_since")
+        found = [
+            a.model_copy(update=self.extra.get(a.id, {}))
+            for a in self.activities.values()
+            if a.created_at is not None
+            and a.created_at > since
+            and (dated is None or a.date == dated)
+            and (matter_id is None or (a.matter is not None and a.matter.id == matter_id))
+            and (user_id is None or (a.user is not None and a.user.id == user_id))
+        ]
+        self._leave(failure)
+        return found
+
     def hard_cost_entries(self, *, dated_from: date | None = None) -> list[Activity]:
         return [
             a.model_copy(update=self.extra.get(a.id, {}))
