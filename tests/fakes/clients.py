@@ -81,12 +81,6 @@ class FakeClio(_Failing):
         self.calls.append("get_activity")
         return self.activities.get(activity_id)
 
-    def find_activities_by_note(self, text: str) -> list[Activity]:
-        failure = self._enter("find_activities_by_note")
-        found = [a for a in self.activities.values() if text in (a.note or "")]
-        self._leave(failure)
-        return found
-
     def hard_costs_created_since(
         self,
         since: datetime,

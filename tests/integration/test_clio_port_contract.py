@@ -1,6 +1,6 @@
 """One contract for the Clio port, held by the HTTP client against the Clio simulator and by the fake the unit
-tests of the mapper use: creates, updates under an ETag, deletions, billed entries, the marker search and the
-listing of entries created since a moment (crash recovery, R15) behave the same in both."""
+tests of the mapper use: creates, updates under an ETag, deletions, billed entries and the listing of entries
+created since a moment (crash recovery, R15) behave the same in both."""
 
 from __future__ import annotations
 
@@ -77,14 +77,14 @@ def _advance(clock: SimClock, delta: timedelta) -> None:
     clock.advance(delta)
 
 
-def entry(note: str = "Filing fee (QuickBooks Check 1001) [qbo:7/20]", price: str = "40.00") -> HardCostEntryWrite:
+def entry(note: str = "Red Rock Diner: Filing fee (QuickBooks Check 1001)", price: str = "40.00") -> HardCostEntryWrite:
     return HardCostEntryWrite(
         date=date(2026, 2, 20), price=Decimal(price), note=note, reference="1001", matter=IdRef(id=MATTER),
         user=IdRef(id=1),
     )  # fmt: skip
 
 
-def patch(price: str, note: str = "Filing fee (QuickBooks Check 1001) [qbo:7/20]") -> ActivityPatch:
+def patch(price: str, note: str = "Red Rock Diner: Filing fee (QuickBooks Check 1001)") -> ActivityPatch:
     return ActivityPatch(date=date(2026, 2, 21), price=Decimal(price), note=note, reference="1001")
 
 
@@ -135,12 +135,6 @@ def test_a_billed_entry_can_be_neither_changed_nor_deleted(side: Side) -> None:
         side.clio.delete_activity(created.id)
     read = side.clio.get_activity(created.id)
     assert read is not None and read.billed
-
-
-def test_the_marker_in_the_note_finds_the_entry_and_nothing_else(side: Side) -> None:
-    created = side.clio.create_hard_cost(entry())
-    side.clio.create_hard_cost(entry(note="Courier (QuickBooks Check 1002) [qbo:8/20]"))
-    assert [a.id for a in side.clio.find_activities_by_note("[qbo:7/20]")] == [created.id]
 
 
 def test_entries_created_since_a_moment_are_listed_by_day_matter_and_user_with_every_field_written(

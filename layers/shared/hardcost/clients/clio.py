@@ -133,18 +133,13 @@ class ClioClient:
             params["user_id"] = str(user_id)
         return [Activity.model_validate(a) for a in self._list("activities.json", params)]
 
-    def find_activities_by_note(self, text: str) -> list[Activity]:
-        """Clio's activity ``query`` searches the note only; our marker lives there (R15)."""
-        params = {"fields": ACTIVITY_FIELDS, "query": text, "type": "HardCostEntry"}
-        return [Activity.model_validate(a) for a in self._list("activities.json", params)]
-
     # --- writes ----------------------------------------------------------------------------
 
     def create_hard_cost(self, entry: HardCostEntryWrite) -> Activity:
         payload = {"data": entry.model_dump(mode="json", exclude_none=True)}
         try:
             # Only a 429 is certain to have created nothing. After a timeout, reset or 5xx the entry may
-            # exist: the error goes back to SQS and the next attempt looks for the entry's marker first.
+            # exist: the error goes back to SQS and the next attempt lists what Clio accepted since its intent first.
             body = self._request(
                 "POST", "activities.json", params={"fields": ACTIVITY_FIELDS}, json=payload, retry_on=(ThrottledError,)
             )

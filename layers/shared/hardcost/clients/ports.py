@@ -65,8 +65,6 @@ class ClioApi(Protocol):
 
     def hard_cost_entries(self, *, dated_from: date | None = None) -> list[Activity]: ...
 
-    def find_activities_by_note(self, text: str) -> list[Activity]: ...
-
     def hard_costs_created_since(
         self,
         since: datetime,

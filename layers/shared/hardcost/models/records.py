@@ -122,8 +122,12 @@ class EntryRecord(RecordModel):
 
     customer_id: str
     state: EntryState
-    marker: str
     contact_id: int
+    # What the intent's create sends, to recognise the entry if Clio accepted it unrecorded (R15).
+    sent: SentEntry | None = None
+    # Intents and entries written while notes carried a marker ``[qbo:<txn>/<customer>]`` keep it: an intent of
+    # that time is recognised by it. Nothing writes one any more.
+    marker: str | None = None
     activity_id: int | None = None
     etag: str | None = None
     content_hash: str | None = None

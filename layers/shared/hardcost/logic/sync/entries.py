@@ -22,7 +22,7 @@ from hardcost.logic.sync.protocol import MappingTransaction
 from hardcost.models.clio import Activity, ActivityPatch
 from hardcost.models.records import ActivityLogRecord, EntryRecord, NeedsMatterRecord, TenantRecord
 from hardcost.observability import record_entry
-from hardcost.rules import PlannedFailure, entry_marker
+from hardcost.rules import PlannedFailure
 
 LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
 
@@ -66,6 +66,17 @@ class EntryEffects:
         self.log("adopted", activity.id, "already in Clio; kept instead of created again")
         return adopted
 
+    def resume_interrupted(self, key: str, entry: EntryRecord) -> EntryRecord | None:
+        """An intent an earlier attempt left: the entry its create made, adopted (and said so), or ``None``."""
+        adopted = self.txn.adopt(self.clio, entry)
+        alike = self.txn.adopted.get(key)
+        if adopted is not None and alike is not None:
+            detail = "an interrupted create had reached Clio; kept instead of created again"
+            if alike > 1:
+                detail += f" ({alike} identical entries were there: the one made nearest the interrupted create)"
+            self.log("adopted", adopted.activity_id, detail)
+        return adopted
+
     def _live(
         self, key: str, want: DesiredEntry, activity: Activity, *, content_hash: str | None, needs_matter: bool
     ) -> EntryRecord:
@@ -73,7 +84,6 @@ class EntryEffects:
         entry = self.txn.entries[key] = EntryRecord(
             customer_id=key,
             state="live",
-            marker=entry_marker(self.txn.txn_id, key),
             contact_id=want.contact_id,
             activity_id=activity.id,
             etag=activity.etag,
@@ -149,7 +159,7 @@ class EntryEffects:
         """Delete one entry (to Clio's Recovery Bin); one already gone is fine, a billed one is a failure."""
         entry = self.txn.entries[key]
         if entry.state == "creating":
-            adopted = self.txn.adopt(self.clio, entry)
+            adopted = self.resume_interrupted(key, entry)
             if adopted is None:
                 del self.txn.entries[key]
                 return None

@@ -19,7 +19,7 @@ from hardcost.logic.sync.resolve import resolve_customers, vendor_contact_id
 from hardcost.models.clio import Activity
 from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import Purchase
-from hardcost.models.records import TenantRecord, TxnSummary
+from hardcost.models.records import EntryRecord, TenantRecord, TxnSummary
 from hardcost.rules import PlannedFailure, PurchasePlan, exchange_rate_lookup, plan_purchase, txn_summary
 
 
@@ -71,10 +71,7 @@ class TransactionWork:
             self.prepared = self._prepare(message.purchase)
         intents = None
         if self.prepared is not None and self.prepared.desired:
-            intents = {
-                key: self.txn.intent(key, want.contact_id, want.group.amount, self.tenant.settings.source_account_id)
-                for key, want in self.prepared.desired.items()
-            }
+            intents = {key: self._intent(key, want) for key, want in self.prepared.desired.items()}
         self.summary = self.txn.open(intents).summary
 
     def _prepare(self, raw: dict[str, Any]) -> Prepared | None:
@@ -212,7 +209,7 @@ class TransactionWork:
             entry = self.txn.entries.get(key)
             if entry is not None and entry.state == "creating":
                 resumed = self.txn.resume(entry)
-                entry = None if resumed is None else self.txn.adopt(effects.clio, resumed)
+                entry = None if resumed is None else effects.resume_interrupted(key, resumed)
             if entry is None and (found := self._already_in_clio(want)):
                 entry = effects.adopt(key, want, found)
             if entry is None:
@@ -222,14 +219,7 @@ class TransactionWork:
             elif entry.content_hash != want.hash and (failure := effects.update(key, entry, want)):
                 failures[key] = failure
         if to_create:
-            self.txn.durable_intents(
-                {
-                    key: self.txn.intent(
-                        key, desired[key].contact_id, desired[key].group.amount, self.tenant.settings.source_account_id
-                    )
-                    for key in to_create
-                }
-            )
+            self.txn.durable_intents({key: self._intent(key, desired[key]) for key in to_create})
             for key in to_create:
                 if failure := effects.create(key, desired[key]):
                     failures[key] = failure
@@ -237,6 +227,10 @@ class TransactionWork:
         for key in [k for k in self.txn.entries if k not in planned]:
             if failure := effects.remove(key):
                 failures[key] = failure
+
+    def _intent(self, key: str, want: DesiredEntry) -> EntryRecord:
+        source = self.tenant.settings.source_account_id
+        return self.txn.intent(key, want.contact_id, want.group.amount, source, want.write)
 
     def _already_in_clio(self, want: DesiredEntry) -> Activity | None:
         """A first import's entry that Clio already holds exactly (§4), claimed so no other adopts it."""
