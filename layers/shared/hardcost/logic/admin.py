@@ -111,6 +111,7 @@ NOT_CLEARABLE = {
     "enabled": "say true or false",
     "start_date": "choose the first date to import from",
     "source_account_id": "choose the QuickBooks account to import from; turn imports off instead of clearing it",
+    "include_memo_in_note": "say true or false",
 }
 
 

@@ -27,6 +27,8 @@ class TenantSettings(RecordModel):
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
+    # Whether the entry's note (printed on the client's bill) carries QBO's memo, which is internal there (§5).
+    include_memo_in_note: bool = False
     # Explicit QBO customer Id -> Clio contact id links; they win over name and e-mail matching (R8).
     contact_links: dict[str, int] = Field(default_factory=dict)
 
@@ -101,6 +103,8 @@ class CursorRecord(RecordModel):
     # The settings the last poll read QBO under: when they change, the next poll backfills (R5, R6).
     applied_start_date: dt.date | None = None
     applied_source_account_id: str | None = None
+    # Whether the notes carried QBO's memo under the last poll: a change looks at every open failure again.
+    applied_include_memo: bool | None = None
     last_poll_at: datetime | None = None
 
 

@@ -53,15 +53,17 @@ class EntryEffects:
 
     def adopt(self, key: str, want: DesiredEntry, activity: Activity) -> EntryRecord:
         """Take an entry already in Clio as this one (a first import after the firm's data was deleted, §4).
-        Its date, amount, reference and note match; the rest it is brought in step with like any entry."""
+        Its date, amount, reference and note match (the note maybe as written while notes carried a marker); the
+        rest it is brought in step with like any entry."""
         write = want.write
         rest_matches = (
             bool(activity.non_billable) == write.non_billable
             and activity.vendor == write.vendor
             and activity.expense_category == write.expense_category
         )
+        written = want.hash if activity.note == write.note else want.legacy_hash
         adopted = self._live(
-            key, want, activity, content_hash=want.hash if rest_matches else None, needs_matter=activity.matter is None
+            key, want, activity, content_hash=written if rest_matches else None, needs_matter=activity.matter is None
         )
         self.log("adopted", activity.id, "already in Clio; kept instead of created again")
         return adopted

@@ -216,7 +216,7 @@ class TransactionWork:
                 to_create.append(key)
             elif entry.state == "gone":
                 continue  # the firm deleted it in Clio: respected, never re-created
-            elif entry.content_hash != want.hash and (failure := effects.update(key, entry, want)):
+            elif not want.in_step(entry.content_hash) and (failure := effects.update(key, entry, want)):
                 failures[key] = failure
         if to_create:
             self.txn.durable_intents({key: self._intent(key, desired[key]) for key in to_create})
@@ -236,7 +236,7 @@ class TransactionWork:
         """A first import's entry that Clio already holds exactly (§4), claimed so no other adopts it."""
         if not self.adopt_existing:
             return None
-        return self.ctx.existing(self.tenant).claim(want.write)
+        return self.ctx.existing(self.tenant).claim(want)
 
     def remove_all(self, reason: str, *, already: bool = False) -> Outcome:
         """R13: delete every entry of the transaction and leave a tombstone."""
