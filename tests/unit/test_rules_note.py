@@ -11,6 +11,7 @@ import pytest
 
 from hardcost.models.qbo import Purchase
 from hardcost.rules import build_note, legacy_marker, legacy_note, plan_purchase
+from hardcost.rules.entry import EXAMPLE, example_note
 from hardcost.rules.purchase import CustomerGroup
 from tests.unit.test_rules import CARD_WITH_CUSTOMER, HOME, SETTINGS, fixture_purchase, line, purchase, settings
 
@@ -155,3 +156,17 @@ def test_legacy_marker_of_one_customer_is_not_inside_another_when_ids_share_a_pr
     assert legacy_marker("12", "3") not in legacy_marker("112", "3")
     markers = {legacy_marker("1", "23"), legacy_marker("12", "3"), legacy_marker("1", "2"), legacy_marker("2", "1")}
     assert len(markers) == 4
+
+
+# --- the preview on the firm's page ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("include_memo", [False, True])
+def test_the_example_note_is_what_build_note_writes_for_an_example_check(include_memo: bool) -> None:
+    # Given the example check the firm's page shows, When its note is previewed under the firm's setting
+    purchase_, group = EXAMPLE
+    note = example_note(include_memo=include_memo)
+    # Then it is exactly the note the mapper would write for it, and the memo shows only when turned on
+    assert note == build_note(purchase_, group, include_memo=include_memo)
+    assert note.endswith("(QuickBooks Check 2018)") and not MACHINE_MARKER.search(note)
+    assert (purchase_.PrivateNote in note) is include_memo

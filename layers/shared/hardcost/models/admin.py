@@ -47,6 +47,9 @@ class TenantSettingsView(ApiModel):
     include_memo_in_note: bool = Field(
         False, description="whether the entry's note, printed on the client's bill, carries QuickBooks' memo"
     )
+    note_preview: str = Field(
+        "", description="the note an example check gets under these settings, as it prints on the client's bill"
+    )
 
 
 class SettingsUpdate(ApiModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 
 from hardcost.models.qbo import Purchase
 from hardcost.models.records import TxnSummary
@@ -59,6 +60,37 @@ def _sentences(first: str, second: str) -> str:
     if not first:
         return second
     return f"{first} {second}" if first.endswith(SENTENCE_ENDS) else f"{first}. {second}"
+
+
+# --- the preview on the firm's page -------------------------------------------------------------
+
+# A check as a firm writes one, for the note the settings page previews (the memo shows only once turned on).
+EXAMPLE: tuple[Purchase, CustomerGroup] = (
+    Purchase.model_validate(
+        {
+            "Id": "0",
+            "PaymentType": "Check",
+            "DocNumber": "2018",
+            "TxnDate": "2026-01-15",
+            "EntityRef": {"value": "0", "name": "County Clerk", "type": "Vendor"},
+            "PrivateNote": "Paid at the counter for Smith v. Jones",
+        }
+    ),
+    CustomerGroup(
+        customer_id="0",
+        customer_name="Red Rock Diner",
+        amount=Decimal("42.50"),
+        foreign_amount=None,
+        exchange_rate=None,
+        non_billable=False,
+        descriptions=("Filing fee", "Certified copies"),
+    ),
+)
+
+
+def example_note(*, include_memo: bool) -> str:
+    """The note ``build_note`` writes for the example check under the firm's memo setting."""
+    return build_note(*EXAMPLE, include_memo=include_memo)
 
 
 # --- entries created before notes left markers out ----------------------------------------------
