@@ -67,3 +67,14 @@ def test_the_page_shows_the_memo_setting_and_the_note_preview_in_its_settings(
     settings = page[page.index('id="settings-title"') : page.index('id="failures-title"')]
     assert 'id="include-memo"' in settings and 'id="note-preview"' in settings
     assert "include_memo_in_note" in page and "note_preview" in page
+
+
+@pytest.mark.parametrize("value", ["maybe", 2, {"on": True}])
+def test_a_memo_setting_that_is_not_true_or_false_is_refused_by_name(
+    seeded_stack: Callable[..., Any], value: object
+) -> None:
+    stack = seeded_stack(base_scenario())
+    token = stack.admin_token("firm-1")
+    refused = stack.call_admin("PUT", SETTINGS, token=token, body={"include_memo_in_note": value})
+    assert refused["statusCode"] == 422 and "include_memo_in_note" in refused["body"]
+    assert stack.runtime.stores.tenants.get("firm-1").settings.include_memo_in_note is False
