@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from devstack.demo.run import demo_scenario
 from devstack.demo.up import DemoSite, demo_site
+from hardcost.rules import tenant_status as lifecycle
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -154,3 +155,29 @@ def test_a_picker_that_could_not_load_never_overwrites_the_saved_choice(site: De
         site.stack.qbo.clear_faults()
     # Then the account it chose before is kept
     assert site.stack.runtime.stores.tenants.get(site.tenant_id).settings.source_account_id == "64"
+
+
+def test_the_settings_preview_the_note_and_the_memo_reaches_it_once_turned_on(
+    site: DemoSite, browser: WebDriver
+) -> None:
+    # Given the firm's page, its settings loaded (the memo off)
+    browser.get(site.page_url)
+    preview = lambda d: d.find_element(By.ID, "note-preview").text  # noqa: E731
+    wait_for(browser, lambda d: preview(d).endswith("(QuickBooks Check 2018)"))
+    before = preview(browser)
+    assert not browser.find_element(By.ID, "include-memo").is_selected() and "[qbo:" not in before
+    try:
+        # When it turns the memo on and saves
+        browser.find_element(By.ID, "include-memo").click()
+        browser.find_element(By.ID, "save-settings").click()
+        wait_for(browser, lambda d: d.find_element(By.ID, "settings-message").text == "Settings saved.")
+        # Then the setting is saved and the preview shows the memo at once
+        assert site.stack.runtime.stores.tenants.get(site.tenant_id).settings.include_memo_in_note is True
+        wait_for(browser, lambda d: preview(d) != before)
+        assert "Paid at the counter" in preview(browser) and preview(browser).endswith("(QuickBooks Check 2018)")
+        browser.save_screenshot(str(SCREENSHOTS / "hardcost-admin-page-note.png"))
+    finally:
+        now = site.stack.clock.now()
+        site.stack.runtime.stores.tenants.transition(
+            site.tenant_id, lambda t: lifecycle.settings_changed(t, {"include_memo_in_note": False}, now)
+        )

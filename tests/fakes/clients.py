@@ -81,9 +81,24 @@ class FakeClio(_Failing):
         self.calls.append("get_activity")
         return self.activities.get(activity_id)
 
-    def find_activities_by_note(self, text: str) -> list[Activity]:
-        failure = self._enter("find_activities_by_note")
-        found = [a for a in self.activities.values() if text in (a.note or "")]
+    def hard_costs_created_since(
+        self,
+        since: datetime,
+        *,
+        dated: date | None = None,
+        matter_id: int | None = None,
+        user_id: int | None = None,
+    ) -> list[Activity]:
+        failure = self._enter("hard_costs_created_since")
+        found = [
+            a.model_copy(update=self.extra.get(a.id, {}))
+            for a in self.activities.values()
+            if a.created_at is not None
+            and a.created_at > since
+            and (dated is None or a.date == dated)
+            and (matter_id is None or (a.matter is not None and a.matter.id == matter_id))
+            and (user_id is None or (a.user is not None and a.user.id == user_id))
+        ]
         self._leave(failure)
         return found
 

@@ -32,6 +32,8 @@ from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntry
 TokenProvider = Callable[[bool], str]
 PAGE_LIMIT = 200
 ACTIVITY_FIELDS = "id,etag,type,date,price,note,reference,billed,matter{id},user{id}"
+# Every field a create writes, and when the entry was created.
+WRITTEN_FIELDS = f"{ACTIVITY_FIELDS},created_at,non_billable,vendor{{id}},expense_category{{id}}"
 CONTACT_FIELDS = "id,name,first_name,last_name,type,primary_email_address"
 MATTER_FIELDS = "id,display_number,description,status,client{id}"
 USER_FIELDS = "id,name,account_owner,enabled"
@@ -104,16 +106,31 @@ class ClioClient:
     def hard_cost_entries(self, *, dated_from: date | None = None) -> list[Activity]:
         """Every HardCostEntry of the firm (dated on or after ``dated_from``), with when each was created."""
         params = {
-            "fields": f"{ACTIVITY_FIELDS},created_at,non_billable,vendor{{id}},expense_category{{id}}",
+            "fields": WRITTEN_FIELDS,
             "type": "HardCostEntry",
         }
         if dated_from is not None:
             params["start_date"] = dated_from.isoformat()
         return [Activity.model_validate(a) for a in self._list("activities.json", params)]
 
-    def find_activities_by_note(self, text: str) -> list[Activity]:
-        """Clio's activity ``query`` searches the note only; our marker lives there (R15)."""
-        params = {"fields": ACTIVITY_FIELDS, "query": text, "type": "HardCostEntry"}
+    def hard_costs_created_since(
+        self,
+        since: datetime,
+        *,
+        dated: date | None = None,
+        matter_id: int | None = None,
+        user_id: int | None = None,
+    ) -> list[Activity]:
+        """Index filters of GET /activities.json [SPEC]: ``created_since`` ("having the `created_at` field after"),
+        ``type``, ``start_date``/``end_date`` (on or after, on or before), ``matter_id``, ``user_id``. Only ids are
+        given as filters: a missing matter or user is compared by the caller, never asked with ``null``."""
+        params = {"fields": WRITTEN_FIELDS, "type": "HardCostEntry", "created_since": since.isoformat()}
+        if dated is not None:
+            params["start_date"] = params["end_date"] = dated.isoformat()
+        if matter_id is not None:
+            params["matter_id"] = str(matter_id)
+        if user_id is not None:
+            params["user_id"] = str(user_id)
         return [Activity.model_validate(a) for a in self._list("activities.json", params)]
 
     # --- writes ----------------------------------------------------------------------------
@@ -122,7 +139,7 @@ class ClioClient:
         payload = {"data": entry.model_dump(mode="json", exclude_none=True)}
         try:
             # Only a 429 is certain to have created nothing. After a timeout, reset or 5xx the entry may
-            # exist: the error goes back to SQS and the next attempt looks for the entry's marker first.
+            # exist: the error goes back to SQS and the next attempt lists what Clio accepted since its intent first.
             body = self._request(
                 "POST", "activities.json", params={"fields": ACTIVITY_FIELDS}, json=payload, retry_on=(ThrottledError,)
             )

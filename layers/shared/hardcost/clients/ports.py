@@ -65,7 +65,17 @@ class ClioApi(Protocol):
 
     def hard_cost_entries(self, *, dated_from: date | None = None) -> list[Activity]: ...
 
-    def find_activities_by_note(self, text: str) -> list[Activity]: ...
+    def hard_costs_created_since(
+        self,
+        since: datetime,
+        *,
+        dated: date | None = None,
+        matter_id: int | None = None,
+        user_id: int | None = None,
+    ) -> list[Activity]:
+        """The firm's HardCostEntries created after ``since`` (dated ``dated``, of that matter and user when
+        given), with every field a create writes: how a retry finds an entry Clio accepted unrecorded (R15)."""
+        ...
 
     def create_hard_cost(self, entry: HardCostEntryWrite) -> Activity: ...
 

@@ -31,8 +31,9 @@ from hardcost.models.admin import (
     TenantSettingsView,
     TenantSummary,
 )
-from hardcost.models.records import Provider, TenantRecord
+from hardcost.models.records import Provider, TenantRecord, TenantSettings
 from hardcost.rules import tenant_status as lifecycle
+from hardcost.rules.entry import example_note
 from hardcost.stores.ports import Queue, Stores
 
 
@@ -102,8 +103,15 @@ def health(ctx: AdminContext, tenant_id: str) -> Health:
 
 
 def settings_of(ctx: AdminContext, tenant_id: str) -> TenantSettingsView:
-    settings = tenant_of(ctx, tenant_id).settings
-    return TenantSettingsView.model_validate(settings.model_dump(exclude={"contact_links"}))
+    return _settings_view(tenant_of(ctx, tenant_id).settings)
+
+
+def _settings_view(settings: TenantSettings) -> TenantSettingsView:
+    """The settings as the page shows them, with the note an entry gets under them (§5), by the mapper's rule."""
+    preview = example_note(include_memo=settings.include_memo_in_note)
+    return TenantSettingsView.model_validate(
+        {**settings.model_dump(exclude={"contact_links"}), "note_preview": preview}
+    )
 
 
 READ_AFTER_SAVING = frozenset({"enabled", "start_date", "source_account_id"})
@@ -111,6 +119,7 @@ NOT_CLEARABLE = {
     "enabled": "say true or false",
     "start_date": "choose the first date to import from",
     "source_account_id": "choose the QuickBooks account to import from; turn imports off instead of clearing it",
+    "include_memo_in_note": "say true or false",
 }
 
 
@@ -139,7 +148,7 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
         # What the firm just chose comes in now (a backfill, a blocked tenant's problem looked at again), not at
         # the backstop's next read hours from now.
         ctx.ask_read(updated)
-    return TenantSettingsView.model_validate(updated.settings.model_dump(exclude={"contact_links"}))
+    return _settings_view(updated.settings)
 
 
 @contextlib.contextmanager

@@ -44,11 +44,18 @@ class TenantSettingsView(ApiModel):
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
+    include_memo_in_note: bool = Field(
+        False, description="whether the entry's note, printed on the client's bill, carries QuickBooks' memo"
+    )
+    note_preview: str = Field(
+        "", description="the note an example check gets under these settings, as it prints on the client's bill"
+    )
 
 
 class SettingsUpdate(ApiModel):
     """A partial update: only the fields sent change. ``null`` clears the default user (back to Clio's account
-    owner) or the expense category; ``enabled``, ``start_date`` and ``source_account_id`` cannot be cleared."""
+    owner) or the expense category; ``enabled``, ``start_date``, ``source_account_id`` and ``include_memo_in_note``
+    cannot be cleared."""
 
     enabled: bool | None = None
     start_date: dt.date | None = None
@@ -57,6 +64,11 @@ class SettingsUpdate(ApiModel):
     )
     default_user_id: int | None = Field(None, ge=1, description="a Clio user id (GET users); null: the account owner")
     clio_expense_category_id: int | None = Field(None, ge=1, description="a Clio expense category id; null: none")
+    include_memo_in_note: bool | None = Field(
+        None,
+        description="write QuickBooks' memo (internal there) in the note printed on the client's bill; entries "
+        "take it when their transaction is next written",
+    )
 
     def changes(self) -> dict[str, object]:
         """The fields the request sent, with their values."""

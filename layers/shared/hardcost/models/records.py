@@ -27,6 +27,8 @@ class TenantSettings(RecordModel):
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
+    # Whether the entry's note (printed on the client's bill) carries QBO's memo, which is internal there (§5).
+    include_memo_in_note: bool = False
     # Explicit QBO customer Id -> Clio contact id links; they win over name and e-mail matching (R8).
     contact_links: dict[str, int] = Field(default_factory=dict)
 
@@ -101,10 +103,22 @@ class CursorRecord(RecordModel):
     # The settings the last poll read QBO under: when they change, the next poll backfills (R5, R6).
     applied_start_date: dt.date | None = None
     applied_source_account_id: str | None = None
+    # Whether the notes carried QBO's memo under the last poll: a change looks at every open failure again.
+    applied_include_memo: bool | None = None
     last_poll_at: datetime | None = None
 
 
 EntryState = Literal["creating", "live", "gone"]
+
+
+class SentEntry(RecordModel):
+    """What an intent's create sends Clio, enough to recognise the entry among the firm's without a marker (R15):
+    the date, matter and user Clio's activity listing filters by, and a fingerprint of every field written."""
+
+    date: dt.date
+    matter_id: int | None = None
+    user_id: int | None = None  # None: none sent, so Clio chose (its token's user); any user then matches
+    fingerprint: str
 
 
 class EntryRecord(RecordModel):
@@ -112,8 +126,12 @@ class EntryRecord(RecordModel):
 
     customer_id: str
     state: EntryState
-    marker: str
     contact_id: int
+    # What the intent's create sends, to recognise the entry if Clio accepted it unrecorded (R15).
+    sent: SentEntry | None = None
+    # Intents and entries written while notes carried a marker ``[qbo:<txn>/<customer>]`` keep it: an intent of
+    # that time is recognised by it. Nothing writes one any more.
+    marker: str | None = None
     activity_id: int | None = None
     etag: str | None = None
     content_hash: str | None = None

@@ -39,7 +39,7 @@ from hardcost.models.records import CursorRecord, Provider, TenantRecord
 from hardcost.rules import evaluate_preconditions, home_currency_of
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.backstop import next_backstop_at, unannounced_changes, webhook_doubt
-from hardcost.rules.scope import scope_changed
+from hardcost.rules.scope import note_changed, scope_changed
 from hardcost.stores.ports import Queue
 
 logger = Logger(child=True)
@@ -190,9 +190,11 @@ def _poll_under_lease(
     keep_lists_current(qbo, tenant, ctx, report)  # before the messages: the mapper matches against them
     applied_start = tenant.settings.start_date
 
-    # Another start date or source account may settle any open failure differently: look at each again.
-    rescoped = cursor.last_updated_time is not None and scope_changed(
-        tenant.settings, cursor.applied_start_date, cursor.applied_source_account_id
+    # Another start date, source account or note (the memo shown or not) may settle any open failure differently:
+    # look at each again.
+    rescoped = cursor.last_updated_time is not None and (
+        scope_changed(tenant.settings, cursor.applied_start_date, cursor.applied_source_account_id)
+        or note_changed(tenant.settings, cursor.applied_include_memo)
     )
     asked = request is not None and request.reason == "operator"
     if rescoped or asked or not ctx.read_pressure().defer_optional:
@@ -217,6 +219,7 @@ def _poll_under_lease(
             last_updated_time=newest,
             applied_start_date=applied_start,
             applied_source_account_id=tenant.settings.source_account_id,
+            applied_include_memo=tenant.settings.include_memo_in_note,
             last_poll_at=now,
         )
     )

@@ -22,7 +22,7 @@ from hardcost.logic.sync.protocol import MappingTransaction
 from hardcost.models.clio import Activity, ActivityPatch
 from hardcost.models.records import ActivityLogRecord, EntryRecord, NeedsMatterRecord, TenantRecord
 from hardcost.observability import record_entry
-from hardcost.rules import PlannedFailure, entry_marker
+from hardcost.rules import PlannedFailure
 
 LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
 
@@ -53,17 +53,30 @@ class EntryEffects:
 
     def adopt(self, key: str, want: DesiredEntry, activity: Activity) -> EntryRecord:
         """Take an entry already in Clio as this one (a first import after the firm's data was deleted, §4).
-        Its date, amount, reference and note match; the rest it is brought in step with like any entry."""
+        Its date, amount, reference and note match (the note maybe as written while notes carried a marker); the
+        rest it is brought in step with like any entry."""
         write = want.write
         rest_matches = (
             bool(activity.non_billable) == write.non_billable
             and activity.vendor == write.vendor
             and activity.expense_category == write.expense_category
         )
+        written = want.hash if activity.note == write.note else want.legacy_hash
         adopted = self._live(
-            key, want, activity, content_hash=want.hash if rest_matches else None, needs_matter=activity.matter is None
+            key, want, activity, content_hash=written if rest_matches else None, needs_matter=activity.matter is None
         )
         self.log("adopted", activity.id, "already in Clio; kept instead of created again")
+        return adopted
+
+    def resume_interrupted(self, key: str, entry: EntryRecord) -> EntryRecord | None:
+        """An intent an earlier attempt left: the entry its create made, adopted (and said so), or ``None``."""
+        adopted = self.txn.adopt(self.clio, entry)
+        alike = self.txn.adopted.get(key)
+        if adopted is not None and alike is not None:
+            detail = "an interrupted create had reached Clio; kept instead of created again"
+            if alike > 1:
+                detail += f" ({alike} identical entries were there: the one made nearest the interrupted create)"
+            self.log("adopted", adopted.activity_id, detail)
         return adopted
 
     def _live(
@@ -73,7 +86,6 @@ class EntryEffects:
         entry = self.txn.entries[key] = EntryRecord(
             customer_id=key,
             state="live",
-            marker=entry_marker(self.txn.txn_id, key),
             contact_id=want.contact_id,
             activity_id=activity.id,
             etag=activity.etag,
@@ -149,7 +161,7 @@ class EntryEffects:
         """Delete one entry (to Clio's Recovery Bin); one already gone is fine, a billed one is a failure."""
         entry = self.txn.entries[key]
         if entry.state == "creating":
-            adopted = self.txn.adopt(self.clio, entry)
+            adopted = self.resume_interrupted(key, entry)
             if adopted is None:
                 del self.txn.entries[key]
                 return None
