@@ -9,13 +9,12 @@ reached by the providers' redirects and are protected by the signed ``state`` in
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from hardcost.admin.auth import (
@@ -25,8 +24,11 @@ from hardcost.admin.auth import (
 )
 from hardcost.admin.bodies import JSON_ANSWER_HEADERS, body_problem, with_answer_headers
 from hardcost.admin.connect import connect_routes
-from hardcost.admin.page import content_security_policy, page_html
-from hardcost.deps.admin import admin_context, admin_settings, jwt_key, public_url
+from hardcost.admin.page import PAGE_HEADERS, content_security_policy, page_html
+from hardcost.admin.routing import RouteContext
+from hardcost.admin.tenant_routes import tenant_routes
+from hardcost.admin.work_routes import work_routes
+from hardcost.deps.admin import admin_settings, jwt_key, public_url
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import (
     AccessDeniedError,
@@ -42,22 +44,7 @@ from hardcost.errors import (
     RetryableError,
     TenantNotFoundError,
 )
-from hardcost.logic import admin, onboarding
-from hardcost.models.admin import (
-    ActivityEntry,
-    ClioUser,
-    Disconnected,
-    Enqueued,
-    ExpenseAccount,
-    Health,
-    NeedsMatterEntry,
-    RetryRequest,
-    SettingsUpdate,
-    SyncFailure,
-    SyncOutcome,
-    TenantSettingsView,
-    TenantSummary,
-)
+from hardcost.logic import onboarding
 
 logger = Logger(child=True)
 
@@ -71,7 +58,6 @@ PUBLIC_ROUTES = frozenset(
         ("GET", onboarding.CLIO_CALLBACK_PATH),
     }
 )
-TenantId = Annotated[str, Query(min_length=1, max_length=128)]
 
 
 def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -136,19 +122,8 @@ class AdminApi:
 
     # --- routes ---------------------------------------------------------------------------------------
 
-    def _routes(self) -> None:  # noqa: C901 - one place lists every route
+    def _routes(self) -> None:
         app = self.app
-
-        def runtime() -> Runtime:
-            found: Runtime = app.context["runtime"]
-            return found
-
-        def principal() -> Principal:
-            found: Principal = app.context["principal"]
-            return found
-
-        def ctx() -> admin.AdminContext:
-            return admin_context(runtime())
 
         @app.get(PAGE_PATH, include_in_schema=False)
         def page() -> Response[str]:
@@ -156,71 +131,16 @@ class AdminApi:
                 status_code=200,
                 content_type="text/html; charset=utf-8",
                 body=page_html(),
-                headers={
-                    "Cache-Control": "no-store",
-                    "Content-Security-Policy": content_security_policy(),
-                    "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": "no-referrer",
-                },
+                headers=PAGE_HEADERS | {"Content-Security-Policy": content_security_policy()},
             )
 
         @app.get(OPENAPI_PATH, include_in_schema=False)
         def openapi() -> Response[str]:
             return Response(status_code=200, content_type="application/json", body=self.openapi_json())
 
-        @app.get("/admin/tenants", summary="Every tenant (operators only)")
-        def tenants() -> list[TenantSummary]:
-            principal().require_operator()
-            return admin.list_tenants(ctx())
-
-        @app.get("/admin/tenants/<tenant_id>/health", summary="Tenant status and problems, each with its fix")
-        def health(tenant_id: str) -> Health:
-            return admin.health(ctx(), tenant_id)
-
-        @app.get("/admin/tenants/<tenant_id>/settings", summary="The tenant's import settings")
-        def get_settings(tenant_id: str) -> TenantSettingsView:
-            return admin.settings_of(ctx(), tenant_id)
-
-        @app.put("/admin/tenants/<tenant_id>/settings", summary="Change the import settings (validated at QBO, Clio)")
-        def put_settings(tenant_id: str, update: SettingsUpdate) -> TenantSettingsView:
-            return admin.update_settings(ctx(), tenant_id, update)
-
-        @app.get("/admin/tenants/<tenant_id>/accounts", summary="QBO expense accounts to import from")
-        def accounts(tenant_id: str) -> list[ExpenseAccount]:
-            return admin.expense_accounts(ctx(), tenant_id)
-
-        @app.get("/admin/tenants/<tenant_id>/users", summary="Clio users who may own the entries")
-        def users(tenant_id: str) -> list[ClioUser]:
-            return admin.clio_users(ctx(), tenant_id)
-
-        @app.get("/admin/tenants/<tenant_id>/failures", summary="Open Sync Failures (R14)")
-        def failures(tenant_id: str) -> list[SyncFailure]:
-            return admin.failures(ctx(), tenant_id)
-
-        @app.post("/admin/tenants/<tenant_id>/failures/retry", summary="Retry all failures, or those named")
-        def retry(tenant_id: str, request: RetryRequest) -> Enqueued:
-            return Enqueued(enqueued=admin.retry(ctx(), tenant_id, request.txn_ids))
-
-        @app.get("/admin/tenants/<tenant_id>/needs-matter", summary="Entries imported without a matter (R10)")
-        def needs_matter(tenant_id: str) -> list[NeedsMatterEntry]:
-            return admin.needs_matter(ctx(), tenant_id)
-
-        @app.get("/admin/tenants/<tenant_id>/activity", summary="What was created, updated, deleted, most recent first")
-        def activity(tenant_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ActivityEntry]:
-            return admin.activity(ctx(), tenant_id, limit)
-
-        @app.post("/admin/tenants/<tenant_id>/sync", summary="Poll QBO for this tenant now")
-        def sync(tenant_id: str) -> SyncOutcome:
-            return admin.sync_now(ctx(), tenant_id)
-
-        @app.delete(
-            "/admin/tenants/<tenant_id>",
-            summary="Disconnect: revoke the tokens at QBO and Clio; the sync history is kept 90 days "
-            "unless delete_data=true",
-        )
-        def disconnect(tenant_id: str, delete_data: Annotated[bool, Query()] = False) -> Disconnected:
-            return admin.disconnect(ctx(), tenant_id, delete_data=delete_data)
-
+        routes = RouteContext(app)
+        tenant_routes(routes)
+        work_routes(routes)
         connect_routes(app)
 
     def openapi_json(self) -> str:

@@ -10,6 +10,7 @@ from functools import cache
 from importlib import resources
 
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.S)
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 @cache

@@ -7,16 +7,14 @@ authorised for; nothing here knows about HTTP.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
-from hardcost.clients.ports import ClioApi, QboApi, Tokens
-from hardcost.clock import Clock
 from hardcost.codes import PROBLEM_TEXT, ProblemCode
 from hardcost.errors import AuthError, InvalidSettingsError, ReconnectRequiredError, TenantNotFoundError
 from hardcost.logic import views
-from hardcost.logic.poll import TenantPollReport
-from hardcost.logic.retry import retry_failures
+from hardcost.logic.admin_context import AdminContext as AdminContext
+from hardcost.logic.admin_context import tenant_of as tenant_of
+from hardcost.logic.failure_views import FailureFilter, sync_failures
 from hardcost.models.admin import (
     ActivityEntry,
     ClioUser,
@@ -27,36 +25,12 @@ from hardcost.models.admin import (
     Problem,
     SettingsUpdate,
     SyncFailure,
-    SyncOutcome,
     TenantSettingsView,
     TenantSummary,
 )
+from hardcost.models.messages import PollRequest
 from hardcost.models.records import Provider, TenantRecord
 from hardcost.rules import tenant_status as lifecycle
-from hardcost.stores.ports import Queue, Stores
-
-
-@dataclass
-class AdminContext:
-    stores: Stores
-    tokens: Tokens
-    queue: Queue
-    clock: Clock
-    qbo_for: Callable[[TenantRecord], QboApi]
-    clio_for: Callable[[TenantRecord], ClioApi]
-    poll: Callable[[TenantRecord], TenantPollReport]
-    qbo_revoke_url: str
-    forget_clients: Callable[[str], None]
-    # Asks the poll worker for a read of the tenant's changes now (DESIGN.md §6), as a person's request: the
-    # preconditions are read too. None: no poll queue (the next scheduled read brings the change).
-    ask_read: Callable[[TenantRecord], None] | None = None
-
-
-def tenant_of(ctx: AdminContext, tenant_id: str) -> TenantRecord:
-    tenant = ctx.stores.tenants.get(tenant_id)
-    if tenant is None:
-        raise TenantNotFoundError(f"no tenant {tenant_id!r}")
-    return tenant
 
 
 def list_tenants(ctx: AdminContext) -> list[TenantSummary]:
@@ -135,10 +109,10 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
     )
     if updated is None:
         raise TenantNotFoundError(f"no tenant {tenant_id!r}")
-    if ctx.ask_read is not None and changes.keys() & READ_AFTER_SAVING:
+    if changes.keys() & READ_AFTER_SAVING:
         # What the firm just chose comes in now (a backfill, a blocked tenant's problem looked at again), not at
         # the backstop's next read hours from now.
-        ctx.ask_read(updated)
+        ctx.ask_read(PollRequest(tenant_id=tenant_id, requested_at=now, reason="operator"))
     return TenantSettingsView.model_validate(updated.settings.model_dump(exclude={"contact_links"}))
 
 
@@ -192,31 +166,8 @@ def clio_users(ctx: AdminContext, tenant_id: str) -> list[ClioUser]:
     ]
 
 
-def failures(ctx: AdminContext, tenant_id: str) -> list[SyncFailure]:
-    home = tenant_of(ctx, tenant_id).home_currency or "USD"
-    return [
-        SyncFailure(
-            txn_id=f.txn_id,
-            type=f.txn.txn_type,
-            number=f.txn.number,
-            date=f.txn.date,
-            amount=f.txn.amount,
-            currency=f.txn.currency if f.txn.currency not in (None, home) else None,
-            payee=f.txn.payee,
-            code=str(f.code),
-            message=f.message,
-            fix=f.fix,
-            detail=f.detail,
-            first_seen=f.first_seen,
-            last_seen=f.last_seen,
-        )
-        for f in views.open_failures(ctx.stores, tenant_id)
-    ]
-
-
-def retry(ctx: AdminContext, tenant_id: str, txn_ids: list[str] | None) -> int:
-    tenant_of(ctx, tenant_id)
-    return retry_failures(ctx.stores, ctx.queue, tenant_id, txn_ids)
+def failures(ctx: AdminContext, tenant_id: str, wanted: FailureFilter | None = None) -> list[SyncFailure]:
+    return sync_failures(ctx.stores, tenant_of(ctx, tenant_id), ctx.links, wanted)
 
 
 def needs_matter(ctx: AdminContext, tenant_id: str) -> list[NeedsMatterEntry]:
@@ -239,13 +190,6 @@ def activity(ctx: AdminContext, tenant_id: str, limit: int) -> list[ActivityEntr
         ActivityEntry(at=e.at, action=e.action, txn_id=e.txn_id, clio_activity_id=e.clio_activity_id, detail=e.detail)
         for e in ctx.stores.activity.recent(tenant_id, limit)
     ]
-
-
-def sync_now(ctx: AdminContext, tenant_id: str) -> SyncOutcome:
-    polled = ctx.poll(tenant_of(ctx, tenant_id))
-    return SyncOutcome(
-        tenant_id=polled.tenant_id, outcome=polled.outcome, enqueued=polled.enqueued, detail=polled.detail
-    )
 
 
 def disconnect(ctx: AdminContext, tenant_id: str, *, delete_data: bool = False) -> Disconnected:

@@ -76,35 +76,66 @@ class ClioUser(ApiModel):
     account_owner: bool = False
 
 
+class Client(ApiModel):
+    """A firm's client as both sides know it: the QBO customer and, once matched, the Clio contact."""
+
+    customer_id: str | None = None
+    customer_name: str | None = None
+    contact_id: int | None = None
+    contact_name: str | None = None
+
+
+class FailureLine(ApiModel):
+    line_id: str | None = None
+    description: str | None = None
+    amount: Decimal
+    customer_name: str | None = None
+
+
 class SyncFailure(ApiModel):
     txn_id: str
     type: str
     number: str | None = None
     date: dt.date | None = None
-    amount: Decimal | None = None
-    currency: str | None = None  # set when ``amount`` is not in the firm's home currency (R9)
-    payee: str | None = None
+    amount: Decimal | None = Field(
+        None, description="what fails: the failing lines' total, or the transaction's when no line is named"
+    )
+    transaction_amount: Decimal | None = Field(None, description="the whole transaction's total")
+    currency: str | None = None  # set when the amounts are not in the firm's home currency (R9)
+    payee: str | None = Field(None, description="who was paid (QBO's payee: a vendor, or a customer)")
+    client: Client | None = Field(None, description="the client the failing lines are charged to")
+    lines: list[FailureLine] = Field(default_factory=list, description="the lines that fail")
     code: str
     message: str
-    fix: str
+    fix: str = Field(description="what to change, naming this transaction's client, lines and where")
     detail: str | None = None
+    qbo_url: str | None = Field(None, description="the transaction in QuickBooks Online")
+    clio_url: str | None = Field(None, description="the entry in Clio, when there is one")
     first_seen: dt.datetime
     last_seen: dt.datetime
 
 
 class RetryRequest(ApiModel):
     txn_ids: list[str] | None = Field(None, max_length=500, description="only these QBO transactions; all if absent")
+    code: str | None = Field(None, max_length=64, description="only the failures with this code (a group)")
 
 
-class Enqueued(ApiModel):
-    enqueued: int
+class RunStatus(ApiModel):
+    """Work a person asked for ("Sync now", Retry), followed until done."""
 
-
-class SyncOutcome(ApiModel):
-    tenant_id: str
-    outcome: str
-    enqueued: int
-    detail: str = ""
+    run_id: str
+    kind: Literal["sync", "retry"]
+    state: Literal["queued", "running", "done"]
+    requested_at: dt.datetime
+    outcome: str | None = Field(None, description="the read's outcome (polled, blocked, ...), or sent for a retry")
+    enqueued: int | None = Field(None, description="transactions to deal with; None until the read has run")
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    failed: int = 0
+    held: int = 0
+    message: str = Field(description='where it is, in words: "Done: 2 created, 1 updated, 0 failed."')
 
 
 class NeedsMatterEntry(ApiModel):

@@ -69,14 +69,18 @@ def desired_entries(
     for group in groups:
         found = resolutions[group.customer_id]
         if found.failure is not None or found.contact_id is None:
-            failures[group.customer_id] = found.failure or PlannedFailure(
-                FailureCode.NO_CLIO_CONTACT, group.customer_id, "no Clio contact"
+            failures[group.customer_id] = found.failure or PlannedFailure.of_group(
+                FailureCode.NO_CLIO_CONTACT, group, "no Clio contact"
             )
             continue
         choice = choose_matter(found.matters, found.project_name)
         if choice.has_no_matter:
-            failures[group.customer_id] = PlannedFailure(
-                FailureCode.CONTACT_HAS_NO_MATTER, group.customer_id, f'contact "{found.contact_name}" has no matter'
+            failures[group.customer_id] = PlannedFailure.of_group(
+                FailureCode.CONTACT_HAS_NO_MATTER,
+                group,
+                f'contact "{found.contact_name}" has no matter',
+                contact_id=found.contact_id,
+                contact_name=found.contact_name,
             )
             continue
         user_id = settings.default_user_id or owner_id()
