@@ -23,7 +23,9 @@ from hardcost.admin.auth import (
     verify_token,
 )
 from hardcost.admin.bodies import JSON_ANSWER_HEADERS, body_problem, with_answer_headers
+from hardcost.admin.client_routes import client_routes
 from hardcost.admin.connect import connect_routes
+from hardcost.admin.error_answers import register_error_answers
 from hardcost.admin.page import PAGE_HEADERS, content_security_policy, page_html
 from hardcost.admin.routing import RouteContext
 from hardcost.admin.tenant_routes import tenant_routes
@@ -32,17 +34,7 @@ from hardcost.deps.admin import admin_settings, jwt_key, public_url
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import (
     AccessDeniedError,
-    AuthError,
-    ConfigurationError,
-    ConflictError,
-    ConsentDeclinedError,
-    InvalidSettingsError,
-    InvalidStateError,
     NotAuthenticatedError,
-    PermanentError,
-    ReconnectRequiredError,
-    RetryableError,
-    TenantNotFoundError,
 )
 from hardcost.logic import onboarding
 
@@ -58,15 +50,6 @@ PUBLIC_ROUTES = frozenset(
         ("GET", onboarding.CLIO_CALLBACK_PATH),
     }
 )
-
-
-def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=json.dumps({"error": error, "message": message}),
-        headers=headers,
-    )
 
 
 def _refusal(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -86,7 +69,7 @@ class AdminApi:
         self.app = APIGatewayHttpResolver(enable_validation=True)
         self.app.use(middlewares=[_tenant_guard])
         self._routes()
-        self._errors()
+        register_error_answers(self.app, before_validation=check_tenant)
 
     # --- the request around the resolver -------------------------------------------------------------
 
@@ -141,6 +124,7 @@ class AdminApi:
         routes = RouteContext(app)
         tenant_routes(routes)
         work_routes(routes)
+        client_routes(routes)
         connect_routes(app)
 
     def openapi_json(self) -> str:
@@ -153,50 +137,16 @@ class AdminApi:
             security=[{"bearerAuth": []}],
         )
 
-    # --- errors ---------------------------------------------------------------------------------------
-
-    def _errors(self) -> None:
-        app = self.app
-        table: list[tuple[type[Exception], int, str]] = [
-            (NotAuthenticatedError, 401, "unauthorized"),
-            (AccessDeniedError, 403, "forbidden"),
-            (TenantNotFoundError, 404, "not_found"),
-            (InvalidSettingsError, 422, "invalid_settings"),
-            (InvalidStateError, 400, "invalid_state"),
-            (ConsentDeclinedError, 400, "consent_declined"),
-            (ConflictError, 409, "conflict"),
-            (ReconnectRequiredError, 409, "reconnect_required"),
-            (AuthError, 409, "reconnect_required"),
-            (RetryableError, 503, "unavailable"),
-            (PermanentError, 502, "provider_refused"),
-        ]
-        for exc_class, status, code in table:
-            app.exception_handler(exc_class)(_handler_for(status, code))
-
-        def configuration(exc: Exception) -> Response[str]:
-            logger.error("admin API misconfigured", extra={"error": str(exc)})
-            return _error(500, "configuration", "the service is not configured; see its logs")
-
-        app.exception_handler(ConfigurationError)(configuration)
-
-
-def _handler_for(status: int, code: str) -> Any:
-    def handle(exc: Exception) -> Response[str]:
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        if status == 503:
-            headers = {"Retry-After": "5"}
-        message = str(exc)
-        if isinstance(exc, ReconnectRequiredError):
-            message = f"reconnect {exc.provider}: {exc}"
-        return _error(status, code, message, headers)
-
-    return handle
-
 
 def _tenant_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Every route runs behind this: the tenant the resolved route names (its ``tenant_id``, or the connect
     routes' query) must be the principal's, whatever the raw path looked like. A protected route reached with
     no principal is refused rather than run."""
+    check_tenant(app)
+    return next_middleware(app)
+
+
+def check_tenant(app: APIGatewayHttpResolver) -> None:
     principal: Principal | None = app.context.get("principal")
     route_args: dict[str, Any] = app.context.get("_route_args", {})
     named = [str(route_args["tenant_id"])] if "tenant_id" in route_args else []
@@ -210,7 +160,6 @@ def _tenant_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) 
     else:
         for tenant_id in named:
             principal.require_tenant(tenant_id)
-    return next_middleware(app)
 
 
 def _without_trailing_slash(event: dict[str, Any]) -> dict[str, Any]:

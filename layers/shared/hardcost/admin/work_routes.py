@@ -1,5 +1,5 @@
-"""The admin API's routes for the bookkeeper's work: Sync Failures (search, filter, Retry per row or group),
-entries that need a matter, recent activity."""
+"""The admin API's routes for the bookkeeper's work: Sync Failures (search, filter, Retry per row or group) and
+recent activity."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from hardcost.admin.routing import RouteContext
 from hardcost.logic import admin, runs
 from hardcost.logic.failure_views import FailureFilter
-from hardcost.models.admin import ActivityEntry, NeedsMatterEntry, RetryRequest, RunStatus, SyncFailure
+from hardcost.models.admin import ActivityEntry, RetryRequest, RunStatus, SyncFailure
 
 SearchText = Annotated[str | None, Query(max_length=100, description="words to look for")]
 
@@ -36,10 +36,6 @@ def work_routes(routes: RouteContext) -> None:
     )
     def retry(tenant_id: str, request: RetryRequest) -> RunStatus:
         return runs.start_retry(routes.admin(), tenant_id, request.txn_ids, request.code)
-
-    @app.get("/admin/tenants/<tenant_id>/needs-matter", summary="Entries imported without a matter (R10)")
-    def needs_matter(tenant_id: str) -> list[NeedsMatterEntry]:
-        return admin.needs_matter(routes.admin(), tenant_id)
 
     @app.get("/admin/tenants/<tenant_id>/activity", summary="What was created, updated, deleted, most recent first")
     def activity(tenant_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ActivityEntry]:

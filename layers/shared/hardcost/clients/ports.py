@@ -9,7 +9,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, Matter, User
+from hardcost.models.clio import (
+    Activity,
+    ActivityPatch,
+    Contact,
+    ExpenseCategory,
+    HardCostEntryWrite,
+    Matter,
+    User,
+)
 from hardcost.models.records import Provider, TenantRecord
 from hardcost.models.secrets import AppCredentials, TenantCredentials, TokenResponse
 
@@ -55,6 +63,12 @@ class ClioApi(Protocol):
 
     def contact(self, contact_id: int) -> Contact | None: ...
 
+    def search_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        """Contacts whose name or e-mail contains ``text`` (Clio's ``query``): one page, for a picker."""
+        ...
+
+    def expense_categories(self) -> list[ExpenseCategory]: ...
+
     def matters_of(self, contact_id: int) -> list[Matter]: ...
 
     def all_matters(self) -> list[Matter]: ...
@@ -72,6 +86,10 @@ class ClioApi(Protocol):
     def update_activity(self, activity_id: int, patch: ActivityPatch, etag: str | None) -> Activity: ...
 
     def delete_activity(self, activity_id: int) -> bool: ...
+
+    def set_activity_matter(self, activity_id: int, matter_id: int) -> Activity:
+        """The firm's choice of matter for an entry (R10, R11): the only time the service sends a matter on update."""
+        ...
 
 
 class Tokens(Protocol):

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 from hardcost.codes import PROBLEM_TEXT, ProblemCode
 from hardcost.errors import AuthError, InvalidSettingsError, ReconnectRequiredError, TenantNotFoundError
-from hardcost.logic import views
 from hardcost.logic.admin_context import AdminContext as AdminContext
 from hardcost.logic.admin_context import tenant_of as tenant_of
 from hardcost.logic.failure_views import FailureFilter, sync_failures
@@ -21,7 +20,6 @@ from hardcost.models.admin import (
     Disconnected,
     ExpenseAccount,
     Health,
-    NeedsMatterEntry,
     Problem,
     SettingsUpdate,
     SyncFailure,
@@ -77,9 +75,10 @@ def health(ctx: AdminContext, tenant_id: str) -> Health:
 
 def settings_of(ctx: AdminContext, tenant_id: str) -> TenantSettingsView:
     settings = tenant_of(ctx, tenant_id).settings
-    return TenantSettingsView.model_validate(settings.model_dump(exclude={"contact_links"}))
+    return TenantSettingsView.model_validate(settings.model_dump(exclude=LINK_FIELDS))
 
 
+LINK_FIELDS = {"contact_links", "contact_link_names"}  # changed through contact-links, never PUT settings
 READ_AFTER_SAVING = frozenset({"enabled", "start_date", "source_account_id"})
 NOT_CLEARABLE = {
     "enabled": "say true or false",
@@ -113,7 +112,7 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
         # What the firm just chose comes in now (a backfill, a blocked tenant's problem looked at again), not at
         # the backstop's next read hours from now.
         ctx.ask_read(PollRequest(tenant_id=tenant_id, requested_at=now, reason="operator"))
-    return TenantSettingsView.model_validate(updated.settings.model_dump(exclude={"contact_links"}))
+    return TenantSettingsView.model_validate(updated.settings.model_dump(exclude=LINK_FIELDS))
 
 
 @contextlib.contextmanager
@@ -168,20 +167,6 @@ def clio_users(ctx: AdminContext, tenant_id: str) -> list[ClioUser]:
 
 def failures(ctx: AdminContext, tenant_id: str, wanted: FailureFilter | None = None) -> list[SyncFailure]:
     return sync_failures(ctx.stores, tenant_of(ctx, tenant_id), ctx.links, wanted)
-
-
-def needs_matter(ctx: AdminContext, tenant_id: str) -> list[NeedsMatterEntry]:
-    tenant = tenant_of(ctx, tenant_id)
-    return [
-        NeedsMatterEntry(
-            txn_id=r.txn_id,
-            clio_activity_id=r.clio_activity_id,
-            contact_id=r.contact_id,
-            reason=r.reason,
-            since=r.since,
-        )
-        for r in views.needs_matter(ctx.stores, tenant_id, ctx.clio_for(tenant))
-    ]
 
 
 def activity(ctx: AdminContext, tenant_id: str, limit: int) -> list[ActivityEntry]:

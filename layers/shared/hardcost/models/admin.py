@@ -138,12 +138,43 @@ class RunStatus(ApiModel):
     message: str = Field(description='where it is, in words: "Done: 2 created, 1 updated, 0 failed."')
 
 
+class MatterOption(ApiModel):
+    id: int
+    display_number: str | None = None
+    description: str | None = None
+    status: str | None = None
+
+
 class NeedsMatterEntry(ApiModel):
+    """An entry imported without a matter (R10), as a queue: who, when, how much, what, and the matters to pick."""
+
     txn_id: str
+    customer_id: str
     clio_activity_id: int
     contact_id: int
+    client: Client
+    date: dt.date | None = None
+    amount: Decimal | None = None
+    note: str | None = None
     reason: str
     since: dt.datetime
+    matters: list[MatterOption] = Field(default_factory=list, description="the contact's open and pending matters")
+    clio_url: str | None = None
+    qbo_url: str | None = None
+
+
+class MatterAssignment(ApiModel):
+    txn_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64)
+    matter_id: int = Field(ge=1, description="one of the entry's matters (GET needs-matter)")
+
+
+class MatterAssigned(ApiModel):
+    txn_id: str
+    customer_id: str
+    clio_activity_id: int
+    matter: MatterOption
+    message: str
 
 
 class ActivityEntry(ApiModel):
@@ -172,3 +203,38 @@ class Disconnected(ApiModel):
 
 class AuthorizeUrl(ApiModel):
     authorize_url: str
+
+
+class ContactLink(ApiModel):
+    """An explicit link: this QBO customer is this Clio contact (R8: it wins over name and e-mail)."""
+
+    customer_id: str
+    customer_name: str | None = None
+    contact_id: int
+    contact_name: str | None = None
+
+
+class ContactLinkRequest(ApiModel):
+    contact_id: int = Field(ge=1, description="a Clio contact id (GET clio-contacts?q=)")
+
+
+class ContactLinkSaved(ApiModel):
+    link: ContactLink
+    retry: RunStatus | None = Field(None, description="the customer's failures sent again; follow GET runs/{run_id}")
+
+
+class ClioContact(ApiModel):
+    id: int
+    name: str | None = None
+    type: str | None = None
+    email: str | None = None
+
+
+class QboCustomer(ApiModel):
+    """A QBO customer from the list the service keeps (no metered read), with how it stands in Clio."""
+
+    customer_id: str
+    name: str | None = None
+    email: str | None = None
+    link: ContactLink | None = None
+    not_in_clio: int = Field(0, description="open failures because no Clio contact matches it")

@@ -29,6 +29,8 @@ class TenantSettings(RecordModel):
     clio_expense_category_id: int | None = None
     # Explicit QBO customer Id -> Clio contact id links; they win over name and e-mail matching (R8).
     contact_links: dict[str, int] = Field(default_factory=dict)
+    # The linked contacts' names as the firm chose them (customer Id -> name), so listing links reads no Clio.
+    contact_link_names: dict[str, str] = Field(default_factory=dict)
 
 
 class PollingState(RecordModel):
@@ -229,6 +231,9 @@ class NeedsMatterRecord(RecordModel):
     contact_id: int
     reason: str
     since: datetime
+    # Who the client is on each side, as the mapper knew them (absent from records before issue 16).
+    customer_name: str | None = None
+    contact_name: str | None = None
 
 
 RunKind = Literal["sync", "retry"]
@@ -264,7 +269,7 @@ class HeldRecord(RecordModel):
 class ActivityLogRecord(RecordModel):
     tenant_id: TenantId
     at: datetime
-    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
+    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted", "assigned"]
     txn_id: QboId
     clio_activity_id: int | None = None
     detail: str = ""

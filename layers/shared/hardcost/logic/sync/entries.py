@@ -24,7 +24,7 @@ from hardcost.models.records import ActivityLogRecord, EntryRecord, NeedsMatterR
 from hardcost.observability import record_entry
 from hardcost.rules import LineSummary, PlannedFailure, entry_marker
 
-LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
+LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted", "assigned"]
 
 
 class EntryEffects:
@@ -92,6 +92,8 @@ class EntryEffects:
                     contact_id=want.contact_id,
                     reason="the contact has several open matters, or only closed ones",
                     since=self.txn.now,
+                    customer_name=want.group.customer_name,
+                    contact_name=want.contact_name,
                 )
             )
         return entry

@@ -34,6 +34,7 @@ class DesiredEntry:
     contact_id: int
     write: HardCostEntryWrite
     needs_matter: bool
+    contact_name: str | None = None
 
     @property
     def hash(self) -> str:
@@ -97,5 +98,7 @@ def desired_entries(
             matter=IdRef(id=choice.matter_id) if choice.matter_id else None,
             user=IdRef(id=user_id) if user_id else None,
         )
-        desired[group.customer_id] = DesiredEntry(group, found.contact_id, write, choice.needs_matter)
+        desired[group.customer_id] = DesiredEntry(
+            group, found.contact_id, write, choice.needs_matter, found.contact_name
+        )
     return desired, failures
