@@ -29,9 +29,11 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("post", "/admin/tenants/{tenant_id}/failures/retry"): {},
     ("put", "/admin/tenants/{tenant_id}/contact-links/{customer_id}"): {"contact_id": 10},
     ("post", "/admin/tenants/{tenant_id}/needs-matter/assign"): {"txn_id": "1", "customer_id": "1", "matter_id": 1},
+    ("post", "/admin/tenants/{tenant_id}/settings/preview"): {"start_date": "2026-01-01"},
 }
 VALID_QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("get", "/admin/tenants/{tenant_id}/clio-contacts"): {"q": "rock"},
+    ("get", "/admin/tenants/{tenant_id}/reconciliation"): {"month": "2026-01"},
 }
 # The routes issue 16 added, each of which must refuse another tenant's id like the rest.
 ISSUE_16_ROUTES = [
@@ -42,6 +44,9 @@ ISSUE_16_ROUTES = [
     ("get", "/admin/tenants/{tenant_id}/clio-contacts"),
     ("get", "/admin/tenants/{tenant_id}/customers"),
     ("post", "/admin/tenants/{tenant_id}/needs-matter/assign"),
+    ("get", "/admin/tenants/{tenant_id}/reconciliation"),
+    ("post", "/admin/tenants/{tenant_id}/settings/preview"),
+    ("get", "/admin/tenants/{tenant_id}/exports/{kind}"),
 ]
 
 

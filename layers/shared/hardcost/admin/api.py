@@ -27,6 +27,7 @@ from hardcost.admin.client_routes import client_routes
 from hardcost.admin.connect import connect_routes
 from hardcost.admin.error_answers import register_error_answers
 from hardcost.admin.page import PAGE_HEADERS, content_security_policy, page_html
+from hardcost.admin.report_routes import report_routes
 from hardcost.admin.routing import RouteContext
 from hardcost.admin.tenant_routes import tenant_routes
 from hardcost.admin.work_routes import work_routes
@@ -125,6 +126,7 @@ class AdminApi:
         tenant_routes(routes)
         work_routes(routes)
         client_routes(routes)
+        report_routes(routes)
         connect_routes(app)
 
     def openapi_json(self) -> str:
