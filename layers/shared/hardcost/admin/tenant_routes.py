@@ -8,12 +8,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from hardcost.admin.routing import RouteContext
-from hardcost.logic import admin, runs
+from hardcost.logic import admin, firm_status, runs
 from hardcost.models.admin import (
     ClioUser,
     Disconnected,
     ExpenseAccount,
+    ExpenseCategoryChoice,
     Health,
+    OnboardingStatus,
     RunStatus,
     SettingsUpdate,
     TenantSettingsView,
@@ -32,6 +34,18 @@ def tenant_routes(routes: RouteContext) -> None:  # noqa: C901 - one place lists
     @app.get("/admin/tenants/<tenant_id>/health", summary="Tenant status and problems, each with its fix")
     def health(tenant_id: str) -> Health:
         return admin.health(routes.admin(), tenant_id)
+
+    @app.get(
+        "/admin/tenants/<tenant_id>/onboarding",
+        summary="A new firm's three steps (connect QBO, connect Clio, choose account and date); answered before "
+        "the firm exists",
+    )
+    def onboarding(tenant_id: str) -> OnboardingStatus:
+        return firm_status.onboarding(routes.admin(), tenant_id)
+
+    @app.get("/admin/tenants/<tenant_id>/expense-categories", summary="Clio expense categories, by name")
+    def expense_categories(tenant_id: str) -> list[ExpenseCategoryChoice]:
+        return admin.expense_categories(routes.admin(), tenant_id)
 
     @app.get("/admin/tenants/<tenant_id>/settings", summary="The tenant's import settings")
     def get_settings(tenant_id: str) -> TenantSettingsView:

@@ -14,11 +14,14 @@ from hardcost.errors import AuthError, InvalidSettingsError, ReconnectRequiredEr
 from hardcost.logic.admin_context import AdminContext as AdminContext
 from hardcost.logic.admin_context import tenant_of as tenant_of
 from hardcost.logic.failure_views import FailureFilter, sync_failures
+from hardcost.logic.firm_status import headline
+from hardcost.logic.reports import start_date_warnings
 from hardcost.models.admin import (
     ActivityEntry,
     ClioUser,
     Disconnected,
     ExpenseAccount,
+    ExpenseCategoryChoice,
     Health,
     Problem,
     SettingsUpdate,
@@ -58,6 +61,8 @@ def health(ctx: AdminContext, tenant_id: str) -> Health:
             )
         )
     credentials = ctx.tokens.stored(tenant_id)
+    connected = {"qbo": credentials.qbo is not None, "clio": credentials.clio is not None}
+    state, words = headline(tenant, connected)
     return Health(
         tenant_id=tenant_id,
         status=tenant.status,
@@ -65,17 +70,24 @@ def health(ctx: AdminContext, tenant_id: str) -> Health:
         problems=problems,
         reconnect=tenant.reconnect[0] if tenant.reconnect else None,
         reconnect_all=list(tenant.reconnect),
-        connected={"qbo": credentials.qbo is not None, "clio": credentials.clio is not None},
+        connected=connected,
         clio_region=tenant.clio_region,
         last_sync_at=ctx.stores.cursors.get(tenant_id).last_poll_at,
         open_failures=len(ctx.stores.failures.list(tenant_id)),
         needs_matter=len(ctx.stores.needs_matter.list(tenant_id)),
+        state=state,
+        headline=words,
     )
 
 
 def settings_of(ctx: AdminContext, tenant_id: str) -> TenantSettingsView:
-    settings = tenant_of(ctx, tenant_id).settings
-    return TenantSettingsView.model_validate(settings.model_dump(exclude=LINK_FIELDS))
+    return _view(ctx, tenant_of(ctx, tenant_id))
+
+
+def _view(ctx: AdminContext, tenant: TenantRecord) -> TenantSettingsView:
+    settings = tenant.settings
+    warnings = start_date_warnings(settings.start_date, ctx.clock.now().date())
+    return TenantSettingsView.model_validate({**settings.model_dump(exclude=LINK_FIELDS), "warnings": warnings})
 
 
 LINK_FIELDS = {"contact_links", "contact_link_names"}  # changed through contact-links, never PUT settings
@@ -102,6 +114,10 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
     new_user = user is not None and user != tenant.settings.default_user_id
     if new_user and user not in {u.id for u in clio_users(ctx, tenant_id)}:
         raise InvalidSettingsError("default_user_id", "not an active user of this Clio account")
+    category = changes.get("clio_expense_category_id")
+    new_category = category is not None and category != tenant.settings.clio_expense_category_id
+    if new_category and category not in {c.id for c in expense_categories(ctx, tenant_id)}:
+        raise InvalidSettingsError("clio_expense_category_id", "not a hard-cost expense category of this Clio account")
     now = ctx.clock.now()
     updated = ctx.stores.tenants.transition(
         tenant_id, lambda current: lifecycle.settings_changed(current, changes, now), known=tenant
@@ -112,7 +128,7 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
         # What the firm just chose comes in now (a backfill, a blocked tenant's problem looked at again), not at
         # the backstop's next read hours from now.
         ctx.ask_read(PollRequest(tenant_id=tenant_id, requested_at=now, reason="operator"))
-    return TenantSettingsView.model_validate(updated.settings.model_dump(exclude=LINK_FIELDS))
+    return _view(ctx, updated)
 
 
 @contextlib.contextmanager
@@ -163,6 +179,21 @@ def clio_users(ctx: AdminContext, tenant_id: str) -> list[ClioUser]:
         for u in sorted(users, key=lambda u: (not u.account_owner, (u.name or "").casefold()))
         if u.enabled is not False
     ]
+
+
+def expense_categories(ctx: AdminContext, tenant_id: str) -> list[ExpenseCategoryChoice]:
+    """Clio's expense categories a hard cost may carry (hard-cost ones and those for any entry), by name."""
+    tenant = tenant_of(ctx, tenant_id)
+    with _recording_refusal(ctx, tenant, "clio"):
+        categories = ctx.clio_for(tenant).expense_categories()
+    return sorted(
+        (
+            ExpenseCategoryChoice(id=c.id, name=c.name or f"Category {c.id}")
+            for c in categories
+            if (c.entry_type or "unassociated") in {"hard_cost", "unassociated"}
+        ),
+        key=lambda c: c.name.casefold(),
+    )
 
 
 def failures(ctx: AdminContext, tenant_id: str, wanted: FailureFilter | None = None) -> list[SyncFailure]:

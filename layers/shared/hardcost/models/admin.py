@@ -36,6 +36,10 @@ class Health(ApiModel):
     last_sync_at: dt.datetime | None = None
     open_failures: int
     needs_matter: int
+    state: Literal["healthy", "setup", "paused", "blocked", "reconnect", "disconnected"] = Field(
+        "healthy", description="healthy only when both sides are connected, imports are on and nothing blocks"
+    )
+    headline: str = Field("", description='the state in words, e.g. "Setup not finished: connect Clio"')
 
 
 class TenantSettingsView(ApiModel):
@@ -44,6 +48,7 @@ class TenantSettingsView(ApiModel):
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
+    warnings: list[str] = Field(default_factory=list, description="what the firm should know, e.g. a future date")
 
 
 class SettingsUpdate(ApiModel):
@@ -56,7 +61,9 @@ class SettingsUpdate(ApiModel):
         None, min_length=1, max_length=64, description="a QBO expense account Id (GET accounts)"
     )
     default_user_id: int | None = Field(None, ge=1, description="a Clio user id (GET users); null: the account owner")
-    clio_expense_category_id: int | None = Field(None, ge=1, description="a Clio expense category id; null: none")
+    clio_expense_category_id: int | None = Field(
+        None, ge=1, description="a Clio expense category id (GET expense-categories); null: none"
+    )
 
     def changes(self) -> dict[str, object]:
         """The fields the request sent, with their values."""
@@ -68,6 +75,11 @@ class ExpenseAccount(ApiModel):
     name: str
     fully_qualified_name: str | None = None
     account_type: str | None = None
+
+
+class ExpenseCategoryChoice(ApiModel):
+    id: int
+    name: str
 
 
 class ClioUser(ApiModel):
@@ -306,3 +318,19 @@ class SettingsPreview(ApiModel):
     qbo_calls: int = Field(description="metered QuickBooks reads this preview spent (one paged query)")
     message: str
     warnings: list[str] = Field(default_factory=list)
+
+
+class OnboardingStep(ApiModel):
+    key: Literal["qbo", "clio", "settings"]
+    title: str
+    done: bool
+    hint: str
+
+
+class OnboardingStatus(ApiModel):
+    """A new firm's three steps; answered before the first connection has created the tenant."""
+
+    tenant_id: str
+    started: bool = Field(description="whether the firm exists yet (its first QuickBooks connection creates it)")
+    steps: list[OnboardingStep]
+    next_step: Literal["qbo", "clio", "settings"] | None
