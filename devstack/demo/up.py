@@ -192,9 +192,11 @@ def demo_site(port: int = 0, *, idle: bool = False) -> Iterator[DemoSite]:
             serving.start()
 
             def drain_forever() -> None:
-                # The mapper's SQS trigger: whatever "Sync now" or a retry enqueued is processed shortly after.
+                # The poll queue's and the mapper's SQS triggers: the read "Sync now" asked for, and whatever it or a
+                # retry enqueued, are processed shortly after.
                 while not stop.wait(DRAIN_INTERVAL_SECONDS):
                     with lock:
+                        stack.deliver_poll_requests()
                         stack.drain()
 
             worker = threading.Thread(target=drain_forever, name="mapper-worker", daemon=True)
