@@ -270,3 +270,23 @@ def test_a_picker_that_could_not_load_never_overwrites_the_saved_choice(site: De
         site.stack.clio.clear_faults()
     # Then the category it chose before is kept
     assert site.stack.runtime.stores.tenants.get(site.tenant_id).settings.clio_expense_category_id == 5
+
+
+def test_the_daily_digest_is_set_and_a_wrong_address_explained(site: DemoSite, browser: WebDriver) -> None:
+    # Given the firm's page
+    browser.get(site.page_url)
+    wait_for(browser, lambda d: d.find_element(By.ID, "digest-enabled").is_selected())
+    # When the bookkeeper types a wrong address for the daily digest and saves
+    field = browser.find_element(By.ID, "digest-email")
+    field.send_keys("books at firm")
+    click(browser, "#save-settings")
+    # Then the field says what is wrong, in words
+    wait_for(browser, lambda d: text_of(d, "digest-email-msg") == "is not in the expected form")
+    # When they correct it and save
+    field.clear()
+    field.send_keys("books@firm.example")
+    click(browser, "#save-settings")
+    # Then it is kept, the digest on
+    wait_for(browser, lambda d: text_of(d, "settings-message").startswith("Settings saved."))
+    settings = site.stack.runtime.stores.tenants.get(site.tenant_id).settings
+    assert (settings.digest_email, settings.digest_enabled) == ("books@firm.example", True)

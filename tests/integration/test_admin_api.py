@@ -342,6 +342,8 @@ def test_settings_are_a_partial_update(seeded_stack: Callable[..., Any]) -> None
         "source_account_id": "91",
         "default_user_id": 2,
         "clio_expense_category_id": None,
+        "digest_email": None,
+        "digest_enabled": True,
         "warnings": [],
     }
 

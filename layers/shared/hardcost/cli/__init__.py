@@ -10,6 +10,7 @@
     python -m hardcost.cli redrive [--dlq-url URL]      # exits 1 if a message stayed in the DLQ
     python -m hardcost.cli meter [--month 2026-12]      # QBO's metered calls against the month's budget
     python -m hardcost.cli migrate-tokens [--dry-run]   # legacy tenant secrets into the table; exits 1 if one failed
+    python -m hardcost.cli digest [--tenant firm-1] [--dry-run] [--sender ...]  # each firm's daily digest via SES
 
 Exit codes: 0 done; 1 not all of it was done (a message left in the DLQ, a token not moved, a revocation that
 failed); 2 the request names a tenant or transaction that does not exist (said in words on stderr).

@@ -4,6 +4,8 @@ not all done) or 2 (the request names a tenant or transaction that does not exis
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from hardcost.cli import firms, tables
 from hardcost.cli.redrive import redrive_dead_letters
 from hardcost.errors import SyncError
-from hardcost.logic import admin, metering
+from hardcost.logic import admin, digest, metering
 from hardcost.logic.poll import poll_tenant
 from hardcost.logic.retry import retry_failures
 from hardcost.stores.token_migration import migrate_all
@@ -91,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
         "migrate-tokens", "move every tenant's tokens from its legacy Secrets Manager secret into the table"
     )
     migrate.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted; change nothing")
+    digest = command("digest", "send each firm its daily digest (new failures, reconnects, imports) via SES")
+    digest.add_argument("--tenant", default=None, help="only this tenant")
+    digest.add_argument("--sender", default=None, help="an SES-verified From address; defaults to DIGEST_SENDER")
+    digest.add_argument("--dry-run", action="store_true", help="print the e-mails instead of sending them")
     return parser
 
 
@@ -169,6 +175,29 @@ def _migrate(runtime: Runtime, ctx: AdminContext, args: argparse.Namespace) -> A
     return Answer(report, exit_code=1 if report["failed"] else 0)
 
 
+def _digest(runtime: Runtime, ctx: AdminContext, args: argparse.Namespace) -> Answer:
+    if args.tenant:
+        firms.tenant_named(ctx, args.tenant)
+    from hardcost.deps.admin import admin_settings
+
+    base = (admin_settings(runtime).ADMIN_PUBLIC_URL or "").rstrip("/")
+
+    def page(tenant_id: str) -> str:
+        return f"{base}/admin/?tenant={tenant_id}"
+
+    now = runtime.clock.now()
+    if args.dry_run:
+        wanted = [args.tenant] if args.tenant else sorted(t.tenant_id for t in runtime.stores.tenants.all())
+        emails = [(t, digest.digest_for(runtime.stores, t, now, page(t))) for t in wanted]
+        rows = [{"tenant_id": t, "to": e.to, "subject": e.subject, "body": e.body} for t, e in emails if e]
+        return Answer(rows, [("tenant_id", "TENANT"), ("to", "TO"), ("subject", "SUBJECT")], "no digest to send")
+    sender = args.sender or os.environ.get("DIGEST_SENDER")
+    if not sender:
+        raise firms.OperatorError("say who the digest is from: --sender or DIGEST_SENDER (an address SES has verified)")
+    report = digest.send_daily_digests(runtime.stores, runtime.mailer(sender), now, page, args.tenant)
+    return Answer(dataclasses.asdict(report), exit_code=1 if report.failed else 0)
+
+
 COMMANDS: dict[str, Callable[[Runtime, AdminContext, argparse.Namespace], Answer]] = {
     "tenants": _tenants,
     "failures": _failures,
@@ -180,6 +209,7 @@ COMMANDS: dict[str, Callable[[Runtime, AdminContext, argparse.Namespace], Answer
     "redrive": _redrive,
     "meter": _meter,
     "migrate-tokens": _migrate,
+    "digest": _digest,
 }
 
 

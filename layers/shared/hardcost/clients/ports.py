@@ -24,6 +24,12 @@ from hardcost.models.secrets import AppCredentials, TenantCredentials, TokenResp
 MAX_PAGE = 1000  # QBO's most objects per query page, and per CDC answer
 
 
+class Mailer(Protocol):
+    """Sends one plain-text e-mail (``clients.mail.SesMailer``; locally a sink the tests read)."""
+
+    def send(self, to: str, subject: str, body: str) -> None: ...
+
+
 class QboApi(Protocol):
     """One firm's QuickBooks company (``clients.qbo.QboClient``)."""
 

@@ -96,6 +96,7 @@ NOT_CLEARABLE = {
     "enabled": "say true or false",
     "start_date": "choose the first date to import from",
     "source_account_id": "choose the QuickBooks account to import from; turn imports off instead of clearing it",
+    "digest_enabled": "say true or false",
 }
 
 

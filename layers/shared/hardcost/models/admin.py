@@ -48,6 +48,8 @@ class TenantSettingsView(ApiModel):
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
+    digest_email: str | None = None
+    digest_enabled: bool = True
     warnings: list[str] = Field(default_factory=list, description="what the firm should know, e.g. a future date")
 
 
@@ -64,6 +66,13 @@ class SettingsUpdate(ApiModel):
     clio_expense_category_id: int | None = Field(
         None, ge=1, description="a Clio expense category id (GET expense-categories); null: none"
     )
+    digest_email: str | None = Field(
+        None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="where the daily digest goes; null: none",
+    )
+    digest_enabled: bool | None = Field(None, description="false unsubscribes the firm from the daily digest")
 
     def changes(self) -> dict[str, object]:
         """The fields the request sent, with their values."""

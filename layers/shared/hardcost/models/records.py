@@ -31,6 +31,9 @@ class TenantSettings(RecordModel):
     contact_links: dict[str, int] = Field(default_factory=dict)
     # The linked contacts' names as the firm chose them (customer Id -> name), so listing links reads no Clio.
     contact_link_names: dict[str, str] = Field(default_factory=dict)
+    # The daily digest (issue 16): where it goes, and whether the firm wants it (its unsubscribe).
+    digest_email: str | None = None
+    digest_enabled: bool = True
 
 
 class PollingState(RecordModel):

@@ -1,6 +1,7 @@
 // setup: a new firm's three steps, the firm's health in words, the settings as a partial update with a preview.
 const STATE_LABELS = { healthy: "Healthy", setup: "Setup not finished", paused: "Paused", blocked: "Blocked", reconnect: "Reconnect needed", disconnected: "Not connected" };
-const FIELD_IDS = { enabled: "enabled", start_date: "start-date", source_account_id: "source-account", default_user_id: "default-user", clio_expense_category_id: "category" };
+const FIELD_IDS = { enabled: "enabled", start_date: "start-date", source_account_id: "source-account", default_user_id: "default-user", clio_expense_category_id: "category", digest_email: "digest-email", digest_enabled: "digest-enabled" };
+const PICKER_FIELDS = ["source_account_id", "default_user_id", "clio_expense_category_id"];
 
 async function connect(provider) {
   const query = "?tenant_id=" + encodeURIComponent(tenant) + (provider === "clio" ? "&region=" + $("clio-region").value : "");
@@ -96,6 +97,8 @@ function showSettings(settings) {
   $("source-account").value = settings.source_account_id || "";
   $("default-user").value = settings.default_user_id ? String(settings.default_user_id) : "";
   $("category").value = settings.clio_expense_category_id ? String(settings.clio_expense_category_id) : "";
+  $("digest-email").value = settings.digest_email || "";
+  $("digest-enabled").checked = settings.digest_enabled;
 }
 
 // Only what changed is sent (a partial update); a picker that did not load is never sent.
@@ -106,10 +109,12 @@ function changedSettings() {
     source_account_id: $("source-account").value || null,
     default_user_id: $("default-user").value ? Number($("default-user").value) : null,
     clio_expense_category_id: $("category").value ? Number($("category").value) : null,
+    digest_email: $("digest-email").value.trim() || null,
+    digest_enabled: $("digest-enabled").checked,
   };
   const changes = {};
   for (const [field, value] of Object.entries(form)) {
-    if (field in FIELD_IDS && !["enabled", "start_date"].includes(field) && !loadedPickers.has(field)) continue;
+    if (PICKER_FIELDS.includes(field) && !loadedPickers.has(field)) continue;
     if (field === "source_account_id" && value === null) continue;  // cannot be cleared
     if (value !== (saved ? (saved[field] ?? null) : undefined)) changes[field] = value;
   }
