@@ -58,6 +58,12 @@ def test_the_operator_sends_the_digests_through_ses(seeded_stack: Callable[..., 
     stack.sync()
     settings(stack, {"digest_email": "books@firm.example"})
     stack.session.client("ses").verify_email_identity(EmailAddress="digest@sync.example")
+    # When the operator first looks at what would be sent
+    preview = io.StringIO()
+    assert run(["digest", "--dry-run", "--json"], stack.runtime, preview, io.StringIO()) == 0
+    [would] = json.loads(preview.getvalue())
+    assert (would["tenant_id"], would["to"]) == ("firm-1", "books@firm.example") and "Check cars" in would["body"]
+    assert ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages == []  # nothing sent by a dry run
     # When the operator sends the day's digests
     out, err = io.StringIO(), io.StringIO()
     exit_code = run(["digest", "--sender", "digest@sync.example", "--json"], stack.runtime, out, err)

@@ -93,10 +93,10 @@ def _parser() -> argparse.ArgumentParser:
         "migrate-tokens", "move every tenant's tokens from its legacy Secrets Manager secret into the table"
     )
     migrate.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted; change nothing")
-    digest = command("digest", "send each firm its daily digest (new failures, reconnects, imports) via SES")
-    digest.add_argument("--tenant", default=None, help="only this tenant")
-    digest.add_argument("--sender", default=None, help="an SES-verified From address; defaults to DIGEST_SENDER")
-    digest.add_argument("--dry-run", action="store_true", help="print the e-mails instead of sending them")
+    daily = command("digest", "send each firm its daily digest (new failures, reconnects, imports) via SES")
+    daily.add_argument("--tenant", default=None, help="only this tenant")
+    daily.add_argument("--sender", default=None, help="an SES-verified From address; defaults to DIGEST_SENDER")
+    daily.add_argument("--dry-run", action="store_true", help="print the e-mails instead of sending them")
     return parser
 
 
