@@ -11,7 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from hardcost.errors import ConflictError, EntryBilledError, NotFoundError
-from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, IdRef, Matter, User
+from hardcost.models.clio import (
+    Activity,
+    ActivityPatch,
+    Contact,
+    ExpenseCategory,
+    HardCostEntryWrite,
+    IdRef,
+    Matter,
+    User,
+)
 
 
 class _Failing:
@@ -48,6 +57,7 @@ class FakeClio(_Failing):
         self.billed: set[int] = set()
         self.extra: dict[int, dict[str, Any]] = {}  # non_billable, vendor, category of each entry
         self._ids = itertools.count(1)
+        self.categories: list[ExpenseCategory] = []
 
     def add_contact(self, contact_id: int, name: str, *matters: tuple[int, str]) -> None:
         self.contacts[contact_id] = Contact(id=contact_id, name=name, type="Company")
@@ -67,6 +77,13 @@ class FakeClio(_Failing):
 
     def contact(self, contact_id: int) -> Contact | None:
         return self.contacts.get(contact_id)
+
+    def search_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        needle = text.casefold()
+        return [c for c in self.contacts.values() if needle in (c.name or "").casefold()][:limit]
+
+    def expense_categories(self) -> list[ExpenseCategory]:
+        return list(self.categories)
 
     def matters_of(self, contact_id: int) -> list[Matter]:
         return [m for m in self.matters.values() if m.client and m.client.id == contact_id]
@@ -171,6 +188,15 @@ class FakeClio(_Failing):
         existed = self.activities.pop(activity_id, None) is not None
         self._leave(failure)
         return existed
+
+    def set_activity_matter(self, activity_id: int, matter_id: int) -> Activity:
+        current = self.activities.get(activity_id)
+        if current is None:
+            raise NotFoundError(f"activity {activity_id} was not found")
+        if activity_id in self.billed:
+            raise EntryBilledError(f"activity {activity_id} is billed")
+        self.firm_edits(activity_id, matter=IdRef(id=matter_id))
+        return self.activities[activity_id]
 
     # --- what the firm does in Clio -----------------------------------------------------------------
 

@@ -163,3 +163,18 @@ def test_a_contacts_matters_are_listed(side: Side) -> None:
     assert [m.id for m in side.clio.matters_of(CONTACT)] == [MATTER, OTHER_MATTER]
     contact = side.clio.contact(CONTACT)
     assert contact is not None and contact.name == "Red Rock Diner"
+
+
+def test_contacts_are_searched_by_part_of_their_name(side: Side) -> None:
+    assert [c.id for c in side.clio.search_contacts("rock")] == [CONTACT]
+    assert side.clio.search_contacts("nobody by that name") == []
+
+
+def test_the_firms_choice_of_matter_is_set_on_an_entry_but_never_on_a_billed_one(side: Side) -> None:
+    created = side.clio.create_hard_cost(entry().model_copy(update={"matter": None}))
+    assert created.matter is None
+    chosen = side.clio.set_activity_matter(created.id, MATTER)
+    assert chosen.matter is not None and chosen.matter.id == MATTER
+    side.bill(created.id)
+    with pytest.raises(EntryBilledError):
+        side.clio.set_activity_matter(created.id, MATTER)

@@ -256,7 +256,8 @@ def _firm_and_operator_flow(seeded_stack: Callable[..., Any]) -> None:
         assert status("GET", f"/admin/tenants/{tenant}/{view}") == 200, view
     assert status("GET", "/admin/tenants", operator) == 200
     assert status("POST", f"/admin/tenants/{tenant}/failures/retry", body={}) == 200
-    assert status("POST", f"/admin/tenants/{tenant}/sync") == 200
+    assert status("POST", f"/admin/tenants/{tenant}/sync") == 200  # asks the poll worker for a read
+    stack.deliver_poll_requests()
     stack.drain()
     stack.clock.advance(timedelta(hours=2))  # past both access tokens' lifetime: the poll worker refreshes
     stack.sync()

@@ -27,7 +27,16 @@ from hardcost.errors import (
     ThrottledError,
     UpstreamUnavailableError,
 )
-from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, Identity, Matter, User
+from hardcost.models.clio import (
+    Activity,
+    ActivityPatch,
+    Contact,
+    ExpenseCategory,
+    HardCostEntryWrite,
+    Identity,
+    Matter,
+    User,
+)
 
 TokenProvider = Callable[[bool], str]
 PAGE_LIMIT = 200
@@ -84,6 +93,15 @@ class ClioClient:
         except NotFoundError:
             return None
         return Contact.model_validate(body["data"])
+
+    def search_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        params = {"fields": CONTACT_FIELDS, "query": text, "limit": str(max(1, min(limit, PAGE_LIMIT)))}
+        body = self._request("GET", "contacts.json", params=params)
+        return [Contact.model_validate(c) for c in body.get("data") or []]
+
+    def expense_categories(self) -> list[ExpenseCategory]:
+        params = {"fields": "id,name,entry_type"}
+        return [ExpenseCategory.model_validate(c) for c in self._list("expense_categories.json", params)]
 
     def matters_of(self, contact_id: int) -> list[Matter]:
         params = {"fields": MATTER_FIELDS, "client_id": str(contact_id)}
@@ -159,6 +177,19 @@ class ClioClient:
                 params={"fields": ACTIVITY_FIELDS},
                 json=payload,
                 headers=headers,
+            )
+        except ClioRejectedError as exc:
+            if exc.status == 422 and "bill" in str(exc).lower():
+                raise EntryBilledError(str(exc)) from None
+            raise
+        return Activity.model_validate(body["data"])
+
+    def set_activity_matter(self, activity_id: int, matter_id: int) -> Activity:
+        """No If-Match: the firm chose this matter on purpose, over whatever the entry holds now (R11)."""
+        payload = {"data": {"matter": {"id": matter_id}}}
+        try:
+            body = self._request(
+                "PATCH", f"activities/{activity_id}.json", params={"fields": ACTIVITY_FIELDS}, json=payload
             )
         except ClioRejectedError as exc:
             if exc.status == 422 and "bill" in str(exc).lower():

@@ -9,11 +9,25 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, Matter, User
+from hardcost.models.clio import (
+    Activity,
+    ActivityPatch,
+    Contact,
+    ExpenseCategory,
+    HardCostEntryWrite,
+    Matter,
+    User,
+)
 from hardcost.models.records import Provider, TenantRecord
 from hardcost.models.secrets import AppCredentials, TenantCredentials, TokenResponse
 
 MAX_PAGE = 1000  # QBO's most objects per query page, and per CDC answer
+
+
+class Mailer(Protocol):
+    """Sends one plain-text e-mail (``clients.mail.SesMailer``; locally a sink the tests read)."""
+
+    def send(self, to: str, subject: str, body: str) -> None: ...
 
 
 class QboApi(Protocol):
@@ -55,6 +69,12 @@ class ClioApi(Protocol):
 
     def contact(self, contact_id: int) -> Contact | None: ...
 
+    def search_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        """Contacts whose name or e-mail contains ``text`` (Clio's ``query``): one page, for a picker."""
+        ...
+
+    def expense_categories(self) -> list[ExpenseCategory]: ...
+
     def matters_of(self, contact_id: int) -> list[Matter]: ...
 
     def all_matters(self) -> list[Matter]: ...
@@ -82,6 +102,10 @@ class ClioApi(Protocol):
     def update_activity(self, activity_id: int, patch: ActivityPatch, etag: str | None) -> Activity: ...
 
     def delete_activity(self, activity_id: int) -> bool: ...
+
+    def set_activity_matter(self, activity_id: int, matter_id: int) -> Activity:
+        """The firm's choice of matter for an entry (R10, R11): the only time the service sends a matter on update."""
+        ...
 
 
 class Tokens(Protocol):

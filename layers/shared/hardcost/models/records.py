@@ -31,6 +31,11 @@ class TenantSettings(RecordModel):
     include_memo_in_note: bool = False
     # Explicit QBO customer Id -> Clio contact id links; they win over name and e-mail matching (R8).
     contact_links: dict[str, int] = Field(default_factory=dict)
+    # The linked contacts' names as the firm chose them (customer Id -> name), so listing links reads no Clio.
+    contact_link_names: dict[str, str] = Field(default_factory=dict)
+    # The daily digest (issue 16): where it goes, and whether the firm wants it (its unsubscribe).
+    digest_email: str | None = None
+    digest_enabled: bool = True
 
 
 class PollingState(RecordModel):
@@ -166,6 +171,31 @@ class MappingRecord(RecordModel):
     updated_at: datetime | None = None
 
 
+class FailedLine(RecordModel):
+    """A line of the transaction that a failure concerns (its amount in the transaction's currency)."""
+
+    line_id: str | None = None
+    description: str | None = None
+    amount: Decimal
+    customer_name: str | None = None
+
+
+class FailingPart(RecordModel):
+    """What part of the transaction fails: the client (QBO customer; its Clio contact once matched), the lines,
+    and the Clio entry when there is one. Empty for a failure of the whole transaction read before issue 16."""
+
+    customer_id: str | None = None
+    customer_name: str | None = None
+    contact_id: int | None = None
+    contact_name: str | None = None
+    lines: tuple[FailedLine, ...] = ()
+    clio_activity_id: int | None = None
+
+    @property
+    def amount(self) -> Decimal | None:
+        return sum((line.amount for line in self.lines), Decimal(0)) if self.lines else None
+
+
 class FailureRecord(RecordModel):
     tenant_id: TenantId
     txn_id: QboId
@@ -177,6 +207,7 @@ class FailureRecord(RecordModel):
     txn: TxnSummary
     first_seen: datetime
     last_seen: datetime
+    part: FailingPart = Field(default_factory=FailingPart)
 
     @property
     def key(self) -> str:
@@ -194,6 +225,7 @@ class FailureRecord(RecordModel):
         txn: TxnSummary | None,
         first_seen: datetime,
         last_seen: datetime,
+        part: FailingPart | None = None,
     ) -> FailureRecord:
         """A failure with the code's own message and fix (R14)."""
         text = FAILURE_TEXT[code]
@@ -208,6 +240,7 @@ class FailureRecord(RecordModel):
             txn=txn or TxnSummary(txn_type="Purchase"),
             first_seen=first_seen,
             last_seen=last_seen,
+            part=part or FailingPart(),
         )
 
 
@@ -219,6 +252,30 @@ class NeedsMatterRecord(RecordModel):
     contact_id: int
     reason: str
     since: datetime
+    # Who the client is on each side, as the mapper knew them (absent from records before issue 16).
+    customer_name: str | None = None
+    contact_name: str | None = None
+
+
+RunKind = Literal["sync", "retry"]
+RUN_TALLIES = ("processed", "created", "updated", "deleted", "failed", "held")
+
+
+class SyncRunRecord(RecordModel):
+    """Work a person asked for ("Sync now", Retry, a link or a matter that lets failures heal), followed until
+    done: the poll's outcome and how many messages it sent (a retry knows at once), and what the mapper did with
+    each message of the run (its tallies, counted as each is dealt with)."""
+
+    tenant_id: TenantId
+    run_id: str = Field(min_length=1, max_length=64)
+    kind: RunKind
+    requested_at: datetime
+    requested_by: str | None = None
+    polled_at: datetime | None = None
+    outcome: str | None = None  # the poll's: polled, blocked, needs_reconnect, disabled, ...; "sent" for a retry
+    detail: str = ""
+    enqueued: int | None = None  # None until the poll has run
+    tallies: dict[str, int] = Field(default_factory=dict)
 
 
 class HeldRecord(RecordModel):
@@ -233,7 +290,7 @@ class HeldRecord(RecordModel):
 class ActivityLogRecord(RecordModel):
     tenant_id: TenantId
     at: datetime
-    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
+    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted", "assigned"]
     txn_id: QboId
     clio_activity_id: int | None = None
     detail: str = ""

@@ -30,6 +30,7 @@ from hardcost.rules.matter import choose_matter as choose_matter
 from hardcost.rules.preconditions import Problem as Problem
 from hardcost.rules.preconditions import evaluate_preconditions as evaluate_preconditions
 from hardcost.rules.purchase import CustomerGroup as CustomerGroup
+from hardcost.rules.purchase import LineSummary as LineSummary
 from hardcost.rules.purchase import PlannedFailure as PlannedFailure
 from hardcost.rules.purchase import PurchasePlan as PurchasePlan
 from hardcost.rules.purchase import TxnType as TxnType

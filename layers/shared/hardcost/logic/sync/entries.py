@@ -22,9 +22,9 @@ from hardcost.logic.sync.protocol import MappingTransaction
 from hardcost.models.clio import Activity, ActivityPatch
 from hardcost.models.records import ActivityLogRecord, EntryRecord, NeedsMatterRecord, TenantRecord
 from hardcost.observability import record_entry
-from hardcost.rules import PlannedFailure
+from hardcost.rules import LineSummary, PlannedFailure
 
-LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
+LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted", "assigned"]
 
 
 class EntryEffects:
@@ -104,6 +104,8 @@ class EntryEffects:
                     contact_id=want.contact_id,
                     reason="the contact has several open matters, or only closed ones",
                     since=self.txn.now,
+                    customer_name=want.group.customer_name,
+                    contact_name=want.contact_name,
                 )
             )
         return entry
@@ -112,7 +114,7 @@ class EntryEffects:
         # Nothing to remember of a refused create; its matters are read again next time.
         del self.txn.entries[key]
         self.ctx.directory(self.tenant).forget_matters_of(want.contact_id)
-        return PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
+        return PlannedFailure.of_group(FailureCode.CLIO_REJECTED, want.group, str(exc), contact_id=want.contact_id)
 
     def update(self, key: str, entry: EntryRecord, want: DesiredEntry) -> PlannedFailure | None:
         assert entry.activity_id is not None
@@ -134,9 +136,15 @@ class EntryEffects:
             self.log("skipped", entry.activity_id, "deleted in Clio by the firm; not re-created")
             return None
         except EntryBilledError:
-            return _billed(key, entry.activity_id)
+            return _billed(key, entry, want)
         except ClioRejectedError as exc:
-            return PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
+            return PlannedFailure.of_group(
+                FailureCode.CLIO_REJECTED,
+                want.group,
+                str(exc),
+                contact_id=entry.contact_id,
+                activity_id=entry.activity_id,
+            )
         self.txn.entries[key] = entry.model_copy(
             update={"etag": activity.etag, "content_hash": want.hash, "amount": want.group.amount, "state": "live"}
         )
@@ -172,7 +180,7 @@ class EntryEffects:
         try:
             deleted = self.clio.delete_activity(entry.activity_id)
         except EntryBilledError:
-            return _billed(key, entry.activity_id)
+            return _billed(key, entry)
         del self.txn.entries[key]
         if entry.needs_matter:
             self.ctx.stores.needs_matter.delete(self.tenant.tenant_id, self.txn.txn_id, key)
@@ -196,5 +204,20 @@ class EntryEffects:
         )
 
 
-def _billed(key: str, activity_id: int) -> PlannedFailure:
-    return PlannedFailure(FailureCode.ENTRY_BILLED, key, f"Clio activity {activity_id} is billed")
+def _billed(key: str, entry: EntryRecord, want: DesiredEntry | None = None) -> PlannedFailure:
+    """The entry is on a bill: the failing part is the entry as billed (its amount), changed or removed in QBO."""
+    detail = f"Clio activity {entry.activity_id} is billed"
+    if want is not None:
+        return PlannedFailure.of_group(
+            FailureCode.ENTRY_BILLED, want.group, detail, contact_id=entry.contact_id, activity_id=entry.activity_id
+        )
+    billed = LineSummary(None, "the entry as billed in Clio", entry.amount)
+    return PlannedFailure(
+        FailureCode.ENTRY_BILLED,
+        key,
+        detail,
+        customer_id=key,
+        contact_id=entry.contact_id,
+        lines=(billed,),
+        activity_id=entry.activity_id,
+    )

@@ -34,6 +34,7 @@ class DesiredEntry:
     contact_id: int
     write: HardCostEntryWrite
     needs_matter: bool
+    contact_name: str | None = None
     # The note the service wrote for this entry while notes carried a marker (``rules.legacy_note``).
     legacy_note: str = ""
 
@@ -84,14 +85,18 @@ def desired_entries(
     for group in groups:
         found = resolutions[group.customer_id]
         if found.failure is not None or found.contact_id is None:
-            failures[group.customer_id] = found.failure or PlannedFailure(
-                FailureCode.NO_CLIO_CONTACT, group.customer_id, "no Clio contact"
+            failures[group.customer_id] = found.failure or PlannedFailure.of_group(
+                FailureCode.NO_CLIO_CONTACT, group, "no Clio contact"
             )
             continue
         choice = choose_matter(found.matters, found.project_name)
         if choice.has_no_matter:
-            failures[group.customer_id] = PlannedFailure(
-                FailureCode.CONTACT_HAS_NO_MATTER, group.customer_id, f'contact "{found.contact_name}" has no matter'
+            failures[group.customer_id] = PlannedFailure.of_group(
+                FailureCode.CONTACT_HAS_NO_MATTER,
+                group,
+                f'contact "{found.contact_name}" has no matter',
+                contact_id=found.contact_id,
+                contact_name=found.contact_name,
             )
             continue
         user_id = settings.default_user_id or owner_id()
@@ -108,6 +113,12 @@ def desired_entries(
             matter=IdRef(id=choice.matter_id) if choice.matter_id else None,
             user=IdRef(id=user_id) if user_id else None,
         )
-        legacy = legacy_note(purchase, group, currency)
-        desired[group.customer_id] = DesiredEntry(group, found.contact_id, write, choice.needs_matter, legacy)
+        desired[group.customer_id] = DesiredEntry(
+            group,
+            found.contact_id,
+            write,
+            choice.needs_matter,
+            contact_name=found.contact_name,
+            legacy_note=legacy_note(purchase, group, currency),
+        )
     return desired, failures
