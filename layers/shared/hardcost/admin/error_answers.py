@@ -35,6 +35,7 @@ FIELD_LABELS = {
     "source_account_id": "QuickBooks account to import from",
     "default_user_id": "Clio user for new entries",
     "clio_expense_category_id": "Clio expense category",
+    "include_memo_in_note": "Add the QuickBooks memo to the note",
     "digest_email": "Daily e-mail",
     "contact_id": "Clio contact",
     "matter_id": "Matter",
