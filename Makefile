@@ -15,6 +15,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 SCENARIO ?=
 SOAK_EXAMPLES ?= 2000
 
+
+.PHONY: openapi
 .PHONY: help venv sam-venv clients-venv demo demo-up sam-local-setup sam-local sam-local-stop test-sam-local test-browser browser-deps events test test-unit test-integration test-scenarios scenario lint format typecheck architecture check validate build clean soak chaos
 
 help: ## list the targets
@@ -131,6 +133,9 @@ check: lint typecheck architecture validate build ## every static check: lint, t
 
 clean: ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) $(CLIENTS_VENV) .aws-sam .mypy_cache .ruff_cache
+
+openapi: venv ## write docs/openapi.json from the admin API (a test fails when it is stale)
+	@$(PY) -m devstack.openapi
 
 events: venv ## regenerate events/ from the builders the local stack uses
 	@$(PY) -m devstack.events

@@ -4,17 +4,19 @@ A firm of 500+ purchases is synced, then 150 changes (creates, edits, deletions,
 webhooks lost) are applied and synced, twice over: once with no faults (the baseline) and once with the
 simulators answering 429, 500, 503, timeouts, connection resets, slow answers and lost responses at the
 rates below. The queue is drained (the DLQ redriven once, then a last sync). The chaos run must end
-with the same Clio entries as the baseline: ``duplicates`` counts entries that exist more than once,
-``lost`` counts baseline entries missing or different. One JSON line on stdout; logs on stderr.
+with the same Clio entries as the baseline, compared as the firm sees them (``tally``: every field but the id,
+since notes carry no marker to key them by, DESIGN.md §5): ``duplicates`` counts entries the chaos run holds more
+often than the baseline, ``lost`` baseline entries missing or different, ``unexpected`` entries the baseline does
+not have at all. One JSON line on stdout; logs on stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,6 @@ from devstack.bench.firm import Change, make_firm, plan_changes
 from devstack.clock import SimClock
 from devstack.stack import DrainReport, LocalStack
 
-MARKER = re.compile(r"\[qbo:([^/\]]+)/([^\]]+)\]")
 PURCHASES = 520
 CHANGES = 150
 FAULTS = {
@@ -37,9 +38,19 @@ FAULT_TIMING = {"slow_seconds": 0.2, "timeout_seconds": 1.5}
 CLIENT_TIMEOUT = "1.0"  # seconds; shorter than the simulators' timeout fault
 
 
+# An entry as the firm sees it in Clio: every field the service writes or the firm may change, not its id.
+Shown = tuple[object, ...]
+SHOWN = ("type", "date", "price", "reference", "note", "non_billable", "matter", "user", "vendor", "expense_category")
+
+
+def tally(activities: Iterable[dict[str, Any]]) -> Counter[Shown]:
+    """How many live entries show each content: one transaction's entry created twice counts 2 under one key."""
+    return Counter(tuple(json.dumps(activity.get(name), sort_keys=True) for name in SHOWN) for activity in activities)
+
+
 @dataclass
 class RunResult:
-    entries: dict[str, list[float]] = field(default_factory=dict)  # marker -> prices of live entries
+    entries: Counter[Shown] = field(default_factory=Counter)  # the live entries as the firm sees them
     failures: set[tuple[str, str]] = field(default_factory=set)
     dead_lettered: int = 0
     redeliveries: int = 0
@@ -103,10 +114,7 @@ def run(*, chaos: bool, purchases: int = PURCHASES, changes: int = CHANGES, seed
         result.client_retries = runtime.retry.retries
         tenant = runtime.stores.tenants.get(firm.tenant_id)
         result.throttled = runtime.qbo_for(tenant)._pacer.throttled + runtime.clio_for(tenant).pacer.throttled
-        for activity in stack.clio.activities(firm.tenant_id):
-            found = MARKER.search(activity.get("note") or "")
-            key = f"{found.group(1)}/{found.group(2)}" if found else f"unmarked-{activity['id']}"
-            result.entries.setdefault(key, []).append(float(activity["price"]))
+        result.entries = tally(stack.clio.activities(firm.tenant_id))
         result.failures = {(f.txn_id, str(f.code)) for f in runtime.stores.failures.list(firm.tenant_id)}
     return result
 
@@ -117,17 +125,13 @@ def _sync(stack: LocalStack) -> DrainReport:
 
 
 def compare(baseline: RunResult, chaos: RunResult) -> dict[str, Any]:
-    duplicates = sum(len(prices) - 1 for prices in chaos.entries.values() if len(prices) > 1)
-    lost = sum(
-        1
-        for marker, prices in baseline.entries.items()
-        if sorted(chaos.entries.get(marker, [])[:1]) != sorted(prices[:1])
-    )
-    unexpected = sum(1 for marker in chaos.entries if marker not in baseline.entries)
+    duplicates = sum(max(0, n - baseline.entries[key]) for key, n in chaos.entries.items() if key in baseline.entries)
+    lost = sum(max(0, n - chaos.entries[key]) for key, n in baseline.entries.items())
+    unexpected = sum(n for key, n in chaos.entries.items() if key not in baseline.entries)
     failed_txns = {txn for txn, _ in chaos.failures}
     return {
         "purchases": chaos.purchases,
-        "imported": sum(len(p) for p in chaos.entries.values()),
+        "imported": chaos.entries.total(),
         "failed": len(failed_txns),
         "duplicates": duplicates,
         "lost": lost,
@@ -136,7 +140,7 @@ def compare(baseline: RunResult, chaos: RunResult) -> dict[str, Any]:
         "throttled": chaos.throttled,
         "retries": chaos.client_retries + chaos.redeliveries,
         "dlq": chaos.dead_lettered,
-        "baseline_imported": sum(len(p) for p in baseline.entries.values()),
+        "baseline_imported": baseline.entries.total(),
         "failure_codes": dict(Counter(code for _, code in chaos.failures)),
     }
 

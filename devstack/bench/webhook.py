@@ -18,7 +18,6 @@ figures are this code's own time. A modelled production figure adds the document
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from devstack.clock import SimClock
 from devstack.sims.qbo.webhooks import WebhookDelivery, WebhookFormat
 from devstack.stack import LocalStack
 
-MARKER = re.compile(r"\[qbo:([^/\]]+)/")
 ESM_BATCHING_WINDOW_S = 1.0  # template.yaml: MaximumBatchingWindowInSeconds of the mapper's SQS source
 
 
@@ -163,11 +161,13 @@ def run_deletes(count: int) -> DeleteResult:
         containers = Containers(stack)
         try:
             containers.sync()
+            # The imported transactions and their entries, as the service recorded them (notes carry no marker).
+            live = {int(a["id"]) for a in stack.clio.activities(firm.tenant_id)}
             by_txn: dict[str, set[int]] = {}
-            for activity in stack.clio.activities(firm.tenant_id):
-                found = MARKER.search(str(activity.get("note") or ""))
-                if found:
-                    by_txn.setdefault(found.group(1), set()).add(int(activity["id"]))
+            for mapping in stack.runtime.stores.mappings.all(firm.tenant_id):
+                ids = {e.activity_id for e in mapping.entries.values() if e.activity_id in live}
+                if ids:
+                    by_txn[mapping.txn_id] = {i for i in ids if i is not None}
             picked = sorted(by_txn, key=int)[:count]
             totals: list[float] = []
             acks: list[float] = []

@@ -9,20 +9,16 @@ stops when it ends.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
 import sys
 import warnings
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from devstack import SHARED
-from devstack.clock import SimClock
-from devstack.scenario.runner import Scenario, parse_scenario, play, seed, summarise
-from devstack.stack import LocalStack
+from devstack.scenario.runner import Scenario, parse_scenario
 
 # The demo's firm under Clio's own limit (its 45 calls fit a simulated minute; the service paces on the stack's clock).
 DEMO_CLIO_REQUESTS_PER_MINUTE: int | None = 50
@@ -294,75 +290,13 @@ def demo_scenario(seed_value: int = 7) -> Scenario:
     )
 
 
-def render_summary(scenario: Scenario, result: dict[str, Any], stack: LocalStack) -> str:
-    stores = stack.runtime.stores
-    tenant_id = scenario.tenant.id
-    purchases = scenario.qbo.purchases
-    activities = result["clio"]["activities"]
-    failures = sorted(
-        stores.failures.list(tenant_id), key=lambda f: (f.code, int(f.txn_id) if f.txn_id.isdigit() else 0)
-    )
-    mappings = stores.mappings.all(tenant_id)
-    imported_txns = {m.txn_id for m in mappings if any(e.state == "live" for e in m.entries.values())}
-    failed_txns = {f.txn_id for f in failures}
-    sandbox_ids = {p["Id"] for p in _sandbox_purchases()}
-    handled = imported_txns | failed_txns
-    tenant_line = result["tenant"]["status"]
-    if result["tenant"]["problems"]:
-        tenant_line += f" (problems: {', '.join(result['tenant']['problems'])})"
-    total = sum(a["price"] for a in activities)
-    demo_count = len(purchases) - len(sandbox_ids)
-    out: list[str] = [
-        f"Hard Cost Sync demo: firm {tenant_id!r}, QBO realm {scenario.qbo.realm_id}, one sync at {NOW:%Y-%m-%d %H:%M}",
-        f"Tenant status: {tenant_line}",
-        "",
-        f"Purchases in QBO: {len(purchases)} ({len(sandbox_ids)} recorded sandbox, {demo_count} demo)",
-        f"  imported: {len(imported_txns)} transactions -> {len(activities)} Clio entries, total {total:,.2f}",
-        f"  failed:   {len(failed_txns)} transactions (partly imported ones count in both)",
-        f"  ignored:  {len(purchases) - len(handled)} (other categories, item lines of no client, credit-card credits, "
-        "before the start date)",
-        f"  the 35 recorded sandbox purchases: {len(sandbox_ids & imported_txns)} imported, "
-        f"{len(sandbox_ids & failed_txns)} failed, {len(sandbox_ids - handled)} ignored",
-        "",
-        f"Sync failures ({len(failures)}), each with its fix:",
-    ]
-    for failure in failures:
-        txn = failure.txn
-        what = f"{txn.txn_type} {txn.number or ''}".strip()
-        amount = f"{txn.amount or 0:>9}"
-        out.append(f"  - {failure.code:<26} txn {failure.txn_id:<5} {what:<16} {txn.date} {amount} {txn.payee or ''}")
-        out.append(f"      why: {failure.message} ({failure.detail})")
-        out.append(f"      fix: {failure.fix}")
-    by_code = Counter(f.code for f in failures)
-    out.append(f"  by code: {', '.join(f'{code} x{n}' for code, n in sorted(by_code.items()))}")
-    needs = result["needs_matter"]
-    out += ["", f"Needs a matter ({len(needs)}): imported without a matter; link each in Clio's Activities tab"]
-    by_id = {a["id"]: a for a in activities}
-    for item in needs:
-        activity = by_id.get(item["clio_activity_id"], {})
-        where = f"txn {item['qbo_txn_id']:<5} Clio activity {item['clio_activity_id']:<4}"
-        out.append(
-            f"  - {where} {activity.get('date')} {activity.get('price'):>9}  {str(activity.get('note', ''))[:60]}"
-        )
-    out += ["", f"API calls: QBO {result['api_calls']['qbo']}, Clio {result['api_calls']['clio']}"]
-    return "\n".join(out)
-
-
 def main() -> int:
     # The summary is the demo's output: no CloudWatch metric lines or empty-metrics warnings around it.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    scenario = demo_scenario()
-    with contextlib.redirect_stdout(sys.stderr), LocalStack(SimClock(scenario.now), log_level="WARNING") as stack:
-        stack.clio.set_rate_limit(per_minute=DEMO_CLIO_REQUESTS_PER_MINUTE)
-        seed(stack, scenario)
-        stack.qbo.reset_request_count()
-        stack.clio.reset_request_count()
-        for step in scenario.steps:
-            play(stack, scenario, step)
-        result = summarise(stack, scenario, {"qbo": stack.qbo.request_count, "clio": stack.clio.request_count})
-        text = render_summary(scenario, result, stack)
-    print(text)
+    from devstack.demo.summary import demo_summary  # the summary reads this module's scenario
+
+    print(demo_summary())
     return 0
 
 

@@ -27,6 +27,7 @@ import signal
 import socket
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -139,13 +140,15 @@ def _adapter(site_lock: threading.Lock, stack: LocalStack) -> type[BaseHTTPReque
                 result = stack._handler("admin").lambda_handler(event, _context())
             payload = result.get("body") or ""
             raw = payload.encode() if isinstance(payload, str) else bytes(payload)
-            self._send(int(result["statusCode"]), dict(result.get("headers") or {}), raw)
+            self._send(int(result["statusCode"]), dict(result.get("headers") or {}), raw, result.get("cookies") or [])
 
-        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        def _send(self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] | None = None) -> None:
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() != "content-length":
                     self.send_header(name, str(value))
+            for cookie in cookies or []:  # payload 2.0 answers its cookies apart, as API Gateway sends them
+                self.send_header("Set-Cookie", cookie)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -171,6 +174,9 @@ def demo_site(port: int = 0, *, idle: bool = False) -> Iterator[DemoSite]:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
     aws_url = f"http://127.0.0.1:{moto_port}"
+    # moto's server keeps its accounts in the process: a second site in one process (the browser test's second
+    # viewport) starts from nothing, as the first did.
+    urllib.request.urlopen(urllib.request.Request(f"{aws_url}/moto-api/reset", method="POST"), timeout=10).close()
     saved_endpoint = os.environ.get("AWS_ENDPOINT_URL")
     os.environ["AWS_ENDPOINT_URL"] = aws_url
     lock = threading.Lock()
@@ -192,9 +198,11 @@ def demo_site(port: int = 0, *, idle: bool = False) -> Iterator[DemoSite]:
             serving.start()
 
             def drain_forever() -> None:
-                # The mapper's SQS trigger: whatever "Sync now" or a retry enqueued is processed shortly after.
+                # The poll queue's and the mapper's SQS triggers: the read "Sync now" asked for, and whatever it or a
+                # retry enqueued, are processed shortly after.
                 while not stop.wait(DRAIN_INTERVAL_SECONDS):
                     with lock:
+                        stack.deliver_poll_requests()
                         stack.drain()
 
             worker = threading.Thread(target=drain_forever, name="mapper-worker", daemon=True)

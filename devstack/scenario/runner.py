@@ -43,6 +43,7 @@ class ScenarioSettings(Strict):
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
     contact_links: dict[str, int] = Field(default_factory=dict)
+    include_memo_in_note: bool = False  # ours, like the step's: QBO's memo in the entry's note (§5)
 
 
 class ScenarioTenant(Strict):
@@ -123,6 +124,7 @@ class SettingsChange(Strict):
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
+    include_memo_in_note: bool | None = None
 
 
 class Advance(Strict):

@@ -11,7 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from hardcost.errors import ConflictError, EntryBilledError, NotFoundError
-from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, IdRef, Matter, User
+from hardcost.models.clio import (
+    Activity,
+    ActivityPatch,
+    Contact,
+    ExpenseCategory,
+    HardCostEntryWrite,
+    IdRef,
+    Matter,
+    User,
+)
 
 
 class _Failing:
@@ -48,6 +57,7 @@ class FakeClio(_Failing):
         self.billed: set[int] = set()
         self.extra: dict[int, dict[str, Any]] = {}  # non_billable, vendor, category of each entry
         self._ids = itertools.count(1)
+        self.categories: list[ExpenseCategory] = []
 
     def add_contact(self, contact_id: int, name: str, *matters: tuple[int, str]) -> None:
         self.contacts[contact_id] = Contact(id=contact_id, name=name, type="Company")
@@ -68,6 +78,13 @@ class FakeClio(_Failing):
     def contact(self, contact_id: int) -> Contact | None:
         return self.contacts.get(contact_id)
 
+    def search_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        needle = text.casefold()
+        return [c for c in self.contacts.values() if needle in (c.name or "").casefold()][:limit]
+
+    def expense_categories(self) -> list[ExpenseCategory]:
+        return list(self.categories)
+
     def matters_of(self, contact_id: int) -> list[Matter]:
         return [m for m in self.matters.values() if m.client and m.client.id == contact_id]
 
@@ -81,9 +98,24 @@ class FakeClio(_Failing):
         self.calls.append("get_activity")
         return self.activities.get(activity_id)
 
-    def find_activities_by_note(self, text: str) -> list[Activity]:
-        failure = self._enter("find_activities_by_note")
-        found = [a for a in self.activities.values() if text in (a.note or "")]
+    def hard_costs_created_since(
+        self,
+        since: datetime,
+        *,
+        dated: date | None = None,
+        matter_id: int | None = None,
+        user_id: int | None = None,
+    ) -> list[Activity]:
+        failure = self._enter("hard_costs_created_since")
+        found = [
+            a.model_copy(update=self.extra.get(a.id, {}))
+            for a in self.activities.values()
+            if a.created_at is not None
+            and a.created_at > since
+            and (dated is None or a.date == dated)
+            and (matter_id is None or (a.matter is not None and a.matter.id == matter_id))
+            and (user_id is None or (a.user is not None and a.user.id == user_id))
+        ]
         self._leave(failure)
         return found
 
@@ -156,6 +188,15 @@ class FakeClio(_Failing):
         existed = self.activities.pop(activity_id, None) is not None
         self._leave(failure)
         return existed
+
+    def set_activity_matter(self, activity_id: int, matter_id: int) -> Activity:
+        current = self.activities.get(activity_id)
+        if current is None:
+            raise NotFoundError(f"activity {activity_id} was not found")
+        if activity_id in self.billed:
+            raise EntryBilledError(f"activity {activity_id} is billed")
+        self.firm_edits(activity_id, matter=IdRef(id=matter_id))
+        return self.activities[activity_id]
 
     # --- what the firm does in Clio -----------------------------------------------------------------
 

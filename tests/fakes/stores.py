@@ -19,6 +19,7 @@ from hardcost.errors import (
     TokensChangedError,
 )
 from hardcost.models.records import (
+    RUN_TALLIES,
     ActivityLogRecord,
     CursorRecord,
     FailureRecord,
@@ -28,6 +29,7 @@ from hardcost.models.records import (
     PendingConsent,
     PollingState,
     QboListsState,
+    SyncRunRecord,
     TenantRecord,
 )
 from hardcost.models.secrets import TenantCredentials, VersionedCredentials
@@ -295,6 +297,32 @@ class FakeQboLists:
         self.states[tenant_id] = state.model_copy(update=update)
 
 
+class FakeSyncRuns:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], SyncRunRecord] = {}
+
+    def start(self, run: SyncRunRecord) -> None:
+        self.items[(run.tenant_id, run.run_id)] = run
+
+    def polled(self, tenant_id: str, run_id: str, *, at: datetime, outcome: str, enqueued: int, detail: str) -> None:
+        run = self.items.get((tenant_id, run_id))
+        if run is not None:
+            update = {"polled_at": at, "outcome": outcome, "enqueued": enqueued, "detail": detail}
+            self.items[(tenant_id, run_id)] = run.model_copy(update=update)
+
+    def tally(self, tenant_id: str, run_id: str, counts: Mapping[str, int]) -> None:
+        run = self.items.get((tenant_id, run_id))
+        if run is not None:
+            tallies = dict(run.tallies)
+            for name, n in counts.items():
+                if name in RUN_TALLIES and n:
+                    tallies[name] = tallies.get(name, 0) + n
+            self.items[(tenant_id, run_id)] = run.model_copy(update={"tallies": tallies})
+
+    def get(self, tenant_id: str, run_id: str) -> SyncRunRecord | None:
+        return self.items.get((tenant_id, run_id))
+
+
 class FakeStores:
     """The ``hardcost.stores.dynamo.Stores`` bundle, in memory."""
 
@@ -311,6 +339,7 @@ class FakeStores:
         self.meters = FakeMeters()
         self.webhook_health = FakeWebhookSignals()
         self.qbo_lists = FakeQboLists()
+        self.runs = FakeSyncRuns()
 
 
 class FakeTokenVault:

@@ -27,7 +27,27 @@ PUBLIC = {("get", "/connect/qbo/callback"), ("get", "/connect/clio/callback")}
 VALID_BODIES: dict[tuple[str, str], Any] = {
     ("put", "/admin/tenants/{tenant_id}/settings"): {"enabled": True, "start_date": "2026-01-01"},
     ("post", "/admin/tenants/{tenant_id}/failures/retry"): {},
+    ("put", "/admin/tenants/{tenant_id}/contact-links/{customer_id}"): {"contact_id": 10},
+    ("post", "/admin/tenants/{tenant_id}/needs-matter/assign"): {"txn_id": "1", "customer_id": "1", "matter_id": 1},
+    ("post", "/admin/tenants/{tenant_id}/settings/preview"): {"start_date": "2026-01-01"},
 }
+VALID_QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("get", "/admin/tenants/{tenant_id}/clio-contacts"): {"q": "rock"},
+    ("get", "/admin/tenants/{tenant_id}/reconciliation"): {"month": "2026-01"},
+}
+# The routes issue 16 added, each of which must refuse another tenant's id like the rest.
+ISSUE_16_ROUTES = [
+    ("get", "/admin/tenants/{tenant_id}/runs/{run_id}"),
+    ("get", "/admin/tenants/{tenant_id}/contact-links"),
+    ("put", "/admin/tenants/{tenant_id}/contact-links/{customer_id}"),
+    ("delete", "/admin/tenants/{tenant_id}/contact-links/{customer_id}"),
+    ("get", "/admin/tenants/{tenant_id}/clio-contacts"),
+    ("get", "/admin/tenants/{tenant_id}/customers"),
+    ("post", "/admin/tenants/{tenant_id}/needs-matter/assign"),
+    ("get", "/admin/tenants/{tenant_id}/reconciliation"),
+    ("post", "/admin/tenants/{tenant_id}/settings/preview"),
+    ("get", "/admin/tenants/{tenant_id}/exports/{kind}"),
+]
 
 
 def body_of(response: dict[str, Any]) -> Any:
@@ -55,11 +75,16 @@ def protected_operations(stack: Any) -> list[tuple[str, str]]:
     )
 
 
+def concrete(path: str, tenant_id: str) -> str:
+    """A path template with the tenant's id and a made-up value for every other parameter."""
+    return re.sub(r"\{(?!tenant_id)[a-z_]+\}", "1", path.replace("{tenant_id}", tenant_id))
+
+
 def request_for(stack: Any, method: str, path: str, tenant_id: str, token: str | None) -> dict[str, Any]:
-    query = {"tenant_id": tenant_id} if path.startswith("/connect/") else None
+    query = {"tenant_id": tenant_id} if path.startswith("/connect/") else VALID_QUERIES.get((method, path))
     return stack.call_admin(
         method.upper(),
-        path.replace("{tenant_id}", tenant_id),
+        concrete(path, tenant_id),
         token=token,
         query=query,
         body=copy.deepcopy(VALID_BODIES.get((method, path))),
@@ -72,10 +97,17 @@ def test_every_route_refuses_another_tenants_id(seeded_stack: Callable[..., Any]
     token = stack.admin_token("firm-1")
     operations = protected_operations(stack)
     assert len(operations) >= 14  # every admin and onboarding route is in the OpenAPI document
-    # When that user calls each route naming firm-2
+    assert set(ISSUE_16_ROUTES) <= set(operations)
+    # When that user calls each route naming firm-2, with a valid request and with an empty one
     statuses = {op: request_for(stack, *op, "firm-2", token)["statusCode"] for op in operations}
-    # Then every one is refused, and firm-2 and its tokens are untouched (DELETE did not run)
+    bodiless = {
+        op: stack.call_admin(op[0].upper(), concrete(op[1], "firm-2"), token=token)["statusCode"]
+        for op in operations
+        if not op[1].startswith("/connect/")
+    }
+    # Then every one is refused (before the request is validated), and firm-2 and its tokens are untouched
     assert statuses == dict.fromkeys(operations, 403)
+    assert bodiless == dict.fromkeys(bodiless, 403)
     assert stack.runtime.stores.tenants.get("firm-2") is not None
     assert stack.qbo.connected(OTHER_REALM)
 
@@ -138,9 +170,12 @@ def test_settings_are_validated_against_qbo_accounts_and_clio_users(seeded_stack
     )
     # Then the bad ones are refused naming the field, and the good one is stored
     assert (bad_account["statusCode"], body_of(bad_account)["error"]) == (422, "invalid_settings")
-    assert "source_account_id" in body_of(bad_account)["message"]
-    assert bad_user["statusCode"] == 422 and "default_user_id" in body_of(bad_user)["message"]
+    assert body_of(bad_account)["fields"] == {"source_account_id": "not an expense account of this QuickBooks company"}
+    assert body_of(bad_account)["message"].startswith("QuickBooks account to import from: not an expense account")
+    assert bad_user["statusCode"] == 422 and "default_user_id" in body_of(bad_user)["fields"]
+    # A value pydantic refuses is said in words too, never as pydantic's JSON
     assert bad_date["statusCode"] == 422
+    assert body_of(bad_date)["fields"] == {"start_date": "enter a date such as 2026-01-31"}
     assert good["statusCode"] == 200
     stored = stack.runtime.stores.tenants.get("firm-1").settings
     assert (stored.start_date.isoformat(), stored.source_account_id, stored.default_user_id) == ("2025-12-01", "72", 2)
@@ -151,7 +186,8 @@ def test_failures_show_the_fix_and_heal_after_a_retry(seeded_stack: Callable[...
     # Given a NO_CLIO_CONTACT failure, seen through the API
     stack = seeded_stack(base_scenario("r08_no_clio_contact"))
     token = stack.admin_token("firm-1")
-    assert body_of(stack.call_admin("POST", "/admin/tenants/firm-1/sync", token=token))["outcome"] == "polled"
+    assert body_of(stack.call_admin("POST", "/admin/tenants/firm-1/sync", token=token))["state"] == "queued"
+    stack.deliver_poll_requests()
     stack.drain()
     [failure] = body_of(stack.call_admin("GET", "/admin/tenants/firm-1/failures", token=token))
     assert (failure["txn_id"], failure["code"], failure["type"], failure["payee"]) == (
@@ -160,7 +196,7 @@ def test_failures_show_the_fix_and_heal_after_a_retry(seeded_stack: Callable[...
         "Check",
         "County Court Clerk",
     )
-    assert failure["fix"].startswith("Create the contact in Clio") and failure["first_seen"] and failure["amount"]
+    assert "Link to a Clio contact" in failure["fix"] and failure["first_seen"] and failure["amount"]
     assert failure["currency"] is None  # in the home currency: nothing to say
     health = body_of(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=token))
     assert (health["status"], health["open_failures"]) == ("active", 1)
@@ -170,7 +206,7 @@ def test_failures_show_the_fix_and_heal_after_a_retry(seeded_stack: Callable[...
     retried = stack.call_admin("POST", "/admin/tenants/firm-1/failures/retry", token=token, body={"txn_ids": ["244"]})
     stack.drain()
     # Then the failure is gone and the activity log says what happened
-    assert body_of(retried) == {"enqueued": 1}
+    assert (body_of(retried)["kind"], body_of(retried)["enqueued"]) == ("retry", 1)
     assert body_of(stack.call_admin("GET", "/admin/tenants/firm-1/failures", token=token)) == []
     actions = [a["action"] for a in body_of(stack.call_admin("GET", "/admin/tenants/firm-1/activity", token=token))]
     assert actions[0] == "resolved" and "failed" in actions
@@ -306,6 +342,11 @@ def test_settings_are_a_partial_update(seeded_stack: Callable[..., Any]) -> None
         "source_account_id": "91",
         "default_user_id": 2,
         "clio_expense_category_id": None,
+        "include_memo_in_note": False,
+        "note_preview": "County Clerk: Filing fee; Certified copies (QuickBooks Check 2018)",
+        "digest_email": None,
+        "digest_enabled": True,
+        "warnings": [],
     }
 
 
@@ -322,5 +363,5 @@ def test_a_source_account_cannot_be_cleared(seeded_stack: Callable[..., Any]) ->
     )
     # Then it is refused, naming the field, and the account is kept
     assert saved["statusCode"] == 422
-    assert "source_account_id" in body_of(saved)["message"]
+    assert "source_account_id" in body_of(saved)["fields"]
     assert stack.runtime.stores.tenants.get("firm-1").settings.source_account_id == "91"

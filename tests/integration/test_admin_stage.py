@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from devstack.stack import LambdaContext, http_api_request
-from tests.integration.test_admin_api import VALID_BODIES, protected_operations, two_firms
+from tests.integration.test_admin_api import VALID_BODIES, concrete, protected_operations, two_firms
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +22,7 @@ def staged_call(stack: Any, method: str, path: str, token: str | None, query: di
     raw = b"" if body is None else json.dumps(body).encode()
     if body is not None:
         headers["content-type"] = "application/json"
-    concrete = path.replace("{tenant_id}", "firm-2")
-    event = http_api_request(method, f"/prod{concrete}", query or {}, headers, raw, stack.clock.now())
+    event = http_api_request(method, f"/prod{concrete(path, 'firm-2')}", query or {}, headers, raw, stack.clock.now())
     event["requestContext"]["stage"] = "prod"
     return stack._handler("admin").lambda_handler(event, LambdaContext("AdminFunction"))
 

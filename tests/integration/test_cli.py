@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +25,15 @@ def cli(stack: Any, *argv: str) -> Any:
 
 def cli_exit(stack: Any, *argv: str) -> tuple[int, Any]:
     out = io.StringIO()
-    exit_code = run(list(argv), stack.runtime, out)
+    exit_code = run([*argv, "--json"], stack.runtime, out)
     return exit_code, json.loads(out.getvalue())
+
+
+def cli_text(stack: Any, *argv: str) -> tuple[int, str, str]:
+    """What an operator at a terminal sees: the exit code, the standard output and the standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    exit_code = run(list(argv), stack.runtime, out, err)
+    return exit_code, out.getvalue(), err.getvalue()
 
 
 class RefusingSqs:
@@ -95,9 +103,53 @@ def test_failures_retry_and_tenants(seeded_stack: Callable[..., Any]) -> None:
     stack.drain()
     # Then the failure is gone and the tenant list shows it healthy
     assert cli(stack, "failures", "--tenant", "firm-1") == []
-    assert cli(stack, "tenants") == [
-        {"tenant_id": "firm-1", "realm_id": "9341457021722202", "status": "active", "problems": [], "enabled": True}
-    ]
+    [tenant] = cli(stack, "tenants")
+    assert {k: tenant[k] for k in ("tenant_id", "realm_id", "status", "problems", "enabled")} == {
+        "tenant_id": "firm-1",
+        "realm_id": "9341457021722202",
+        "status": "active",
+        "problems": [],
+        "enabled": True,
+    }
+    assert (tenant["health"], tenant["open_failures"]) == ("Healthy", 0)
+
+
+def test_an_unknown_tenant_or_transaction_is_an_error_in_words(seeded_stack: Callable[..., Any]) -> None:
+    # Given a tenant with one failure
+    stack = seeded_stack(base_scenario("r08_no_clio_contact"))
+    stack.sync()
+    # When the operator names a tenant that does not exist, for any command that takes one
+    for command in ("failures", "needs-matter", "retry", "sync", "settings"):
+        exit_code, out, err = cli_text(stack, command, "--tenant", "nope")
+        # Then it is told so in words on stderr, prints nothing, and the command fails
+        assert (exit_code, out) == (2, ""), command
+        assert "no tenant named 'nope'" in err and "tenants" in err, command
+    # When they retry a transaction that has no open failure
+    exit_code, out, err = cli_text(stack, "retry", "--tenant", "firm-1", "--txn", "244", "--txn", "999")
+    # Then nothing is sent, and they are told which one
+    assert (exit_code, out) == (2, "")
+    assert "999" in err and "no open failure" in err
+    assert depth(stack.session.client("sqs"), stack.resources.queue_url) == 0
+
+
+def test_tables_by_default_and_failures_across_firms(seeded_stack: Callable[..., Any]) -> None:
+    # Given a tenant with a failure
+    stack = seeded_stack(base_scenario("r08_no_clio_contact"))
+    stack.sync()
+    # When the operator lists failures of every firm, as a table
+    exit_code, out, _ = cli_text(stack, "failures")
+    # Then each row names the firm, the transaction, the client, the amount with two decimals and the problem
+    assert exit_code == 0
+    header, *rows = out.splitlines()
+    assert header.split()[:3] == ["TENANT", "TXN", "TYPE"]
+    assert any("firm-1" in row and "244" in row and "NO_CLIO_CONTACT" in row for row in rows)
+    assert any(re.search(r"\b\d+\.\d\d\b", row) for row in rows)
+    # And the same for scripts, with --json
+    [failure] = cli(stack, "failures")
+    assert (failure["tenant_id"], failure["qbo_txn_id"]) == ("firm-1", "244")
+    # And the tenants table shows health and the month's QBO reads against the budget
+    exit_code, out, _ = cli_text(stack, "tenants")
+    assert exit_code == 0 and "HEALTH" in out and "QBO READS" in out and "firm-1" in out
 
 
 def test_sync_one_tenant_and_needs_matter(seeded_stack: Callable[..., Any]) -> None:
@@ -167,3 +219,19 @@ def test_redrive_counts_a_sent_message_the_dlq_kept_as_not_moved(
     # Then it is in both queues (the next redrive sends it again: a harmless duplicate) and the command fails
     assert (exit_code, result) == (1, {"moved": 0, "not_moved": 1})
     assert (depth(sqs, stack.resources.queue_url), depth(sqs, stack.resources.dlq_url)) == (1, 1)
+
+
+def test_disconnect_asks_for_yes_then_revokes_both_sides(seeded_stack: Callable[..., Any]) -> None:
+    # Given a connected tenant
+    stack = seeded_stack(base_scenario())
+    realm = stack.scenario.qbo.realm_id
+    # When the operator disconnects it without --yes
+    exit_code, out, err = cli_text(stack, "disconnect", "--tenant", "firm-1")
+    # Then nothing happens, and they are told how to confirm
+    assert (exit_code, out) == (2, "") and "--yes" in err
+    assert stack.qbo.connected(realm)
+    # When they confirm
+    result = cli(stack, "disconnect", "--tenant", "firm-1", "--yes")
+    # Then both sides are revoked, and the answer says what a reconnect will do
+    assert result["revoked"] == {"qbo": True, "clio": True} and result["message"]
+    assert not stack.qbo.connected(realm)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def migrate(stack: Any, *argv: str) -> tuple[int, dict[str, Any]]:
     out = io.StringIO()
-    exit_code = run(["migrate-tokens", *argv], stack.runtime, out)
+    exit_code = run(["migrate-tokens", *argv, "--json"], stack.runtime, out)
     return exit_code, json.loads(out.getvalue())
 
 

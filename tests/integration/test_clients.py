@@ -515,7 +515,7 @@ def make_clio(
     return make
 
 
-def new_entry(note: str = "Filing fee [qbo:77/1000]", matter_id: int = 10) -> HardCostEntryWrite:
+def new_entry(note: str = "Filing fee (QuickBooks Check CHK-77)", matter_id: int = 10) -> HardCostEntryWrite:
     return HardCostEntryWrite(
         date=date(2026, 1, 20),
         price=Decimal("125.40"),
@@ -526,7 +526,7 @@ def new_entry(note: str = "Filing fee [qbo:77/1000]", matter_id: int = 10) -> Ha
     )
 
 
-def patch(note: str = "Filing fee, corrected [qbo:77/1000]") -> ActivityPatch:
+def patch(note: str = "Filing fee, corrected (QuickBooks Check CHK-77)") -> ActivityPatch:
     return ActivityPatch(date=date(2026, 1, 21), price=Decimal("130.00"), note=note, reference="CHK-77")
 
 
@@ -535,13 +535,13 @@ def test_every_clio_request_that_returns_data_names_its_fields(
 ) -> None:
     # Given a client
     client = make_clio()
-    # When it reads users, a contact, matters, creates, reads, searches and updates an activity
+    # When it reads users, a contact, matters, creates, reads, lists and updates an activity
     users = client.users()
     contact = client.contact(1005)
     matters = client.matters_of(CLIENT_WITH_MATTERS)
     created = client.create_hard_cost(new_entry())
     shown = client.get_activity(created.id)
-    found = client.find_activities_by_note("[qbo:77/1000]")
+    found = client.hard_costs_created_since(datetime(2026, 1, 1, tzinfo=UTC), dated=date(2026, 1, 20), matter_id=10)
     updated = client.update_activity(created.id, patch(), created.etag)
     # Then every GET/POST/PATCH sent a non-empty fields parameter
     sent = [r for r in traffic.api_requests() if r.method in {"GET", "POST", "PATCH"}]
@@ -553,9 +553,9 @@ def test_every_clio_request_that_returns_data_names_its_fields(
     assert contact is not None and contact.name == "Client 005" and contact.type == "Company"
     assert all(m.client is not None and m.status for m in matters)
     assert created.type == "HardCostEntry" and created.price == Decimal("125.40")
-    assert shown is not None and shown.note == "Filing fee [qbo:77/1000]" and shown.billed is False
-    assert [a.id for a in found] == [created.id] and found[0].matter == IdRef(id=10)
-    assert updated.note == "Filing fee, corrected [qbo:77/1000]" and updated.reference == "CHK-77"
+    assert shown is not None and shown.note == "Filing fee (QuickBooks Check CHK-77)" and shown.billed is False
+    assert [a.id for a in found] == [created.id] and found[0].matter == IdRef(id=10) and found[0].created_at
+    assert updated.note == "Filing fee, corrected (QuickBooks Check CHK-77)" and updated.reference == "CHK-77"
 
 
 def test_all_contacts_follows_paging_next_over_450_contacts(

@@ -19,7 +19,7 @@ import copy
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from devstack.clock import SimClock
 from devstack.sims.clio import ClioSimulator, spec_fields
+from hardcost.clients.clio import ClioClient
+from hardcost.clients.http import RetryPolicy
 
 pytestmark = pytest.mark.integration
 
@@ -465,3 +467,31 @@ def test_field_tables_match_the_spec(spec: dict[str, Any]) -> None:
         assert orders == tuple(parameters["order"]["schema"]["enum"])
         limit = re.search(r"between 1 and (\d+)", parameters["limit"]["description"])
         assert limit and spec_fields.INDEX_MAX_LIMITS[path] == int(limit.group(1))
+
+
+def test_crash_recovery_lists_activities_by_documented_filters_only(spec: dict[str, Any]) -> None:
+    """R15's recovery lists what Clio accepted since an intent: each parameter the client sends must be one the spec
+    documents for GET /activities.json, in its documented form, and never the note search (``query``)."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"data": [], "meta": {"paging": {}}})
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+        client = ClioClient(http, base_url="https://app.clio.com", token=lambda _: "token", retry=RetryPolicy())
+        moment = datetime(2026, 3, 2, 8, 50, tzinfo=UTC)
+        client.hard_costs_created_since(moment, dated=date(2026, 2, 20), matter_id=100, user_id=1)
+
+    [request] = sent
+    query = dict(request.url.params)
+    documented = {p["name"]: p for p in spec["paths"]["/activities.json"]["get"]["parameters"] if "name" in p}
+    assert set(query) <= set(documented), set(query) - set(documented)
+    assert "query" not in query
+    assert query["type"] in documented["type"]["schema"]["enum"] and query["type"] == "HardCostEntry"
+    assert datetime.fromisoformat(query["created_since"]) == moment  # date-time: "an ISO-8601 timestamp"
+    assert query["start_date"] == query["end_date"] == "2026-02-20"  # "an ISO-8601 date"
+    assert (query["matter_id"], query["user_id"]) == ("100", "1")  # int64 ids
+    asked = {name.split("{")[0] for name in re.split(r",(?![^{]*\})", query["fields"])}
+    assert asked <= set(flat_properties(spec, "Activity")), asked - set(flat_properties(spec, "Activity"))
+    assert {"created_at", "date", "price", "note", "reference", "matter", "user", "vendor"} <= asked

@@ -259,6 +259,38 @@ def test_index_filters(sim: ClioSimulator, api: httpx.Client, clock: SimClock) -
     assert ids("/api/v4/activities.json", updated_since=clock.now().isoformat()) == []
 
 
+def test_activities_are_listed_by_creation_time_date_matter_and_user_as_the_spec_says(
+    api: httpx.Client, clock: SimClock
+) -> None:
+    # Given an entry created before a moment, and three after it on other dates, matters and users
+    before = create(api, date="2026-01-15").json()["data"]["id"]
+    moment = clock.advance(timedelta(minutes=1))
+    clock.advance(timedelta(seconds=1))
+    same = create(api, date="2026-01-15").json()["data"]["id"]
+    other_day = create(api, date="2026-01-16").json()["data"]["id"]
+    other_people = create(api, date="2026-01-15", matter={"id": 101}, user={"id": 2}).json()["data"]["id"]
+
+    def ids(**params: Any) -> list[int]:
+        response = api.get("/api/v4/activities.json", params={"type": "HardCostEntry", **params})
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()["data"]]
+
+    # Then created_since keeps those created after the moment ("having the `created_at` field after", SPEC)
+    assert ids(created_since=moment.isoformat()) == [same, other_day, other_people]
+    assert ids(created_since=clock.now().isoformat()) == []
+    # start_date and end_date bound the date, inclusive ("on or after", "on or before")
+    assert ids(start_date="2026-01-15", end_date="2026-01-15") == [before, same, other_people]
+    assert ids(start_date="2026-01-16") == [other_day]
+    assert ids(end_date="2026-01-14") == []
+    # And every filter narrows the others, as a crash recovery lists the entries of one matter, user and day
+    narrowed = ids(created_since=moment.isoformat(), start_date="2026-01-15", end_date="2026-01-15", matter_id=100)
+    assert narrowed == [same]
+    assert ids(created_since=moment.isoformat(), user_id=2) == [other_people]
+    assert ids(created_since=moment.isoformat(), matter_id="null") == []
+    assert_error(api.get("/api/v4/activities.json", params={"created_since": "yesterday"}), 400, "created_since")
+    assert_error(api.get("/api/v4/activities.json", params={"start_date": "15/01/2026"}), 400, "start_date")
+
+
 # ----- creating activities
 
 

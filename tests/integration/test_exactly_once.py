@@ -35,7 +35,7 @@ def test_crash_after_clio_accepted_the_create_does_not_duplicate(
     monkeypatch.setattr(MappingStore, "save", save)
     # When SQS redelivers the message and the mapper runs again
     report = stack.sync()
-    # Then the first attempt failed, the retry adopted the entry by its marker, and Clio has one entry each
+    # Then the first attempt failed, the retry adopted the entries it found created since its intents, one each
     assert report.failed_attempts == 1
     references = sorted(a["reference"] for a in stack.clio.activities("firm-1"))
     assert references == ["71", "CC-1", "E-1"]
@@ -144,7 +144,7 @@ def test_create_whose_answer_is_lost_is_not_repeated(seeded_stack: Callable[...,
     # Given Clio creates the entry but the connection drops before the answer arrives
     stack = seeded_stack()
     stack.clio.fail_next("lost_response", count=1, method="POST")
-    # When the tenant syncs (the error goes back to SQS; the next attempt finds the entry by its marker)
+    # When the tenant syncs (the error goes back to SQS; the next attempt lists what Clio created since its intent)
     stack.sync()
     # Then every entry exists exactly once
     assert sorted(a["reference"] for a in stack.clio.activities("firm-1")) == ["71", "CC-1", "E-1"]

@@ -23,7 +23,7 @@ REALM = "9341457021722202"
 
 def meter(stack: Any, *argv: str) -> dict[str, Any]:
     out = io.StringIO()
-    assert run(["meter", *argv], stack.runtime, out) == 0
+    assert run(["meter", *argv, "--json"], stack.runtime, out) == 0
     result: dict[str, Any] = json.loads(out.getvalue())
     return result
 

@@ -79,8 +79,11 @@ def test_a_new_firm_connects_both_services_and_syncs(seeded_stack: Callable[...,
         body={"enabled": True, "start_date": "2026-01-01", "source_account_id": "91"},
     )
     assert saved["statusCode"] == 200
-    assert json.loads(stack.call_admin("POST", "/admin/tenants/firm-9/sync", token=token)["body"])["enqueued"] > 0
+    run = json.loads(stack.call_admin("POST", "/admin/tenants/firm-9/sync", token=token)["body"])
+    stack.deliver_poll_requests()
     stack.drain()
+    done = json.loads(stack.call_admin("GET", f"/admin/tenants/firm-9/runs/{run['run_id']}", token=token)["body"])
+    assert done["state"] == "done" and done["enqueued"] > 0
     # Then its purchases arrive in its own Clio account
     assert stack.clio.activities("firm-9")
     assert (
@@ -155,9 +158,10 @@ def test_reconnecting_clears_needs_reconnect(seeded_stack: Callable[..., Any]) -
     # Then it is active again and the next sync polls
     health = json.loads(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=token)["body"])
     assert (health["status"], health["reconnect"]) == ("active", None)
-    assert (
-        json.loads(stack.call_admin("POST", "/admin/tenants/firm-1/sync", token=token)["body"])["outcome"] == "polled"
-    )
+    run = json.loads(stack.call_admin("POST", "/admin/tenants/firm-1/sync", token=token)["body"])
+    stack.deliver_poll_requests()
+    done = json.loads(stack.call_admin("GET", f"/admin/tenants/firm-1/runs/{run['run_id']}", token=token)["body"])
+    assert done["outcome"] == "polled"
 
 
 VICTIM_REALM = "9130357766990022"

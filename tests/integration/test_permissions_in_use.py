@@ -238,9 +238,12 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Call]]:
 
 
 def _firm_and_operator_flow(seeded_stack: Callable[..., Any]) -> None:
-    """What the scenarios leave out: the admin's views, retry and sync now, the operator's tenant list, token
-    refreshes by the poll worker and the mapper, and the purge of a firm disconnected for 90 days."""
-    stack = seeded_stack(base_scenario("r07_item_details_fail_then_fixed"))
+    """What the scenarios leave out: the admin's views, a matter picked, retry and sync now, the operator's tenant
+    list, token refreshes by the poll worker and the mapper, and the purge of a firm disconnected for 90 days."""
+    document = base_scenario("r07_item_details_fail_then_fixed")
+    # Plus a check for a client with two open matters, whose entry waits for the firm to pick one (R10)
+    document["qbo"]["purchases"].append(base_scenario("r10_needs_matter")["qbo"]["purchases"][0])
+    stack = seeded_stack(document)
     tenant = stack.scenario.tenant.id
     token = stack.admin_token(tenant)
     stack.sync()
@@ -255,8 +258,14 @@ def _firm_and_operator_flow(seeded_stack: Callable[..., Any]) -> None:
     for view in ("health", "settings", "failures", "needs-matter", "activity", "accounts", "users"):
         assert status("GET", f"/admin/tenants/{tenant}/{view}") == 200, view
     assert status("GET", "/admin/tenants", operator) == 200
+    # The firm picks the matter (issue 16): the admin function logs its choice, the one BatchWriteItem it makes
+    # since "Sync now" asks the poll worker for a read instead of syncing in the request
+    [waiting] = json.loads(stack.call_admin("GET", f"/admin/tenants/{tenant}/needs-matter", token=token)["body"])
+    choice = {"txn_id": waiting["txn_id"], "customer_id": waiting["customer_id"], "matter_id": 103}
+    assert status("POST", f"/admin/tenants/{tenant}/needs-matter/assign", body=choice) == 200
     assert status("POST", f"/admin/tenants/{tenant}/failures/retry", body={}) == 200
-    assert status("POST", f"/admin/tenants/{tenant}/sync") == 200
+    assert status("POST", f"/admin/tenants/{tenant}/sync") == 200  # asks the poll worker for a read
+    stack.deliver_poll_requests()
     stack.drain()
     stack.clock.advance(timedelta(hours=2))  # past both access tokens' lifetime: the poll worker refreshes
     stack.sync()

@@ -24,6 +24,7 @@ from hardcost.models.records import (
     NeedsMatterRecord,
     PendingConsent,
     PollingState,
+    SyncRunRecord,
     TenantRecord,
     TenantSettings,
     TxnSummary,
@@ -305,3 +306,27 @@ def test_metered_calls_add_up_per_tenant_and_for_the_app_per_month(stores: Store
     assert stores.meters.app_total("2026-05") == 6
     assert stores.meters.by_tenant("2026-05") == {"firm-1": 4, "firm-2": 2}
     assert (stores.meters.app_total("2026-07"), stores.meters.by_tenant("2026-07")) == (0, {})
+
+
+# --- runs a person asked for ------------------------------------------------------------------------------
+
+
+def test_a_run_is_started_polled_and_tallied_per_message_and_an_unknown_one_is_left_alone(stores: Stores) -> None:
+    # Given a "Sync now" run just asked for
+    stores.runs.start(SyncRunRecord(tenant_id="firm-1", run_id="r1", kind="sync", requested_at=NOW))
+    assert stores.runs.get("firm-1", "r1") == SyncRunRecord(
+        tenant_id="firm-1", run_id="r1", kind="sync", requested_at=NOW
+    )
+    # When its poll sends 3 messages and the mapper tallies two of them
+    stores.runs.polled("firm-1", "r1", at=NOW, outcome="polled", enqueued=3, detail="")
+    stores.runs.tally("firm-1", "r1", {"processed": 1, "created": 1})
+    stores.runs.tally("firm-1", "r1", {"processed": 1, "failed": 1, "unknown": 5})
+    # And a tally arrives for a run nobody started, or under another tenant
+    stores.runs.tally("firm-1", "nope", {"processed": 1})
+    stores.runs.tally("firm-2", "r1", {"processed": 1})
+    # Then the run says what happened, and nothing else was created
+    run = stores.runs.get("firm-1", "r1")
+    assert run is not None
+    assert (run.outcome, run.enqueued, run.polled_at) == ("polled", 3, NOW)
+    assert run.tallies == {"processed": 2, "created": 1, "failed": 1}
+    assert stores.runs.get("firm-1", "nope") is None and stores.runs.get("firm-2", "r1") is None

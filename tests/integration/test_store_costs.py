@@ -15,9 +15,9 @@ import pytest
 from hardcost.clients.clio import ClioClient
 from hardcost.errors import LockBusyError, RetryableError
 from hardcost.models.messages import PurchaseSnapshot
-from hardcost.models.records import ActivityLogRecord, EntryRecord, MappingRecord
+from hardcost.models.records import ActivityLogRecord, EntryRecord, MappingRecord, SentEntry
+from hardcost.rules.recognition import sent_entry
 from hardcost.rules.tenant_status import TenantChange
-from hardcost.stores import keys
 from hardcost.stores.dynamo import ActivityLog, FailureStore
 from hardcost.stores.mappings import MappingStore
 from tests.conftest import base_scenario
@@ -25,12 +25,6 @@ from tests.conftest import base_scenario
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def _mapping_item(stack: Any, txn_id: str) -> dict[str, Any]:
-    table = stack.runtime.stores.mappings._table
-    item: dict[str, Any] = table.get_item(Key={"pk": keys.tenant_pk("firm-1"), "sk": keys.mapping_sk(txn_id)})["Item"]
-    return item
 
 
 def test_intent_is_durable_before_clio_sees_a_create_and_costs_no_extra_write(
@@ -44,10 +38,9 @@ def test_intent_is_durable_before_clio_sees_a_create_and_costs_no_extra_write(
     save = MappingStore.save
 
     def watched_create(self: ClioClient, write: Any) -> Any:
-        marker = next(part for part in write.note.split() if part.startswith("[qbo:"))
-        txn_id = marker.removeprefix("[qbo:").split("/")[0]
-        entries = _mapping_item(stack, txn_id)["data"]["entries"]
-        intents_seen.append(next(e for e in entries.values() if e["marker"] == marker))
+        sent = sent_entry(write)
+        stored = [e for r in stack.runtime.stores.mappings.all("firm-1") for e in r.entries.values()]
+        intents_seen.append(next(e.model_dump() for e in stored if e.sent == sent))
         return create(self, write)
 
     def watched_save(self: MappingStore, record: Any, owner: str, *, keep_lock: bool = True) -> None:
@@ -70,7 +63,8 @@ def test_intent_is_durable_before_clio_sees_a_create_and_costs_no_extra_write(
 def test_lock_writes_intents_only_when_the_transaction_is_new(seeded_stack: Callable[..., Any]) -> None:
     stack = seeded_stack()
     mappings = stack.runtime.stores.mappings
-    intent = EntryRecord(customer_id="58", state="creating", marker="[qbo:900/58]", contact_id=1, intent_at=NOW)
+    sent = SentEntry(date=NOW.date(), matter_id=10, user_id=1, fingerprint="0123456789abcdef")
+    intent = EntryRecord(customer_id="58", state="creating", sent=sent, contact_id=1, intent_at=NOW)
     fresh = MappingRecord(tenant_id="firm-1", txn_id="900", entries={"58": intent}, updated_at=NOW)
 
     # A new transaction: nothing was there, the intents are stored with the lock

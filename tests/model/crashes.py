@@ -20,7 +20,7 @@ BOUNDARIES: list[tuple[type, str]] = [
     (ClioClient, "create_hard_cost"),
     (ClioClient, "update_activity"),
     (ClioClient, "delete_activity"),
-    (ClioClient, "find_activities_by_note"),
+    (ClioClient, "hard_costs_created_since"),
     (FailureStore, "put"),
     (FailureStore, "delete"),
 ]

@@ -36,7 +36,16 @@ from tests.model.reference import (
     apply,
     evaluate,
 )
-from tests.model.world import SOURCE_ACCOUNTS, Draft, Firm, clio_contact, clio_matter, drafts, qbo_purchase
+from tests.model.world import (
+    MEMOS,
+    SOURCE_ACCOUNTS,
+    Draft,
+    Firm,
+    clio_contact,
+    clio_matter,
+    drafts,
+    qbo_purchase,
+)
 
 WEBHOOK = st.sampled_from(["delivered", "delivered", "lost", "replayed", "delayed"])
 PICK = st.integers(0, 1_000)  # which of the things there are (the n-th, modulo how many)
@@ -79,6 +88,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.qbo_revoked = False
         self.first_import_done = False
         self.applied = (self.settings.start_date, self.settings.source_account)
+        self.applied_memo = self.settings.include_memo
         self.next_id = 500
         self.armed_now = False
         Stats.examples += 1
@@ -278,8 +288,10 @@ class SyncMachine(RuleBasedStateMachine):
             full = set(self.pending)
             start, account = self.settings.start_date, self.settings.source_account
             backfill: set[str] = set()
+            if (start, account) != self.applied or self.settings.include_memo != self.applied_memo:
+                # Every failure looked at again: settled under the new settings (a billed entry's note among them)
+                full |= {i for i, t in self.txns.items() if t.failures}
             if (start, account) != self.applied:
-                full |= {i for i, t in self.txns.items() if t.failures}  # every failure looked at again
                 earlier = start < self.applied[0]
                 for txn_id in self.purchases:
                     day = self.purchases[txn_id].date
@@ -296,6 +308,7 @@ class SyncMachine(RuleBasedStateMachine):
                 self._evaluate(txn_id, import_only=txn_id not in full)
         self.pending.clear()
         self.applied = (self.settings.start_date, self.settings.source_account)
+        self.applied_memo = self.settings.include_memo
 
     @rule(minutes=ADVANCES)
     def time_passes(self, minutes: int) -> None:
@@ -366,8 +379,11 @@ class SyncMachine(RuleBasedStateMachine):
         account=st.sampled_from([None, *SOURCE_ACCOUNTS]),
         user=st.sampled_from([None, "owner", "clerk", "clear"]),
         enabled=st.sampled_from([None, True, False]),
+        memo=st.sampled_from([None, None, True, False]),
     )
-    def firm_changes_settings(self, days: int, account: str | None, user: str | None, enabled: bool | None) -> None:
+    def firm_changes_settings(
+        self, days: int, account: str | None, user: str | None, enabled: bool | None, memo: bool | None = None
+    ) -> None:
         body: dict[str, Any] = {}
         settings = self.settings
         if days:
@@ -382,6 +398,9 @@ class SyncMachine(RuleBasedStateMachine):
             settings = replace(settings, default_user=chosen)
         if enabled is not None:
             body["enabled"] = enabled
+        if memo is not None:
+            body["include_memo_in_note"] = memo
+            settings = replace(settings, include_memo=memo)
         if not body:
             return
         answer = self._page("PUT", body, path="/settings")
@@ -438,6 +457,7 @@ class SyncMachine(RuleBasedStateMachine):
                 "start_date": self.settings.start_date.isoformat(),
                 "source_account_id": self.settings.source_account,
                 "default_user_id": self.settings.default_user,
+                "include_memo_in_note": self.settings.include_memo,
             }
             answer = self._page("PUT", body, path="/settings")
             assert answer["statusCode"] == 200, answer["body"]
@@ -521,13 +541,18 @@ def _nth(items: list[Any], pick: int) -> Any:
 
 def _shown(activity: dict[str, Any]) -> tuple[object, ...]:
     ref = lambda key: (activity.get(key) or {}).get("id")  # noqa: E731
+    note = activity.get("note") or ""
+    # Of the note (§5), what the model can tell: which memo it shows, if any, and that it carries no marker.
+    memo = next((m for m in MEMOS if m and m in note), None)
     return (activity["date"], Decimal(str(activity["price"])), activity["reference"], ref("matter"), ref("user"),
-            bool(activity["non_billable"]), ref("vendor"), bool(activity["billed"]))  # fmt: skip
+            bool(activity["non_billable"]), ref("vendor"), bool(activity["billed"]), memo, "[qbo:" in note)  # fmt: skip
 
 
 def _expected(entry: Entry) -> tuple[object, ...]:
     w = entry.wanted
-    return (w.date.isoformat(), w.price, w.reference, entry.matter, entry.user, w.non_billable, w.vendor, entry.billed)
+    memo = w.note[4]
+    return (w.date.isoformat(), w.price, w.reference, entry.matter, entry.user, w.non_billable, w.vendor, entry.billed,
+            memo, False)  # fmt: skip
 
 
 def _difference(what: str, actual: Counter[Any], expected: Counter[Any]) -> str:

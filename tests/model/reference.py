@@ -97,6 +97,7 @@ class Settings:
     source_account: str
     default_user: int | None = None
     links: Mapping[str, int] = field(default_factory=dict)  # explicit QBO customer -> Clio contact (R8)
+    include_memo: bool = False  # §5: QBO's memo is internal there; on the bill only when the firm turns it on
 
 
 # --- what one evaluation of a transaction says -------------------------------------------------------------------
@@ -111,7 +112,9 @@ class Wanted:
     reference: str | None
     non_billable: bool
     vendor: int | None
-    note: tuple[object, ...]  # everything the note is written from
+    # Everything the note is written from (§5): payee, descriptions, the QBO transaction (its kind and number), the
+    # memo only when the firm turned it on, the foreign amount; never an id of either system.
+    note: tuple[object, ...]
     matter: int | None  # at creation only: the firm's choice stands afterwards (R11)
     user: int | None
 
@@ -204,10 +207,12 @@ def evaluate(
         if purchase.payee and purchase.payee.kind == "Vendor":
             named = [c for c in directory.contacts.values() if _normal(c.name) == _normal(purchase.payee.name)]
             vendor = min(c.id for c in named) if named else None
-        descriptions = tuple(d.strip() for line in lines if (d := line.description) and d.strip())
+        # A person writes each description once.
+        descriptions = tuple(dict.fromkeys(d.strip() for line in lines if (d := line.description) and d.strip()))
         foreign = (purchase.currency, total, rate) if purchase.currency != HOME else None
-        note = (kind, purchase.doc_number, purchase.payee.name if purchase.payee else None, descriptions,
-                purchase.memo, foreign, purchase.id, customer_id)  # fmt: skip
+        memo = purchase.memo if settings.include_memo else None
+        note = (kind, purchase.doc_number, purchase.payee.name if purchase.payee else None, descriptions, memo,
+                foreign)  # fmt: skip
         wanted[customer_id] = Wanted(
             date=purchase.date,
             price=price,

@@ -42,8 +42,14 @@ def firm(what: str, pick: int = 0, choice: int = 0) -> Step:
     return ("firm_acts_on_an_entry_in_clio", {"pick": pick, "what": what, "choice": choice})
 
 
-def settings(days: int = 0, account: str | None = None, user: str | None = None, enabled: bool | None = None) -> Step:
-    return ("firm_changes_settings", {"days": days, "account": account, "user": user, "enabled": enabled})
+def settings(
+    days: int = 0,
+    account: str | None = None,
+    user: str | None = None,
+    enabled: bool | None = None,
+    memo: bool | None = None,
+) -> Step:
+    return ("firm_changes_settings", {"days": days, "account": account, "user": user, "enabled": enabled, "memo": memo})
 
 
 SYNC: Step = ("sync", {})
@@ -197,6 +203,19 @@ WALKS: dict[str, list[Step]] = {
         ("firm_reconnects", {}),
         SYNC,
     ],
+    "§5 the note: no marker, the memo only once the firm turns it on": [
+        create(line("20", description="Filing fee"), memo="Paid at the counter", payee=COUNTY),
+        create(line("26", "6.00"), memo="Reimbursable", doc="1002"),
+        SYNC,
+        firm("bill", pick=1),
+        settings(memo=True),
+        update(0, line("20", "41.00", description="Filing fee"), memo="Paid at the counter", payee=COUNTY),
+        update(1, line("26", "6.00"), memo="Reimbursable", doc="1002"),  # the billed entry: its memo would change
+        SYNC,
+        settings(memo=False),
+        update(0, line("20", "41.00", description="Filing fee"), memo="Reimbursable", payee=COUNTY),
+        SYNC,
+    ],
     "imports off and on": [
         settings(enabled=False),
         create(line("20")),
@@ -270,6 +289,19 @@ def kill_walk(at: int, after: bool) -> list[Step]:
 for _at in range(1, 13):
     for _after in (False, True):
         WALKS[f"R15 killed at boundary call {_at} ({'after' if _after else 'before'} it)"] = kill_walk(_at, _after)
+
+
+def identical_walk(after: bool) -> list[Step]:
+    """R15 without markers: two identical expenses (no number, same payee, day, client and amount), the mapper
+    killed at the first one's create; the retry must neither take the second one's entry nor make a third."""
+    parking = create(line("20", "15.00", description="Parking"), form="Cash", doc=None, payee=COUNTY)
+    return [("the_next_mapper_dies", {"at": 2, "after": after}), parking, parking, SYNC, advance(7), SYNC]
+
+
+for _after in (False, True):
+    WALKS[f"R15 identical transactions, the first killed {'after' if _after else 'before'} its create"] = (
+        identical_walk(_after)
+    )
 
 
 def walk(machine_class: Any, steps: list[Step]) -> None:

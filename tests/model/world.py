@@ -110,6 +110,7 @@ class Firm:
                     "default_user_id": settings.default_user,
                     "clio_expense_category_id": None,
                     "contact_links": dict(settings.links),
+                    "include_memo_in_note": settings.include_memo,
                 },
             },
             "qbo": {

@@ -5,11 +5,15 @@
 ``expect`` semantics: ``activities``/``recovery_bin`` list partial objects that must match the result's
 items one to one, in id order (same count); ``failures`` is the exact set of (qbo_txn_id, code);
 ``needs_matter`` the exact list of qbo_txn_ids; ``tenant`` fields must be equal.
+
+Whatever a file expects, no note the service wrote carries a machine marker (DESIGN.md §5: the note prints on the
+client's bill), live or in the Recovery Bin.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,16 @@ FILES = sorted((HERE / "files").glob("*.json"))
 SHARED = HERE.parents[2] / "shared" / "scenarios"
 
 pytestmark = pytest.mark.scenario
+
+# A machine's mark in a note: "[qbo:133/2]" as notes carried before, or any bracketed "[word:...]" like it.
+MACHINE_MARKER = re.compile(r"\[\s*\w+\s*:[^\]]*\]")
+
+
+def assert_no_machine_marker(result: dict[str, Any]) -> None:
+    for section in ("activities", "recovery_bin"):
+        for activity in result["clio"][section]:
+            note = activity.get("note") or ""
+            assert not MACHINE_MARKER.search(note), f"{section}: activity {activity['id']} carries a marker: {note!r}"
 
 
 def _matches(partial: dict[str, Any], actual: dict[str, Any]) -> bool:
@@ -54,8 +68,19 @@ def test_scenario_shows_what_it_expects(path: Path) -> None:
     assert expect, f"{path.name} has no expect block"
     # When it runs on the local stack
     result = run_scenario(scenario)
-    # Then the firm sees what it expects
+    # Then the firm sees what it expects, and no note carries a machine marker
     check_expectations(expect, result)
+    assert_no_machine_marker(result)
+
+
+def test_a_note_with_a_marker_is_refused_wherever_the_entry_is() -> None:
+    marked = {"id": 7, "note": "County Court Clerk (QuickBooks Check 70) [qbo:281/20]"}
+    plain = {"id": 8, "note": "County Court Clerk: Filing fee (QuickBooks Check 70)"}
+    for section in ("activities", "recovery_bin"):
+        result = {"clio": {"activities": [plain], "recovery_bin": [plain], section: [plain, marked]}}
+        with pytest.raises(AssertionError, match="activity 7 carries a marker"):
+            assert_no_machine_marker(result)
+    assert_no_machine_marker({"clio": {"activities": [plain], "recovery_bin": [{"id": 9, "note": None}]}})
 
 
 def test_shared_example_matches_its_expected_summary() -> None:
@@ -76,3 +101,4 @@ def test_shared_example_matches_its_expected_summary() -> None:
     assert [(f["qbo_txn_id"], f["code"]) for f in result["failures"]] == [("134", "ITEM_DETAILS_UNSUPPORTED")]
     assert result["clio"]["recovery_bin"] == [] and result["needs_matter"] == []
     assert result["tenant"] == {"id": "firm-1", "status": "active", "problems": []}
+    assert_no_machine_marker(result)

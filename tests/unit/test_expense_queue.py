@@ -21,6 +21,7 @@ SHARED = {
     "tenant_version": (VERSION, 7),
     "delivery_failed": True,
     "adopt_existing": True,
+    "run_id": "20260504T090000-a1b2c3d4e5",
 }
 
 

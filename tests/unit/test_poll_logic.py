@@ -7,8 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from hardcost.codes import FailureCode
 from hardcost.errors import RetryableError
 from hardcost.logic.poll import poll_tenant
+from hardcost.models.records import FailureRecord
 from hardcost.rules import tenant_status as lifecycle
 from tests.fakes.poller import NOW, PolledFirm
 
@@ -102,3 +104,29 @@ def test_the_preconditions_are_read_once_a_day_while_the_tenant_is_active() -> N
     firm.clock.advance(hours=1)
     poll(firm)
     assert firm.qbo.calls.count("companyinfo") == 2
+
+
+def test_turning_the_memo_on_or_off_looks_at_every_open_failure_again_at_the_next_poll() -> None:
+    # Given a transaction whose billed entry failed a moment ago (its failure backs off for five minutes)
+    firm = PolledFirm()
+    firm.qbo.add("1", "2026-04-10", NOW - timedelta(days=1))
+    poll(firm)
+    billed = FailureRecord.of(
+        FailureCode.ENTRY_BILLED, tenant_id="firm-1", txn_id="1", scope="20", detail=None, txn=None,
+        first_seen=NOW, last_seen=NOW,
+    )  # fmt: skip
+    firm.stores.failures.put(billed)
+    firm.clock.advance(minutes=1)
+    poll(firm)
+    assert firm.queue.last() == []
+    # When the firm turns the memo on, which changes what the entry's note should say
+    firm.stores.tenants.transition(
+        "firm-1", lambda t: lifecycle.settings_changed(t, {"include_memo_in_note": True}, NOW)
+    )
+    firm.clock.advance(minutes=1)
+    poll(firm)
+    # Then the failure is settled under the new note at once, and the next poll backs off again
+    assert firm.queue.last() == [("recheck", "snapshot", "1")]
+    firm.clock.advance(minutes=1)
+    poll(firm)
+    assert firm.queue.last() == []

@@ -17,11 +17,9 @@ from hardcost.models.qbo import CompanyInfo, Customer, Preferences, Purchase
 from hardcost.models.records import TenantSettings, TxnSummary
 from hardcost.rules import (
     RateLookup,
-    build_note,
     choose_matter,
     content_hash,
     describe_type,
-    entry_marker,
     evaluate_preconditions,
     exchange_rate_lookup,
     home_currency_of,
@@ -1009,103 +1007,7 @@ def test_project_name_does_not_link_a_closed_matter_when_contact_has_only_closed
     assert (choice.matter_id, choice.needs_matter, choice.has_no_matter) == (None, True, False)
 
 
-# ------------------------------------------------------------------------------------ §5: the note
-
-
-def test_note_tells_payee_descriptions_memo_number_and_marker_when_all_are_present() -> None:
-    # Given a check to a vendor, with a memo and two described lines for customer 2
-    p = purchase(
-        line("150.00", customer="2", description="Filing fee"),
-        line("35.50", customer="2", description="Courier"),
-        Id="133",
-        PaymentType="Check",
-        DocNumber="70",
-        PrivateNote="Smith v. Jones",
-    )
-    group = plan_purchase(p, SETTINGS, HOME).groups[0]
-    # When the note is built
-    note = build_note(p, group)
-    # Then it carries all of them
-    for text in ("Chin's Gas and Oil", "Filing fee", "Courier", "Smith v. Jones", "70", "Check"):
-        assert text in note
-    assert entry_marker("133", "2") in note
-
-
-def test_note_of_real_expense_names_payee_number_and_marker_when_imported() -> None:
-    # Given the real card expense 81 ("Hicks Hardware", DocNumber "1") for customer 20
-    p = fixture_purchase(CARD_WITH_CUSTOMER)
-    group = plan_purchase(p, settings("64"), HOME).groups[0]
-    # When the note is built
-    note = build_note(p, group)
-    # Then payee, number and marker are there
-    assert "Hicks Hardware" in note
-    assert "Expense 1" in note
-    assert note.endswith(entry_marker("81", "20"))
-
-
-def test_note_prints_the_rate_used_when_it_was_looked_up_in_qbo() -> None:
-    # Given a CAD purchase without ExchangeRate, converted at QBO's rate of 0.7312 for its date
-    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"})
-    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("0.7312")).groups[0]
-    # When the note is built with the currency
-    note = build_note(p, group, "CAD")
-    # Then it shows the rate actually used, never "at 1"
-    assert "CAD 100.00 at 0.7312" in note
-    assert " at 1 " not in note and not note.endswith(" at 1")
-
-
-def test_note_prints_a_tiny_rate_in_plain_digits_when_it_would_print_as_an_exponent() -> None:
-    # Given a rate that Decimal would print as 1E-7
-    p = purchase(line("1000000.00", customer="2"), CurrencyRef={"value": "IRR"})
-    group = plan_purchase(p, SETTINGS, "USD", exchange_rate=Decimal("1E-7")).groups[0]
-    # Then the note is readable on a client's bill
-    assert group.amount == Decimal("0.10")
-    assert "IRR 1000000.00 at 0.0000001" in build_note(p, group, "IRR")
-
-
-def test_note_writes_the_foreign_amount_in_cents_when_qbo_sent_it_as_a_float() -> None:
-    # Given EUR 100 as QBO's JSON sends it (100.0), at 1.1
-    p = purchase(line(100.0, customer="2"), CurrencyRef={"value": "EUR"}, ExchangeRate=1.1)
-    group = plan_purchase(p, SETTINGS, "USD").groups[0]
-    # When the note is built, Then the amount reads as money on the client's bill
-    assert "EUR 100.00 at 1.1" in build_note(p, group, "EUR")
-
-
-def test_note_mentions_foreign_amount_when_purchase_is_in_foreign_currency() -> None:
-    # Given a CAD purchase converted to USD
-    p = purchase(line("100.00", customer="2"), CurrencyRef={"value": "CAD"}, ExchangeRate="0.75")
-    group = plan_purchase(p, SETTINGS, "USD").groups[0]
-    # When the note is built with the currency
-    note = build_note(p, group, "CAD")
-    # Then the original amount and rate are readable
-    assert "CAD 100.00" in note
-    assert "0.75" in note
-
-
-def test_marker_of_one_customer_is_not_inside_another_when_ids_share_a_prefix() -> None:
-    # Given customers "2" and "20" of the same transaction
-    two, twenty = entry_marker("81", "2"), entry_marker("81", "20")
-    # Then neither marker is a substring of the other (a search for one never finds the other)
-    assert two not in twenty
-    assert twenty not in two
-
-
-def test_note_of_one_customer_does_not_contain_marker_of_another_when_ids_share_a_prefix() -> None:
-    # Given one check for customers "2" and "20"
-    p = purchase(line("1.00", customer="2"), line("2.00", customer="20"), Id="81")
-    groups = {g.customer_id: g for g in plan_purchase(p, SETTINGS, HOME).groups}
-    # When the notes are built
-    note_2, note_20 = build_note(p, groups["2"]), build_note(p, groups["20"])
-    # Then each note carries its own marker only
-    assert entry_marker("81", "2") in note_2 and entry_marker("81", "2") not in note_20
-    assert entry_marker("81", "20") in note_20 and entry_marker("81", "20") not in note_2
-
-
-def test_markers_differ_when_transaction_or_customer_differs() -> None:
-    # Then (txn, customer) identifies the marker, and ids cannot be confused across the separator
-    markers = {entry_marker("1", "23"), entry_marker("12", "3"), entry_marker("1", "2"), entry_marker("2", "1")}
-    assert len(markers) == 4
-    assert entry_marker("12", "3") not in entry_marker("112", "3")
+# ------------------------------------------------------------ §5: the content hash (the note: test_rules_note.py)
 
 
 def test_content_hash_changes_when_any_field_changes() -> None:

@@ -73,9 +73,20 @@ def test_a_worker_killed_at_the_create_leaves_one_entry_once_the_message_is_rede
     # When SQS redelivers to another container once the lock has expired
     firm.clock.advance(seconds=360)
     outcome = deliver(firm, snapshot(purchase()), worker="next", receive=2)
-    # Then Clio holds the entry once
+    # Then Clio holds the entry once; an entry Clio had accepted is adopted, and the firm's activity says so
     assert len(firm.clio.activities) == 1
     assert outcome.created == (0 if after else 1)
+    adopted = [r for r in firm.stores.activity.recent(TENANT) if r.action == "adopted"]
+    assert [r.clio_activity_id for r in adopted] == ([1] if after else [])
+
+
+def test_a_new_transaction_is_created_without_reading_what_an_earlier_attempt_left() -> None:
+    # Given a transaction never seen, for two clients
+    firm = Firm()
+    # When it is imported
+    deliver(firm, snapshot(purchase("501", ("20", "40.00"), ("26", "6.00"))))
+    # Then its intents rode on the lock and nothing was listed: recovery costs nothing on the happy path
+    assert firm.clio.calls == ["create_hard_cost", "create_hard_cost"]
 
 
 def test_an_edit_updates_the_entry_and_keeps_the_firms_matter() -> None:

@@ -56,6 +56,7 @@ def test_changes_ask_for_one_delayed_read_per_tenant_and_removals_go_to_the_mapp
             "requested_at": NOW.isoformat().replace("+00:00", "Z"),
             "reason": "webhook",
             "preferences_changed": False,
+            "run_id": None,
         }
     ]
     assert poll_queue.delays == [DEBOUNCE]

@@ -71,8 +71,9 @@ FAILURE_TEXT: dict[FailureCode, CodeText] = {
     ),
     FailureCode.NO_CLIO_CONTACT: CodeText(
         "The QuickBooks Online customer has no matching contact in Clio (matched by name, then e-mail).",
-        "Create the contact in Clio with the same name or e-mail as the QuickBooks customer, "
-        "or link the two in the settings; the next sync imports it.",
+        "Create the contact in Clio with the same name or e-mail as the QuickBooks customer, or press "
+        '"Link to a Clio contact" on the failure (Sync Failures, on the firm\'s page) and choose the contact it is; '
+        "the next sync imports it.",
     ),
     FailureCode.CONTACT_HAS_NO_MATTER: CodeText(
         "The Clio contact has no matter to record the expense on.",

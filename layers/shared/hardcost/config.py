@@ -123,6 +123,8 @@ class AdminSettings(BaseModel):
     # The ``iss`` every admin token must carry (the identity provider's in production).
     ADMIN_JWT_ISSUER: Annotated[str, Field(min_length=1)] = "hard-cost-sync"
     OAUTH_STATE_SECONDS: Annotated[int, Field(ge=60, le=3600)] = 600
+    # Where the firm's page links a transaction in QuickBooks Online (the sandbox: https://app.sandbox.qbo.intuit.com).
+    QBO_APP_URL: Annotated[str, Field(min_length=1)] = "https://app.qbo.intuit.com"
 
 
 def parse_admin_settings(environ: Mapping[str, str]) -> AdminSettings:

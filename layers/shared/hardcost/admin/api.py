@@ -9,13 +9,12 @@ reached by the providers' redirects and are protected by the signed ``state`` in
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from hardcost.admin.auth import (
@@ -24,40 +23,21 @@ from hardcost.admin.auth import (
     verify_token,
 )
 from hardcost.admin.bodies import JSON_ANSWER_HEADERS, body_problem, with_answer_headers
+from hardcost.admin.client_routes import client_routes
 from hardcost.admin.connect import connect_routes
-from hardcost.admin.page import content_security_policy, page_html
-from hardcost.deps.admin import admin_context, admin_settings, jwt_key, public_url
+from hardcost.admin.error_answers import register_error_answers
+from hardcost.admin.page import PAGE_HEADERS, content_security_policy, page_html
+from hardcost.admin.report_routes import report_routes
+from hardcost.admin.routing import RouteContext
+from hardcost.admin.tenant_routes import tenant_routes
+from hardcost.admin.work_routes import work_routes
+from hardcost.deps.admin import admin_settings, jwt_key, public_url
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import (
     AccessDeniedError,
-    AuthError,
-    ConfigurationError,
-    ConflictError,
-    ConsentDeclinedError,
-    InvalidSettingsError,
-    InvalidStateError,
     NotAuthenticatedError,
-    PermanentError,
-    ReconnectRequiredError,
-    RetryableError,
-    TenantNotFoundError,
 )
-from hardcost.logic import admin, onboarding
-from hardcost.models.admin import (
-    ActivityEntry,
-    ClioUser,
-    Disconnected,
-    Enqueued,
-    ExpenseAccount,
-    Health,
-    NeedsMatterEntry,
-    RetryRequest,
-    SettingsUpdate,
-    SyncFailure,
-    SyncOutcome,
-    TenantSettingsView,
-    TenantSummary,
-)
+from hardcost.logic import onboarding
 
 logger = Logger(child=True)
 
@@ -71,16 +51,6 @@ PUBLIC_ROUTES = frozenset(
         ("GET", onboarding.CLIO_CALLBACK_PATH),
     }
 )
-TenantId = Annotated[str, Query(min_length=1, max_length=128)]
-
-
-def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=json.dumps({"error": error, "message": message}),
-        headers=headers,
-    )
 
 
 def _refusal(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -100,7 +70,7 @@ class AdminApi:
         self.app = APIGatewayHttpResolver(enable_validation=True)
         self.app.use(middlewares=[_tenant_guard])
         self._routes()
-        self._errors()
+        register_error_answers(self.app, before_validation=check_tenant)
 
     # --- the request around the resolver -------------------------------------------------------------
 
@@ -136,19 +106,8 @@ class AdminApi:
 
     # --- routes ---------------------------------------------------------------------------------------
 
-    def _routes(self) -> None:  # noqa: C901 - one place lists every route
+    def _routes(self) -> None:
         app = self.app
-
-        def runtime() -> Runtime:
-            found: Runtime = app.context["runtime"]
-            return found
-
-        def principal() -> Principal:
-            found: Principal = app.context["principal"]
-            return found
-
-        def ctx() -> admin.AdminContext:
-            return admin_context(runtime())
 
         @app.get(PAGE_PATH, include_in_schema=False)
         def page() -> Response[str]:
@@ -156,71 +115,18 @@ class AdminApi:
                 status_code=200,
                 content_type="text/html; charset=utf-8",
                 body=page_html(),
-                headers={
-                    "Cache-Control": "no-store",
-                    "Content-Security-Policy": content_security_policy(),
-                    "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": "no-referrer",
-                },
+                headers=PAGE_HEADERS | {"Content-Security-Policy": content_security_policy()},
             )
 
         @app.get(OPENAPI_PATH, include_in_schema=False)
         def openapi() -> Response[str]:
             return Response(status_code=200, content_type="application/json", body=self.openapi_json())
 
-        @app.get("/admin/tenants", summary="Every tenant (operators only)")
-        def tenants() -> list[TenantSummary]:
-            principal().require_operator()
-            return admin.list_tenants(ctx())
-
-        @app.get("/admin/tenants/<tenant_id>/health", summary="Tenant status and problems, each with its fix")
-        def health(tenant_id: str) -> Health:
-            return admin.health(ctx(), tenant_id)
-
-        @app.get("/admin/tenants/<tenant_id>/settings", summary="The tenant's import settings")
-        def get_settings(tenant_id: str) -> TenantSettingsView:
-            return admin.settings_of(ctx(), tenant_id)
-
-        @app.put("/admin/tenants/<tenant_id>/settings", summary="Change the import settings (validated at QBO, Clio)")
-        def put_settings(tenant_id: str, update: SettingsUpdate) -> TenantSettingsView:
-            return admin.update_settings(ctx(), tenant_id, update)
-
-        @app.get("/admin/tenants/<tenant_id>/accounts", summary="QBO expense accounts to import from")
-        def accounts(tenant_id: str) -> list[ExpenseAccount]:
-            return admin.expense_accounts(ctx(), tenant_id)
-
-        @app.get("/admin/tenants/<tenant_id>/users", summary="Clio users who may own the entries")
-        def users(tenant_id: str) -> list[ClioUser]:
-            return admin.clio_users(ctx(), tenant_id)
-
-        @app.get("/admin/tenants/<tenant_id>/failures", summary="Open Sync Failures (R14)")
-        def failures(tenant_id: str) -> list[SyncFailure]:
-            return admin.failures(ctx(), tenant_id)
-
-        @app.post("/admin/tenants/<tenant_id>/failures/retry", summary="Retry all failures, or those named")
-        def retry(tenant_id: str, request: RetryRequest) -> Enqueued:
-            return Enqueued(enqueued=admin.retry(ctx(), tenant_id, request.txn_ids))
-
-        @app.get("/admin/tenants/<tenant_id>/needs-matter", summary="Entries imported without a matter (R10)")
-        def needs_matter(tenant_id: str) -> list[NeedsMatterEntry]:
-            return admin.needs_matter(ctx(), tenant_id)
-
-        @app.get("/admin/tenants/<tenant_id>/activity", summary="What was created, updated, deleted, most recent first")
-        def activity(tenant_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ActivityEntry]:
-            return admin.activity(ctx(), tenant_id, limit)
-
-        @app.post("/admin/tenants/<tenant_id>/sync", summary="Poll QBO for this tenant now")
-        def sync(tenant_id: str) -> SyncOutcome:
-            return admin.sync_now(ctx(), tenant_id)
-
-        @app.delete(
-            "/admin/tenants/<tenant_id>",
-            summary="Disconnect: revoke the tokens at QBO and Clio; the sync history is kept 90 days "
-            "unless delete_data=true",
-        )
-        def disconnect(tenant_id: str, delete_data: Annotated[bool, Query()] = False) -> Disconnected:
-            return admin.disconnect(ctx(), tenant_id, delete_data=delete_data)
-
+        routes = RouteContext(app)
+        tenant_routes(routes)
+        work_routes(routes)
+        client_routes(routes)
+        report_routes(routes)
         connect_routes(app)
 
     def openapi_json(self) -> str:
@@ -233,50 +139,16 @@ class AdminApi:
             security=[{"bearerAuth": []}],
         )
 
-    # --- errors ---------------------------------------------------------------------------------------
-
-    def _errors(self) -> None:
-        app = self.app
-        table: list[tuple[type[Exception], int, str]] = [
-            (NotAuthenticatedError, 401, "unauthorized"),
-            (AccessDeniedError, 403, "forbidden"),
-            (TenantNotFoundError, 404, "not_found"),
-            (InvalidSettingsError, 422, "invalid_settings"),
-            (InvalidStateError, 400, "invalid_state"),
-            (ConsentDeclinedError, 400, "consent_declined"),
-            (ConflictError, 409, "conflict"),
-            (ReconnectRequiredError, 409, "reconnect_required"),
-            (AuthError, 409, "reconnect_required"),
-            (RetryableError, 503, "unavailable"),
-            (PermanentError, 502, "provider_refused"),
-        ]
-        for exc_class, status, code in table:
-            app.exception_handler(exc_class)(_handler_for(status, code))
-
-        def configuration(exc: Exception) -> Response[str]:
-            logger.error("admin API misconfigured", extra={"error": str(exc)})
-            return _error(500, "configuration", "the service is not configured; see its logs")
-
-        app.exception_handler(ConfigurationError)(configuration)
-
-
-def _handler_for(status: int, code: str) -> Any:
-    def handle(exc: Exception) -> Response[str]:
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        if status == 503:
-            headers = {"Retry-After": "5"}
-        message = str(exc)
-        if isinstance(exc, ReconnectRequiredError):
-            message = f"reconnect {exc.provider}: {exc}"
-        return _error(status, code, message, headers)
-
-    return handle
-
 
 def _tenant_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Every route runs behind this: the tenant the resolved route names (its ``tenant_id``, or the connect
     routes' query) must be the principal's, whatever the raw path looked like. A protected route reached with
     no principal is refused rather than run."""
+    check_tenant(app)
+    return next_middleware(app)
+
+
+def check_tenant(app: APIGatewayHttpResolver) -> None:
     principal: Principal | None = app.context.get("principal")
     route_args: dict[str, Any] = app.context.get("_route_args", {})
     named = [str(route_args["tenant_id"])] if "tenant_id" in route_args else []
@@ -290,7 +162,6 @@ def _tenant_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) 
     else:
         for tenant_id in named:
             principal.require_tenant(tenant_id)
-    return next_middleware(app)
 
 
 def _without_trailing_slash(event: dict[str, Any]) -> dict[str, Any]:

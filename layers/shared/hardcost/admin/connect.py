@@ -7,6 +7,8 @@ on a cross-site subrequest) and scoped to ``/connect``; a completed or refused c
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -15,8 +17,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from hardcost.admin.auth import Principal
+from hardcost.admin.notice import notice_for, notice_page, wants_html
 from hardcost.deps.admin import onboarding_context
 from hardcost.deps.runtime import Runtime
+from hardcost.errors import AccessDeniedError, ConsentDeclinedError, InvalidStateError, SyncError
 from hardcost.logic import onboarding
 from hardcost.logic.oauth_state import ConsentStart
 from hardcost.models.admin import AuthorizeUrl
@@ -50,6 +54,8 @@ def _cookie(provider: Provider, value: str, max_age: int) -> Cookie:
 
 
 def connect_routes(app: APIGatewayHttpResolver) -> None:
+    app.exception_handler(NoticeShown)(notice_answer)
+
     def context() -> onboarding.OnboardingContext:
         runtime: Runtime = app.context["runtime"]
         return onboarding_context(runtime, app.context["public_url"])
@@ -65,6 +71,20 @@ def connect_routes(app: APIGatewayHttpResolver) -> None:
             body=AuthorizeUrl(authorize_url=start.authorize_url).model_dump_json(),
             cookies=[_cookie(provider, start.browser_secret, lifetime)],
         )
+
+    @contextlib.contextmanager
+    def in_words(provider: Provider) -> Iterator[None]:
+        """A browser that cannot be connected lands on a page in words with a way back (and the consent cookie
+        cleared); an API client gets the JSON error."""
+        try:
+            yield
+        except SyncError as exc:
+            found = notice_for(exc)
+            if found is None or not wants_html(app.current_event.headers):
+                raise
+            status = 400 if isinstance(exc, ConsentDeclinedError | InvalidStateError) else 409
+            status = 403 if isinstance(exc, AccessDeniedError) else status
+            raise NoticeShown(notice_page(status, *found), provider) from None
 
     def browser_secret(provider: Provider) -> str | None:
         found = app.current_event.resolved_cookies_field.get(cookie_name(provider))
@@ -90,9 +110,10 @@ def connect_routes(app: APIGatewayHttpResolver) -> None:
         error: Annotated[str | None, Query()] = None,
     ) -> Response[str]:
         secret = browser_secret("qbo")
-        tenant = onboarding.complete_qbo(
-            context(), code=code, state=state, realm_id=realmId, error=error, browser_secret=secret
-        )
+        with in_words("qbo"):
+            tenant = onboarding.complete_qbo(
+                context(), code=code, state=state, realm_id=realmId, error=error, browser_secret=secret
+            )
         return _back_to_page(tenant.tenant_id, "qbo")
 
     @app.get(onboarding.CLIO_CALLBACK_PATH, summary="Clio's redirect after consent (state and cookie checked)")
@@ -102,8 +123,23 @@ def connect_routes(app: APIGatewayHttpResolver) -> None:
         error: Annotated[str | None, Query()] = None,
     ) -> Response[str]:
         secret = browser_secret("clio")
-        tenant = onboarding.complete_clio(context(), code=code, state=state, error=error, browser_secret=secret)
+        with in_words("clio"):
+            tenant = onboarding.complete_clio(context(), code=code, state=state, error=error, browser_secret=secret)
         return _back_to_page(tenant.tenant_id, "clio")
+
+
+class NoticeShown(Exception):
+    """Carries the page in words out of a callback (Powertools answers it through the handler below)."""
+
+    def __init__(self, page: Response[str], provider: Provider) -> None:
+        super().__init__("notice")
+        self.page = page
+        self.provider = provider
+
+
+def notice_answer(exc: NoticeShown) -> Response[str]:
+    exc.page.cookies = [_cookie(exc.provider, "", 0)]
+    return exc.page
 
 
 def _back_to_page(tenant_id: str, provider: Provider) -> Response[str]:

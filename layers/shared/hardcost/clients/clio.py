@@ -27,11 +27,22 @@ from hardcost.errors import (
     ThrottledError,
     UpstreamUnavailableError,
 )
-from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, Identity, Matter, User
+from hardcost.models.clio import (
+    Activity,
+    ActivityPatch,
+    Contact,
+    ExpenseCategory,
+    HardCostEntryWrite,
+    Identity,
+    Matter,
+    User,
+)
 
 TokenProvider = Callable[[bool], str]
 PAGE_LIMIT = 200
 ACTIVITY_FIELDS = "id,etag,type,date,price,note,reference,billed,matter{id},user{id}"
+# Every field a create writes, and when the entry was created.
+WRITTEN_FIELDS = f"{ACTIVITY_FIELDS},created_at,non_billable,vendor{{id}},expense_category{{id}}"
 CONTACT_FIELDS = "id,name,first_name,last_name,type,primary_email_address"
 MATTER_FIELDS = "id,display_number,description,status,client{id}"
 USER_FIELDS = "id,name,account_owner,enabled"
@@ -83,6 +94,15 @@ class ClioClient:
             return None
         return Contact.model_validate(body["data"])
 
+    def search_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        params = {"fields": CONTACT_FIELDS, "query": text, "limit": str(max(1, min(limit, PAGE_LIMIT)))}
+        body = self._request("GET", "contacts.json", params=params)
+        return [Contact.model_validate(c) for c in body.get("data") or []]
+
+    def expense_categories(self) -> list[ExpenseCategory]:
+        params = {"fields": "id,name,entry_type"}
+        return [ExpenseCategory.model_validate(c) for c in self._list("expense_categories.json", params)]
+
     def matters_of(self, contact_id: int) -> list[Matter]:
         params = {"fields": MATTER_FIELDS, "client_id": str(contact_id)}
         return [Matter.model_validate(m) for m in self._list("matters.json", params)]
@@ -104,16 +124,31 @@ class ClioClient:
     def hard_cost_entries(self, *, dated_from: date | None = None) -> list[Activity]:
         """Every HardCostEntry of the firm (dated on or after ``dated_from``), with when each was created."""
         params = {
-            "fields": f"{ACTIVITY_FIELDS},created_at,non_billable,vendor{{id}},expense_category{{id}}",
+            "fields": WRITTEN_FIELDS,
             "type": "HardCostEntry",
         }
         if dated_from is not None:
             params["start_date"] = dated_from.isoformat()
         return [Activity.model_validate(a) for a in self._list("activities.json", params)]
 
-    def find_activities_by_note(self, text: str) -> list[Activity]:
-        """Clio's activity ``query`` searches the note only; our marker lives there (R15)."""
-        params = {"fields": ACTIVITY_FIELDS, "query": text, "type": "HardCostEntry"}
+    def hard_costs_created_since(
+        self,
+        since: datetime,
+        *,
+        dated: date | None = None,
+        matter_id: int | None = None,
+        user_id: int | None = None,
+    ) -> list[Activity]:
+        """Index filters of GET /activities.json [SPEC]: ``created_since`` ("having the `created_at` field after"),
+        ``type``, ``start_date``/``end_date`` (on or after, on or before), ``matter_id``, ``user_id``. Only ids are
+        given as filters: a missing matter or user is compared by the caller, never asked with ``null``."""
+        params = {"fields": WRITTEN_FIELDS, "type": "HardCostEntry", "created_since": since.isoformat()}
+        if dated is not None:
+            params["start_date"] = params["end_date"] = dated.isoformat()
+        if matter_id is not None:
+            params["matter_id"] = str(matter_id)
+        if user_id is not None:
+            params["user_id"] = str(user_id)
         return [Activity.model_validate(a) for a in self._list("activities.json", params)]
 
     # --- writes ----------------------------------------------------------------------------
@@ -122,7 +157,7 @@ class ClioClient:
         payload = {"data": entry.model_dump(mode="json", exclude_none=True)}
         try:
             # Only a 429 is certain to have created nothing. After a timeout, reset or 5xx the entry may
-            # exist: the error goes back to SQS and the next attempt looks for the entry's marker first.
+            # exist: the error goes back to SQS and the next attempt lists what Clio accepted since its intent first.
             body = self._request(
                 "POST", "activities.json", params={"fields": ACTIVITY_FIELDS}, json=payload, retry_on=(ThrottledError,)
             )
@@ -142,6 +177,19 @@ class ClioClient:
                 params={"fields": ACTIVITY_FIELDS},
                 json=payload,
                 headers=headers,
+            )
+        except ClioRejectedError as exc:
+            if exc.status == 422 and "bill" in str(exc).lower():
+                raise EntryBilledError(str(exc)) from None
+            raise
+        return Activity.model_validate(body["data"])
+
+    def set_activity_matter(self, activity_id: int, matter_id: int) -> Activity:
+        """No If-Match: the firm chose this matter on purpose, over whatever the entry holds now (R11)."""
+        payload = {"data": {"matter": {"id": matter_id}}}
+        try:
+            body = self._request(
+                "PATCH", f"activities/{activity_id}.json", params={"fields": ACTIVITY_FIELDS}, json=payload
             )
         except ClioRejectedError as exc:
             if exc.status == 422 and "bill" in str(exc).lower():

@@ -9,11 +9,25 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from hardcost.models.clio import Activity, ActivityPatch, Contact, HardCostEntryWrite, Matter, User
+from hardcost.models.clio import (
+    Activity,
+    ActivityPatch,
+    Contact,
+    ExpenseCategory,
+    HardCostEntryWrite,
+    Matter,
+    User,
+)
 from hardcost.models.records import Provider, TenantRecord
 from hardcost.models.secrets import AppCredentials, TenantCredentials, TokenResponse
 
 MAX_PAGE = 1000  # QBO's most objects per query page, and per CDC answer
+
+
+class Mailer(Protocol):
+    """Sends one plain-text e-mail (``clients.mail.SesMailer``; locally a sink the tests read)."""
+
+    def send(self, to: str, subject: str, body: str) -> None: ...
 
 
 class QboApi(Protocol):
@@ -55,6 +69,12 @@ class ClioApi(Protocol):
 
     def contact(self, contact_id: int) -> Contact | None: ...
 
+    def search_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        """Contacts whose name or e-mail contains ``text`` (Clio's ``query``): one page, for a picker."""
+        ...
+
+    def expense_categories(self) -> list[ExpenseCategory]: ...
+
     def matters_of(self, contact_id: int) -> list[Matter]: ...
 
     def all_matters(self) -> list[Matter]: ...
@@ -65,13 +85,27 @@ class ClioApi(Protocol):
 
     def hard_cost_entries(self, *, dated_from: date | None = None) -> list[Activity]: ...
 
-    def find_activities_by_note(self, text: str) -> list[Activity]: ...
+    def hard_costs_created_since(
+        self,
+        since: datetime,
+        *,
+        dated: date | None = None,
+        matter_id: int | None = None,
+        user_id: int | None = None,
+    ) -> list[Activity]:
+        """The firm's HardCostEntries created after ``since`` (dated ``dated``, of that matter and user when
+        given), with every field a create writes: how a retry finds an entry Clio accepted unrecorded (R15)."""
+        ...
 
     def create_hard_cost(self, entry: HardCostEntryWrite) -> Activity: ...
 
     def update_activity(self, activity_id: int, patch: ActivityPatch, etag: str | None) -> Activity: ...
 
     def delete_activity(self, activity_id: int) -> bool: ...
+
+    def set_activity_matter(self, activity_id: int, matter_id: int) -> Activity:
+        """The firm's choice of matter for an entry (R10, R11): the only time the service sends a matter on update."""
+        ...
 
 
 class Tokens(Protocol):

@@ -9,9 +9,10 @@ from hardcost.config import AdminSettings, get_admin_settings
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import AccessDeniedError, AuthError
 from hardcost.logic import admin, onboarding
+from hardcost.logic.failure_views import AppLinks
 from hardcost.logic.poll import poll_tenant
 from hardcost.models.messages import PollRequest
-from hardcost.models.records import ClioRegion, TenantRecord
+from hardcost.models.records import ClioRegion
 from hardcost.signing_keys import derived_key
 
 
@@ -23,7 +24,7 @@ def jwt_key(runtime: Runtime) -> str | None:
     return admin_settings(runtime).ADMIN_JWT_SECRET or runtime.tokens.app_credentials().admin_jwt_secret
 
 
-def admin_context(runtime: Runtime) -> admin.AdminContext:
+def admin_context(runtime: Runtime, subject: str | None = None) -> admin.AdminContext:
     return admin.AdminContext(
         stores=runtime.stores,
         tokens=runtime.tokens,
@@ -31,22 +32,24 @@ def admin_context(runtime: Runtime) -> admin.AdminContext:
         clock=runtime.clock,
         qbo_for=runtime.qbo_for,
         clio_for=runtime.clio_for,
-        poll=lambda tenant: poll_tenant(tenant, runtime.poller_context(), _asked(runtime, tenant)),
+        poll=lambda tenant, request: poll_tenant(tenant, runtime.poller_context(), request),
         qbo_revoke_url=runtime.settings.QBO_REVOKE_URL,
         forget_clients=runtime.forget_tenant_clients,
-        ask_read=lambda tenant: _ask_read(runtime, tenant),
+        ask_read=lambda request: _ask_read(runtime, request),
+        links=AppLinks(
+            qbo_app_url=admin_settings(runtime).QBO_APP_URL, clio_app_urls=dict(runtime.settings.CLIO_REGION_URLS)
+        ),
+        subject=subject,
     )
 
 
-def _asked(runtime: Runtime, tenant: TenantRecord) -> PollRequest:
-    """A person's request for a read (Sync now, saved settings): it reads the preconditions too."""
-    return PollRequest(tenant_id=tenant.tenant_id, requested_at=runtime.clock.now(), reason="operator")
-
-
-def _ask_read(runtime: Runtime, tenant: TenantRecord) -> None:
+def _ask_read(runtime: Runtime, request: PollRequest) -> bool:
+    """A person's request for a read (Sync now, saved settings): the poll worker reads the preconditions too."""
     queue = runtime.poll_queue()
-    if queue is not None:
-        queue.send([_asked(runtime, tenant)])
+    if queue is None:
+        return False
+    queue.send([request])
+    return True
 
 
 def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.OnboardingContext:

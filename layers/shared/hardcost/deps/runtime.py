@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger
 
 from hardcost.clients.clio import ClioClient
 from hardcost.clients.http import RateLimitPacer, RetryPolicy
+from hardcost.clients.mail import SesMailer
 from hardcost.clients.qbo import QboClient
 from hardcost.clients.tokens import TokenStore
 from hardcost.clock import Clock, SystemClock
@@ -154,6 +155,10 @@ class Runtime:
         self._metered_counted.update({tenant_id: client.metered for tenant_id, client in self._qbo.items()})
         record_qbo_metering(reading.added, reading.used_percent)
         return reading
+
+    def mailer(self, sender: str) -> SesMailer:
+        """The daily digest's SES sender (the operator's ``digest`` command; moto's SES on the local stack)."""
+        return SesMailer(self.session.client("ses", endpoint_url=self.settings.AWS_ENDPOINT_URL), sender)
 
     def poll_queue(self) -> ExpenseQueue | None:
         url = self.settings.POLL_QUEUE_URL

@@ -7,56 +7,32 @@ authorised for; nothing here knows about HTTP.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
-from hardcost.clients.ports import ClioApi, QboApi, Tokens
-from hardcost.clock import Clock
 from hardcost.codes import PROBLEM_TEXT, ProblemCode
 from hardcost.errors import AuthError, InvalidSettingsError, ReconnectRequiredError, TenantNotFoundError
-from hardcost.logic import views
-from hardcost.logic.poll import TenantPollReport
-from hardcost.logic.retry import retry_failures
+from hardcost.logic.admin_context import AdminContext as AdminContext
+from hardcost.logic.admin_context import tenant_of as tenant_of
+from hardcost.logic.failure_views import FailureFilter, sync_failures
+from hardcost.logic.firm_status import headline
+from hardcost.logic.reports import start_date_warnings
 from hardcost.models.admin import (
     ActivityEntry,
     ClioUser,
     Disconnected,
     ExpenseAccount,
+    ExpenseCategoryChoice,
     Health,
-    NeedsMatterEntry,
     Problem,
     SettingsUpdate,
     SyncFailure,
-    SyncOutcome,
     TenantSettingsView,
     TenantSummary,
 )
+from hardcost.models.messages import PollRequest
 from hardcost.models.records import Provider, TenantRecord
 from hardcost.rules import tenant_status as lifecycle
-from hardcost.stores.ports import Queue, Stores
-
-
-@dataclass
-class AdminContext:
-    stores: Stores
-    tokens: Tokens
-    queue: Queue
-    clock: Clock
-    qbo_for: Callable[[TenantRecord], QboApi]
-    clio_for: Callable[[TenantRecord], ClioApi]
-    poll: Callable[[TenantRecord], TenantPollReport]
-    qbo_revoke_url: str
-    forget_clients: Callable[[str], None]
-    # Asks the poll worker for a read of the tenant's changes now (DESIGN.md §6), as a person's request: the
-    # preconditions are read too. None: no poll queue (the next scheduled read brings the change).
-    ask_read: Callable[[TenantRecord], None] | None = None
-
-
-def tenant_of(ctx: AdminContext, tenant_id: str) -> TenantRecord:
-    tenant = ctx.stores.tenants.get(tenant_id)
-    if tenant is None:
-        raise TenantNotFoundError(f"no tenant {tenant_id!r}")
-    return tenant
+from hardcost.rules.entry import example_note
 
 
 def list_tenants(ctx: AdminContext) -> list[TenantSummary]:
@@ -86,6 +62,8 @@ def health(ctx: AdminContext, tenant_id: str) -> Health:
             )
         )
     credentials = ctx.tokens.stored(tenant_id)
+    connected = {"qbo": credentials.qbo is not None, "clio": credentials.clio is not None}
+    state, words = headline(tenant, connected)
     return Health(
         tenant_id=tenant_id,
         status=tenant.status,
@@ -93,24 +71,39 @@ def health(ctx: AdminContext, tenant_id: str) -> Health:
         problems=problems,
         reconnect=tenant.reconnect[0] if tenant.reconnect else None,
         reconnect_all=list(tenant.reconnect),
-        connected={"qbo": credentials.qbo is not None, "clio": credentials.clio is not None},
+        connected=connected,
         clio_region=tenant.clio_region,
         last_sync_at=ctx.stores.cursors.get(tenant_id).last_poll_at,
         open_failures=len(ctx.stores.failures.list(tenant_id)),
         needs_matter=len(ctx.stores.needs_matter.list(tenant_id)),
+        state=state,
+        headline=words,
     )
 
 
 def settings_of(ctx: AdminContext, tenant_id: str) -> TenantSettingsView:
-    settings = tenant_of(ctx, tenant_id).settings
-    return TenantSettingsView.model_validate(settings.model_dump(exclude={"contact_links"}))
+    return _view(ctx, tenant_of(ctx, tenant_id))
 
 
+def _view(ctx: AdminContext, tenant: TenantRecord) -> TenantSettingsView:
+    """The settings as the page shows them, with what the firm should know about them and the note an entry gets
+    under them (§5), by the mapper's rule."""
+    settings = tenant.settings
+    warnings = start_date_warnings(settings.start_date, ctx.clock.now().date())
+    preview = example_note(include_memo=settings.include_memo_in_note)
+    return TenantSettingsView.model_validate(
+        {**settings.model_dump(exclude=LINK_FIELDS), "warnings": warnings, "note_preview": preview}
+    )
+
+
+LINK_FIELDS = {"contact_links", "contact_link_names"}  # changed through contact-links, never PUT settings
 READ_AFTER_SAVING = frozenset({"enabled", "start_date", "source_account_id"})
 NOT_CLEARABLE = {
     "enabled": "say true or false",
     "start_date": "choose the first date to import from",
     "source_account_id": "choose the QuickBooks account to import from; turn imports off instead of clearing it",
+    "include_memo_in_note": "say true or false",
+    "digest_enabled": "say true or false",
 }
 
 
@@ -129,17 +122,21 @@ def update_settings(ctx: AdminContext, tenant_id: str, update: SettingsUpdate) -
     new_user = user is not None and user != tenant.settings.default_user_id
     if new_user and user not in {u.id for u in clio_users(ctx, tenant_id)}:
         raise InvalidSettingsError("default_user_id", "not an active user of this Clio account")
+    category = changes.get("clio_expense_category_id")
+    new_category = category is not None and category != tenant.settings.clio_expense_category_id
+    if new_category and category not in {c.id for c in expense_categories(ctx, tenant_id)}:
+        raise InvalidSettingsError("clio_expense_category_id", "not a hard-cost expense category of this Clio account")
     now = ctx.clock.now()
     updated = ctx.stores.tenants.transition(
         tenant_id, lambda current: lifecycle.settings_changed(current, changes, now), known=tenant
     )
     if updated is None:
         raise TenantNotFoundError(f"no tenant {tenant_id!r}")
-    if ctx.ask_read is not None and changes.keys() & READ_AFTER_SAVING:
+    if changes.keys() & READ_AFTER_SAVING:
         # What the firm just chose comes in now (a backfill, a blocked tenant's problem looked at again), not at
         # the backstop's next read hours from now.
-        ctx.ask_read(updated)
-    return TenantSettingsView.model_validate(updated.settings.model_dump(exclude={"contact_links"}))
+        ctx.ask_read(PollRequest(tenant_id=tenant_id, requested_at=now, reason="operator"))
+    return _view(ctx, updated)
 
 
 @contextlib.contextmanager
@@ -192,45 +189,23 @@ def clio_users(ctx: AdminContext, tenant_id: str) -> list[ClioUser]:
     ]
 
 
-def failures(ctx: AdminContext, tenant_id: str) -> list[SyncFailure]:
-    home = tenant_of(ctx, tenant_id).home_currency or "USD"
-    return [
-        SyncFailure(
-            txn_id=f.txn_id,
-            type=f.txn.txn_type,
-            number=f.txn.number,
-            date=f.txn.date,
-            amount=f.txn.amount,
-            currency=f.txn.currency if f.txn.currency not in (None, home) else None,
-            payee=f.txn.payee,
-            code=str(f.code),
-            message=f.message,
-            fix=f.fix,
-            detail=f.detail,
-            first_seen=f.first_seen,
-            last_seen=f.last_seen,
-        )
-        for f in views.open_failures(ctx.stores, tenant_id)
-    ]
-
-
-def retry(ctx: AdminContext, tenant_id: str, txn_ids: list[str] | None) -> int:
-    tenant_of(ctx, tenant_id)
-    return retry_failures(ctx.stores, ctx.queue, tenant_id, txn_ids)
-
-
-def needs_matter(ctx: AdminContext, tenant_id: str) -> list[NeedsMatterEntry]:
+def expense_categories(ctx: AdminContext, tenant_id: str) -> list[ExpenseCategoryChoice]:
+    """Clio's expense categories a hard cost may carry (hard-cost ones and those for any entry), by name."""
     tenant = tenant_of(ctx, tenant_id)
-    return [
-        NeedsMatterEntry(
-            txn_id=r.txn_id,
-            clio_activity_id=r.clio_activity_id,
-            contact_id=r.contact_id,
-            reason=r.reason,
-            since=r.since,
-        )
-        for r in views.needs_matter(ctx.stores, tenant_id, ctx.clio_for(tenant))
-    ]
+    with _recording_refusal(ctx, tenant, "clio"):
+        categories = ctx.clio_for(tenant).expense_categories()
+    return sorted(
+        (
+            ExpenseCategoryChoice(id=c.id, name=c.name or f"Category {c.id}")
+            for c in categories
+            if (c.entry_type or "unassociated") in {"hard_cost", "unassociated"}
+        ),
+        key=lambda c: c.name.casefold(),
+    )
+
+
+def failures(ctx: AdminContext, tenant_id: str, wanted: FailureFilter | None = None) -> list[SyncFailure]:
+    return sync_failures(ctx.stores, tenant_of(ctx, tenant_id), ctx.links, wanted)
 
 
 def activity(ctx: AdminContext, tenant_id: str, limit: int) -> list[ActivityEntry]:
@@ -239,13 +214,6 @@ def activity(ctx: AdminContext, tenant_id: str, limit: int) -> list[ActivityEntr
         ActivityEntry(at=e.at, action=e.action, txn_id=e.txn_id, clio_activity_id=e.clio_activity_id, detail=e.detail)
         for e in ctx.stores.activity.recent(tenant_id, limit)
     ]
-
-
-def sync_now(ctx: AdminContext, tenant_id: str) -> SyncOutcome:
-    polled = ctx.poll(tenant_of(ctx, tenant_id))
-    return SyncOutcome(
-        tenant_id=polled.tenant_id, outcome=polled.outcome, enqueued=polled.enqueued, detail=polled.detail
-    )
 
 
 def disconnect(ctx: AdminContext, tenant_id: str, *, delete_data: bool = False) -> Disconnected:

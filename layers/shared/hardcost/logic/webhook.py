@@ -219,7 +219,7 @@ def _unlimited() -> int:
 def _mark(ctx: WebhookContext, dedup_keys: list[str]) -> None:
     # The events are on the queue: a marker that cannot be written must not become a 5xx, which would make
     # Intuit redeliver (and, with markers still failing, redeliver forever). Without it a redelivery only
-    # sends the event again, which is harmless: the mapper is idempotent (intents, note markers, SyncToken).
+    # sends the event again, which is harmless: the mapper is idempotent (intents, SyncToken).
     try:
         unwritten = ctx.store.mark_seen(dedup_keys, ctx.clock.now() + DEDUP_TTL)
     except SyncError as exc:

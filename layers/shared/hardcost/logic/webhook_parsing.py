@@ -159,6 +159,7 @@ def read_request_body(tenant_id: str, requested_at: datetime, *, preferences_cha
         "requested_at": _json_time(requested_at.astimezone(UTC)),
         "reason": "webhook",
         "preferences_changed": preferences_changed,
+        "run_id": None,  # a webhook's read is nobody's run
     }
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 

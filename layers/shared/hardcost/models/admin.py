@@ -36,6 +36,10 @@ class Health(ApiModel):
     last_sync_at: dt.datetime | None = None
     open_failures: int
     needs_matter: int
+    state: Literal["healthy", "setup", "paused", "blocked", "reconnect", "disconnected"] = Field(
+        "healthy", description="healthy only when both sides are connected, imports are on and nothing blocks"
+    )
+    headline: str = Field("", description='the state in words, e.g. "Setup not finished: connect Clio"')
 
 
 class TenantSettingsView(ApiModel):
@@ -44,11 +48,21 @@ class TenantSettingsView(ApiModel):
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
+    include_memo_in_note: bool = Field(
+        False, description="whether the entry's note, printed on the client's bill, carries QuickBooks' memo"
+    )
+    note_preview: str = Field(
+        "", description="the note an example check gets under these settings, as it prints on the client's bill"
+    )
+    digest_email: str | None = None
+    digest_enabled: bool = True
+    warnings: list[str] = Field(default_factory=list, description="what the firm should know, e.g. a future date")
 
 
 class SettingsUpdate(ApiModel):
     """A partial update: only the fields sent change. ``null`` clears the default user (back to Clio's account
-    owner) or the expense category; ``enabled``, ``start_date`` and ``source_account_id`` cannot be cleared."""
+    owner), the expense category or the digest address; ``enabled``, ``start_date``, ``source_account_id``,
+    ``include_memo_in_note`` and ``digest_enabled`` cannot be cleared."""
 
     enabled: bool | None = None
     start_date: dt.date | None = None
@@ -56,7 +70,21 @@ class SettingsUpdate(ApiModel):
         None, min_length=1, max_length=64, description="a QBO expense account Id (GET accounts)"
     )
     default_user_id: int | None = Field(None, ge=1, description="a Clio user id (GET users); null: the account owner")
-    clio_expense_category_id: int | None = Field(None, ge=1, description="a Clio expense category id; null: none")
+    clio_expense_category_id: int | None = Field(
+        None, ge=1, description="a Clio expense category id (GET expense-categories); null: none"
+    )
+    include_memo_in_note: bool | None = Field(
+        None,
+        description="write QuickBooks' memo (internal there) in the note printed on the client's bill; entries "
+        "take it when their transaction is next written",
+    )
+    digest_email: str | None = Field(
+        None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="where the daily digest goes; null: none",
+    )
+    digest_enabled: bool | None = Field(None, description="false unsubscribes the firm from the daily digest")
 
     def changes(self) -> dict[str, object]:
         """The fields the request sent, with their values."""
@@ -70,10 +98,31 @@ class ExpenseAccount(ApiModel):
     account_type: str | None = None
 
 
+class ExpenseCategoryChoice(ApiModel):
+    id: int
+    name: str
+
+
 class ClioUser(ApiModel):
     id: int
     name: str | None = None
     account_owner: bool = False
+
+
+class Client(ApiModel):
+    """A firm's client as both sides know it: the QBO customer and, once matched, the Clio contact."""
+
+    customer_id: str | None = None
+    customer_name: str | None = None
+    contact_id: int | None = None
+    contact_name: str | None = None
+
+
+class FailureLine(ApiModel):
+    line_id: str | None = None
+    description: str | None = None
+    amount: Decimal
+    customer_name: str | None = None
 
 
 class SyncFailure(ApiModel):
@@ -81,38 +130,84 @@ class SyncFailure(ApiModel):
     type: str
     number: str | None = None
     date: dt.date | None = None
-    amount: Decimal | None = None
-    currency: str | None = None  # set when ``amount`` is not in the firm's home currency (R9)
-    payee: str | None = None
+    amount: Decimal | None = Field(
+        None, description="what fails: the failing lines' total, or the transaction's when no line is named"
+    )
+    transaction_amount: Decimal | None = Field(None, description="the whole transaction's total")
+    currency: str | None = None  # set when the amounts are not in the firm's home currency (R9)
+    payee: str | None = Field(None, description="who was paid (QBO's payee: a vendor, or a customer)")
+    client: Client | None = Field(None, description="the client the failing lines are charged to")
+    lines: list[FailureLine] = Field(default_factory=list, description="the lines that fail")
     code: str
     message: str
-    fix: str
+    fix: str = Field(description="what to change, naming this transaction's client, lines and where")
     detail: str | None = None
+    qbo_url: str | None = Field(None, description="the transaction in QuickBooks Online")
+    clio_url: str | None = Field(None, description="the entry in Clio, when there is one")
     first_seen: dt.datetime
     last_seen: dt.datetime
 
 
 class RetryRequest(ApiModel):
     txn_ids: list[str] | None = Field(None, max_length=500, description="only these QBO transactions; all if absent")
+    code: str | None = Field(None, max_length=64, description="only the failures with this code (a group)")
 
 
-class Enqueued(ApiModel):
-    enqueued: int
+class RunStatus(ApiModel):
+    """Work a person asked for ("Sync now", Retry), followed until done."""
+
+    run_id: str
+    kind: Literal["sync", "retry"]
+    state: Literal["queued", "running", "done"]
+    requested_at: dt.datetime
+    outcome: str | None = Field(None, description="the read's outcome (polled, blocked, ...), or sent for a retry")
+    enqueued: int | None = Field(None, description="transactions to deal with; None until the read has run")
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    failed: int = 0
+    held: int = 0
+    message: str = Field(description='where it is, in words: "Done: 2 created, 1 updated, 0 failed."')
 
 
-class SyncOutcome(ApiModel):
-    tenant_id: str
-    outcome: str
-    enqueued: int
-    detail: str = ""
+class MatterOption(ApiModel):
+    id: int
+    display_number: str | None = None
+    description: str | None = None
+    status: str | None = None
 
 
 class NeedsMatterEntry(ApiModel):
+    """An entry imported without a matter (R10), as a queue: who, when, how much, what, and the matters to pick."""
+
     txn_id: str
+    customer_id: str
     clio_activity_id: int
     contact_id: int
+    client: Client
+    date: dt.date | None = None
+    amount: Decimal | None = None
+    note: str | None = None
     reason: str
     since: dt.datetime
+    matters: list[MatterOption] = Field(default_factory=list, description="the contact's open and pending matters")
+    clio_url: str | None = None
+    qbo_url: str | None = None
+
+
+class MatterAssignment(ApiModel):
+    txn_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64)
+    matter_id: int = Field(ge=1, description="one of the entry's matters (GET needs-matter)")
+
+
+class MatterAssigned(ApiModel):
+    txn_id: str
+    customer_id: str
+    clio_activity_id: int
+    matter: MatterOption
+    message: str
 
 
 class ActivityEntry(ApiModel):
@@ -141,3 +236,122 @@ class Disconnected(ApiModel):
 
 class AuthorizeUrl(ApiModel):
     authorize_url: str
+
+
+class ContactLink(ApiModel):
+    """An explicit link: this QBO customer is this Clio contact (R8: it wins over name and e-mail)."""
+
+    customer_id: str
+    customer_name: str | None = None
+    contact_id: int
+    contact_name: str | None = None
+
+
+class ContactLinkRequest(ApiModel):
+    contact_id: int = Field(ge=1, description="a Clio contact id (GET clio-contacts?q=)")
+
+
+class ContactLinkSaved(ApiModel):
+    link: ContactLink
+    retry: RunStatus | None = Field(None, description="the customer's failures sent again; follow GET runs/{run_id}")
+
+
+class ClioContact(ApiModel):
+    id: int
+    name: str | None = None
+    type: str | None = None
+    email: str | None = None
+
+
+class QboCustomer(ApiModel):
+    """A QBO customer from the list the service keeps (no metered read), with how it stands in Clio."""
+
+    customer_id: str
+    name: str | None = None
+    email: str | None = None
+    link: ContactLink | None = None
+    not_in_clio: int = Field(0, description="open failures because no Clio contact matches it")
+
+
+class DifferenceRow(ApiModel):
+    txn_id: str
+    qbo_amount: Decimal
+    clio_amount: Decimal
+    difference: Decimal
+    reason: str
+    explanation: str
+    qbo_url: str | None = None
+
+
+class ReasonTotal(ApiModel):
+    reason: str
+    explanation: str
+    amount: Decimal
+    transactions: int
+
+
+class ClientReconciliation(ApiModel):
+    client: Client
+    qbo_total: Decimal = Field(description="the source account's lines charged to the client in QBO")
+    clio_total: Decimal = Field(description="the hard costs the service holds in Clio for those transactions")
+    difference: Decimal
+    transactions: int
+    explained: list[ReasonTotal]
+    differences: list[DifferenceRow]
+
+
+class Reconciliation(ApiModel):
+    month: str
+    source_account_id: str | None
+    qbo_total: Decimal
+    clio_total: Decimal
+    difference: Decimal
+    clients: list[ClientReconciliation]
+    qbo_calls: int = Field(description="metered QuickBooks reads this report spent (one paged query)")
+
+
+class SettingsPreviewRequest(ApiModel):
+    """The change to preview; what is left out stays as saved."""
+
+    start_date: dt.date | None = None
+    source_account_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class PreviewClient(ApiModel):
+    client: Client
+    entries: int
+    total: Decimal
+
+
+class PreviewEffect(ApiModel):
+    entries: int
+    total: Decimal
+    clients: list[PreviewClient]
+
+
+class SettingsPreview(ApiModel):
+    start_date: dt.date
+    source_account_id: str | None
+    would_import: PreviewEffect = Field(description="not in Clio yet, imported by the next sync once saved")
+    no_longer_imported: PreviewEffect = Field(description="not in Clio yet, no longer imported once saved")
+    staying_in_clio: int = Field(description="entries already in Clio for these purchases: kept as they are")
+    purchases_read: int
+    qbo_calls: int = Field(description="metered QuickBooks reads this preview spent (one paged query)")
+    message: str
+    warnings: list[str] = Field(default_factory=list)
+
+
+class OnboardingStep(ApiModel):
+    key: Literal["qbo", "clio", "settings"]
+    title: str
+    done: bool
+    hint: str
+
+
+class OnboardingStatus(ApiModel):
+    """A new firm's three steps; answered before the first connection has created the tenant."""
+
+    tenant_id: str
+    started: bool = Field(description="whether the firm exists yet (its first QuickBooks connection creates it)")
+    steps: list[OnboardingStep]
+    next_step: Literal["qbo", "clio", "settings"] | None

@@ -39,6 +39,12 @@ class Contact(ClioModel):
     primary_email_address: str | None = None
 
 
+class ExpenseCategory(ClioModel):
+    id: int
+    name: str | None = None
+    entry_type: str | None = None  # unassociated, hard_cost, soft_cost
+
+
 class Matter(ClioModel):
     id: int
     display_number: str | None = None

@@ -29,6 +29,8 @@ class SyncMessageModel(MessageModel):
     # The tenant's first import (a new firm, or one that deleted its data and connected again, §4): before
     # creating an entry, adopt one already in Clio that matches it exactly.
     adopt_existing: bool = False
+    # The run a person asked for (Sync now, Retry): the mapper tallies what it did with this message under it.
+    run_id: str | None = Field(None, max_length=64)
 
 
 class PurchaseSnapshot(SyncMessageModel):
@@ -64,6 +66,8 @@ class PollRequest(MessageModel):
     reason: PollReason = "schedule"
     # QBO announced a change of the company's preferences: check R1-R3 again now, not at the daily check.
     preferences_changed: bool = False
+    # The run a person asked for ("Sync now"): its outcome is recorded, and every message it sends carries it.
+    run_id: str | None = Field(None, max_length=64)
 
 
 SyncMessage = Annotated[PurchaseSnapshot | PurchaseEvent, Field(discriminator="kind")]

@@ -27,8 +27,15 @@ class TenantSettings(RecordModel):
     source_account_id: str | None = None
     default_user_id: int | None = None
     clio_expense_category_id: int | None = None
+    # Whether the entry's note (printed on the client's bill) carries QBO's memo, which is internal there (§5).
+    include_memo_in_note: bool = False
     # Explicit QBO customer Id -> Clio contact id links; they win over name and e-mail matching (R8).
     contact_links: dict[str, int] = Field(default_factory=dict)
+    # The linked contacts' names as the firm chose them (customer Id -> name), so listing links reads no Clio.
+    contact_link_names: dict[str, str] = Field(default_factory=dict)
+    # The daily digest (issue 16): where it goes, and whether the firm wants it (its unsubscribe).
+    digest_email: str | None = None
+    digest_enabled: bool = True
 
 
 class PollingState(RecordModel):
@@ -101,10 +108,22 @@ class CursorRecord(RecordModel):
     # The settings the last poll read QBO under: when they change, the next poll backfills (R5, R6).
     applied_start_date: dt.date | None = None
     applied_source_account_id: str | None = None
+    # Whether the notes carried QBO's memo under the last poll: a change looks at every open failure again.
+    applied_include_memo: bool | None = None
     last_poll_at: datetime | None = None
 
 
 EntryState = Literal["creating", "live", "gone"]
+
+
+class SentEntry(RecordModel):
+    """What an intent's create sends Clio, enough to recognise the entry among the firm's without a marker (R15):
+    the date, matter and user Clio's activity listing filters by, and a fingerprint of every field written."""
+
+    date: dt.date
+    matter_id: int | None = None
+    user_id: int | None = None  # None: none sent, so Clio chose (its token's user); any user then matches
+    fingerprint: str
 
 
 class EntryRecord(RecordModel):
@@ -112,8 +131,12 @@ class EntryRecord(RecordModel):
 
     customer_id: str
     state: EntryState
-    marker: str
     contact_id: int
+    # What the intent's create sends, to recognise the entry if Clio accepted it unrecorded (R15).
+    sent: SentEntry | None = None
+    # Intents and entries written while notes carried a marker ``[qbo:<txn>/<customer>]`` keep it: an intent of
+    # that time is recognised by it. Nothing writes one any more.
+    marker: str | None = None
     activity_id: int | None = None
     etag: str | None = None
     content_hash: str | None = None
@@ -148,6 +171,31 @@ class MappingRecord(RecordModel):
     updated_at: datetime | None = None
 
 
+class FailedLine(RecordModel):
+    """A line of the transaction that a failure concerns (its amount in the transaction's currency)."""
+
+    line_id: str | None = None
+    description: str | None = None
+    amount: Decimal
+    customer_name: str | None = None
+
+
+class FailingPart(RecordModel):
+    """What part of the transaction fails: the client (QBO customer; its Clio contact once matched), the lines,
+    and the Clio entry when there is one. Empty for a failure of the whole transaction read before issue 16."""
+
+    customer_id: str | None = None
+    customer_name: str | None = None
+    contact_id: int | None = None
+    contact_name: str | None = None
+    lines: tuple[FailedLine, ...] = ()
+    clio_activity_id: int | None = None
+
+    @property
+    def amount(self) -> Decimal | None:
+        return sum((line.amount for line in self.lines), Decimal(0)) if self.lines else None
+
+
 class FailureRecord(RecordModel):
     tenant_id: TenantId
     txn_id: QboId
@@ -159,6 +207,7 @@ class FailureRecord(RecordModel):
     txn: TxnSummary
     first_seen: datetime
     last_seen: datetime
+    part: FailingPart = Field(default_factory=FailingPart)
 
     @property
     def key(self) -> str:
@@ -176,6 +225,7 @@ class FailureRecord(RecordModel):
         txn: TxnSummary | None,
         first_seen: datetime,
         last_seen: datetime,
+        part: FailingPart | None = None,
     ) -> FailureRecord:
         """A failure with the code's own message and fix (R14)."""
         text = FAILURE_TEXT[code]
@@ -190,6 +240,7 @@ class FailureRecord(RecordModel):
             txn=txn or TxnSummary(txn_type="Purchase"),
             first_seen=first_seen,
             last_seen=last_seen,
+            part=part or FailingPart(),
         )
 
 
@@ -201,6 +252,30 @@ class NeedsMatterRecord(RecordModel):
     contact_id: int
     reason: str
     since: datetime
+    # Who the client is on each side, as the mapper knew them (absent from records before issue 16).
+    customer_name: str | None = None
+    contact_name: str | None = None
+
+
+RunKind = Literal["sync", "retry"]
+RUN_TALLIES = ("processed", "created", "updated", "deleted", "failed", "held")
+
+
+class SyncRunRecord(RecordModel):
+    """Work a person asked for ("Sync now", Retry, a link or a matter that lets failures heal), followed until
+    done: the poll's outcome and how many messages it sent (a retry knows at once), and what the mapper did with
+    each message of the run (its tallies, counted as each is dealt with)."""
+
+    tenant_id: TenantId
+    run_id: str = Field(min_length=1, max_length=64)
+    kind: RunKind
+    requested_at: datetime
+    requested_by: str | None = None
+    polled_at: datetime | None = None
+    outcome: str | None = None  # the poll's: polled, blocked, needs_reconnect, disabled, ...; "sent" for a retry
+    detail: str = ""
+    enqueued: int | None = None  # None until the poll has run
+    tallies: dict[str, int] = Field(default_factory=dict)
 
 
 class HeldRecord(RecordModel):
@@ -215,7 +290,7 @@ class HeldRecord(RecordModel):
 class ActivityLogRecord(RecordModel):
     tenant_id: TenantId
     at: datetime
-    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
+    action: Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted", "assigned"]
     txn_id: QboId
     clio_activity_id: int | None = None
     detail: str = ""

@@ -4,7 +4,8 @@
 - ``purchase``: R4-R9, which purchases count and what each should become in Clio;
 - ``amounts``: R9, currency, rates and cents;
 - ``customers``: R8, QBO customer to Clio contact; ``matter``: R10, which matter;
-- ``entry``: §5 and R15, the entry's note, marker and content hash;
+- ``entry``: §5, the entry's note (and the note entries created before it left markers out) and content hash;
+- ``recognition``: R15 without markers, which of the firm's entries an interrupted create left in Clio;
 - ``removal``: R11-R13, what a change or a deletion in QBO may do to an entry the firm has touched;
 - ``tenant_status``: the tenant's lifecycle (connected, blocked, needs reconnect, disconnected, purged).
 
@@ -21,13 +22,15 @@ from hardcost.rules.customers import pick_contact_by_email as pick_contact_by_em
 from hardcost.rules.customers import pick_contact_by_name as pick_contact_by_name
 from hardcost.rules.entry import build_note as build_note
 from hardcost.rules.entry import content_hash as content_hash
-from hardcost.rules.entry import entry_marker as entry_marker
+from hardcost.rules.entry import legacy_marker as legacy_marker
+from hardcost.rules.entry import legacy_note as legacy_note
 from hardcost.rules.entry import txn_summary as txn_summary
 from hardcost.rules.matter import MatterChoice as MatterChoice
 from hardcost.rules.matter import choose_matter as choose_matter
 from hardcost.rules.preconditions import Problem as Problem
 from hardcost.rules.preconditions import evaluate_preconditions as evaluate_preconditions
 from hardcost.rules.purchase import CustomerGroup as CustomerGroup
+from hardcost.rules.purchase import LineSummary as LineSummary
 from hardcost.rules.purchase import PlannedFailure as PlannedFailure
 from hardcost.rules.purchase import PurchasePlan as PurchasePlan
 from hardcost.rules.purchase import TxnType as TxnType

@@ -56,6 +56,16 @@ def is_voided(purchase: Purchase) -> bool:
 
 
 @dataclass(frozen=True)
+class LineSummary:
+    """One line of a purchase as a failure names it: which line, what it says, how much (its own currency)."""
+
+    line_id: str | None
+    description: str | None
+    amount: Decimal
+    customer_name: str | None = None
+
+
+@dataclass(frozen=True)
 class CustomerGroup:
     """The counted lines of one customer in one transaction: one Clio entry (R9)."""
 
@@ -66,13 +76,52 @@ class CustomerGroup:
     exchange_rate: Decimal | None  # the rate ``amount`` was converted at (None: home currency)
     non_billable: bool
     descriptions: tuple[str, ...]
+    lines: tuple[LineSummary, ...] = ()
 
 
 @dataclass(frozen=True)
 class PlannedFailure:
+    """Why (part of) a transaction cannot be imported, and the part concerned: the client (QBO customer and, once
+    matched, Clio contact), the lines and their amount, and the Clio entry when one exists."""
+
     code: FailureCode
     scope: str
     detail: str
+    customer_id: str | None = None
+    customer_name: str | None = None
+    contact_id: int | None = None
+    contact_name: str | None = None
+    lines: tuple[LineSummary, ...] = ()
+    activity_id: int | None = None
+
+    @property
+    def amount(self) -> Decimal | None:
+        """What the failing lines add up to (the transaction's currency); None when no line is named."""
+        return sum((line.amount for line in self.lines), Decimal(0)) if self.lines else None
+
+    @classmethod
+    def of_group(
+        cls,
+        code: FailureCode,
+        group: CustomerGroup,
+        detail: str,
+        *,
+        contact_id: int | None = None,
+        contact_name: str | None = None,
+        activity_id: int | None = None,
+    ) -> PlannedFailure:
+        """A failure of one customer's lines (R8, R10, R12): the group names the client and the lines."""
+        return cls(
+            code,
+            group.customer_id,
+            detail,
+            customer_id=group.customer_id,
+            customer_name=group.customer_name,
+            contact_id=contact_id,
+            contact_name=contact_name,
+            lines=group.lines,
+            activity_id=activity_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -110,7 +159,14 @@ def plan_purchase(
     if client_items:
         ids = ", ".join(line.Id or "?" for line in client_items)
         detail = f"Item details line{'s' if len(client_items) > 1 else ''} {ids} charged to a customer"
-        failure = PlannedFailure(FailureCode.ITEM_DETAILS_UNSUPPORTED, "*", detail)
+        customers = {_item_customer(line) for line in client_items} - {None}
+        failure = PlannedFailure(
+            FailureCode.ITEM_DETAILS_UNSUPPORTED,
+            "*",
+            detail,
+            customer_name=customers.pop() if len(customers) == 1 else None,
+            lines=tuple(_summary(line, _item_customer(line)) for line in client_items),
+        )
         return PurchasePlan("fail", detail, failures=(failure,))
 
     accounts = {settings.source_account_id, *kept_accounts} - {None}
@@ -129,12 +185,25 @@ def plan_purchase(
     failures: list[PlannedFailure] = []
     if uncustomered:
         line_names = ", ".join(line.Id or "?" for line in uncustomered)
-        failures.append(PlannedFailure(FailureCode.NO_CUSTOMER, "no-customer", f"line(s) {line_names}"))
+        failures.append(
+            PlannedFailure(
+                FailureCode.NO_CUSTOMER,
+                "no-customer",
+                f"line(s) {line_names}",
+                lines=tuple(_summary(line) for line in uncustomered),
+            )
+        )
     conversion = conversion_of(purchase, home_currency, exchange_rate)
     if conversion.missing and any(sum(line.Amount for line in lines) > 0 for lines in groups.values()):
         # R9: without the transaction's rate or QBO's for its date, the amount is unknown; never a rate of 1.
         detail = f"no {conversion.currency} exchange rate on the transaction or in QuickBooks for {purchase.TxnDate}"
-        missing = PlannedFailure(FailureCode.EXCHANGE_RATE_MISSING, "*", detail)
+        customered = [line for lines in groups.values() for line in lines]
+        missing = PlannedFailure(
+            FailureCode.EXCHANGE_RATE_MISSING,
+            "*",
+            detail,
+            lines=tuple(_summary(line, names[_customer_id(line, purchase)]) for line in customered),
+        )
         return PurchasePlan("fail", detail, failures=(missing, *failures))
     # Still missing here, every group sums to zero or less: none would become an entry anyway.
     planned = tuple(
@@ -187,6 +256,21 @@ def _is_counted(line: PurchaseLine, accounts: Collection[str | None]) -> bool:
     )
 
 
+def _customer_id(line: PurchaseLine, purchase: Purchase) -> str:
+    customer = _customer_of(line, purchase)
+    assert customer is not None  # only asked of lines grouped by their customer
+    return customer.value
+
+
+def _item_customer(line: PurchaseLine) -> str | None:
+    detail = line.ItemBasedExpenseLineDetail
+    return detail.CustomerRef.name if detail is not None and detail.CustomerRef is not None else None
+
+
+def _summary(line: PurchaseLine, customer_name: str | None = None) -> LineSummary:
+    return LineSummary(line.Id, (line.Description or "").strip() or None, line.Amount, customer_name)
+
+
 def _customer_of(line: PurchaseLine, purchase: Purchase) -> Ref | None:
     detail = line.AccountBasedExpenseLineDetail
     if detail is not None and detail.CustomerRef is not None and detail.CustomerRef.value:
@@ -212,4 +296,5 @@ def _group(customer_id: str, name: str | None, lines: Sequence[PurchaseLine], co
         exchange_rate=conversion.rate if conversion.foreign else None,
         non_billable=non_billable,
         descriptions=tuple(line.Description.strip() for line in lines if line.Description and line.Description.strip()),
+        lines=tuple(_summary(line, name) for line in lines),
     )

@@ -18,6 +18,12 @@ def scope_changed(settings: TenantSettings, applied_start: date | None, applied_
     return moved or other_account
 
 
+def note_changed(settings: TenantSettings, applied_include_memo: bool | None) -> bool:
+    """Whether entries' notes would now be written otherwise than under the last poll (the memo setting, §5): an
+    open failure (a billed entry whose note would change) may then settle otherwise."""
+    return applied_include_memo is not None and applied_include_memo != settings.include_memo_in_note
+
+
 def backfill_range(
     settings: TenantSettings, applied_start: date | None, applied_account: str | None
 ) -> tuple[date, date | None] | None:

@@ -31,6 +31,7 @@ from hardcost.stores.items import Items, translate
 from hardcost.stores.mappings import MappingStore
 from hardcost.stores.meters import MeterStore
 from hardcost.stores.qbo_lists import QboListStore
+from hardcost.stores.sync_runs import SyncRunStore
 from hardcost.stores.tenants import TenantStore
 
 if TYPE_CHECKING:
@@ -224,6 +225,7 @@ class Stores:
         self.meters = MeterStore(table)
         self.webhook_health = WebhookHealthStore(table)
         self.qbo_lists = QboListStore(table)
+        self.runs = SyncRunStore(table)
 
     @property
     def operations(self) -> int:
@@ -240,5 +242,6 @@ class Stores:
             self.meters,
             self.webhook_health,
             self.qbo_lists,
+            self.runs,
         )
         return sum(p.operations for p in parts)

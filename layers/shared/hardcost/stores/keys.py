@@ -77,3 +77,8 @@ def lease_sk(name: str) -> str:
 def activity_sk(at_iso: str, txn_id: str, action: str) -> str:
     # Several actions on one transaction can share an instant (created, then resolved): all are kept.
     return f"LOG#{at_iso}#{txn_id}#{action}#{uuid.uuid4().hex[:8]}"
+
+
+def run_sk(run_id: str) -> str:
+    """Work a person asked for, followed until done (``stores.sync_runs``; expires after a day)."""
+    return f"RUN#{run_id}"

@@ -21,6 +21,7 @@ from hardcost.models.records import (
     PendingConsent,
     PollingState,
     QboListsState,
+    SyncRunRecord,
     TenantRecord,
 )
 from hardcost.models.secrets import TenantCredentials, VersionedCredentials
@@ -132,6 +133,22 @@ class Activity(Protocol):
     def append_many(self, entries: Sequence[ActivityLogRecord], *, sleep: Callable[[float], None] = ...) -> None: ...
 
     def recent(self, tenant_id: str, limit: int = 100) -> list[ActivityLogRecord]: ...
+
+
+class SyncRuns(Protocol):
+    """Runs a person asked for, followed until done (``stores.sync_runs.SyncRunStore``)."""
+
+    def start(self, run: SyncRunRecord) -> None: ...
+
+    def polled(self, tenant_id: str, run_id: str, *, at: datetime, outcome: str, enqueued: int, detail: str) -> None:
+        """The poll of a run has been made (or could not be): its outcome and how many messages it sent."""
+        ...
+
+    def tally(self, tenant_id: str, run_id: str, counts: Mapping[str, int]) -> None:
+        """Add what the mapper did with one message of the run; a run unknown (expired) is left alone."""
+        ...
+
+    def get(self, tenant_id: str, run_id: str) -> SyncRunRecord | None: ...
 
 
 class Consents(Protocol):
@@ -266,3 +283,6 @@ class Stores(Protocol):
 
     @property
     def qbo_lists(self) -> QboLists: ...
+
+    @property
+    def runs(self) -> SyncRuns: ...

@@ -39,7 +39,7 @@ from hardcost.models.records import CursorRecord, Provider, TenantRecord
 from hardcost.rules import evaluate_preconditions, home_currency_of
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.backstop import next_backstop_at, unannounced_changes, webhook_doubt
-from hardcost.rules.scope import scope_changed
+from hardcost.rules.scope import note_changed, scope_changed
 from hardcost.stores.ports import Queue
 
 logger = Logger(child=True)
@@ -95,19 +95,36 @@ def poll_requested(body: str, ctx: PollerContext) -> TenantPollReport:
     request = PollRequest.model_validate_json(body)
     tenant = ctx.stores.tenants.get(request.tenant_id)
     if tenant is None:
-        return TenantPollReport(request.tenant_id, "unknown")
+        report = TenantPollReport(request.tenant_id, "unknown")
+        record_run(ctx, request, report)
+        return report
     if request.reason == "webhook" and _served(tenant, request):
         return TenantPollReport(tenant.tenant_id, "covered", detail="a read since the webhook brought its changes")
     try:
         report = poll_tenant(tenant, ctx, request)
     except SyncError as exc:
         logger.warning("tenant poll failed", extra={"tenant_id": tenant.tenant_id, "error": str(exc)})
-        return TenantPollReport(tenant.tenant_id, "error", detail=type(exc).__name__)
+        report = TenantPollReport(tenant.tenant_id, "error", detail=type(exc).__name__)
     if report.outcome == "busy" and request.reason != "schedule" and ctx.poll_queue is not None:
         # Another poll holds the lease: it may have started before this request's changes. Ask again.
         ctx.poll_queue.send_later(body, max(1, ctx.read_delay_seconds))
         report.detail = "another poll holds the lease; asked again"
+        return report
+    record_run(ctx, request, report)
     return report
+
+
+def record_run(ctx: PollerContext, request: PollRequest | None, report: TenantPollReport) -> None:
+    """The poll of a run a person asked for ("Sync now") is made: the page follows it from here to done."""
+    if request is not None and request.run_id is not None:
+        ctx.stores.runs.polled(
+            request.tenant_id,
+            request.run_id,
+            at=ctx.clock.now(),
+            outcome=report.outcome,
+            enqueued=report.enqueued,
+            detail=report.detail,
+        )
 
 
 def poll_all(ctx: PollerContext) -> list[TenantPollReport]:
@@ -167,7 +184,7 @@ def _poll_under_lease(
     tenant = _check_preconditions(tenant, ctx, qbo, now, request)
     if tenant.status == "blocked":
         if set(tenant.problems) == {ProblemCode.HARD_SOFT_COSTS_OFF}:
-            return _probe_hard_costs(tenant, ctx, qbo)
+            return _probe_hard_costs(tenant, ctx, qbo, request.run_id if request else None)
         return TenantPollReport(tenant.tenant_id, "blocked", detail=",".join(tenant.problems))
 
     cursor = ctx.stores.cursors.get(tenant.tenant_id)
@@ -190,9 +207,11 @@ def _poll_under_lease(
     keep_lists_current(qbo, tenant, ctx, report)  # before the messages: the mapper matches against them
     applied_start = tenant.settings.start_date
 
-    # Another start date or source account may settle any open failure differently: look at each again.
-    rescoped = cursor.last_updated_time is not None and scope_changed(
-        tenant.settings, cursor.applied_start_date, cursor.applied_source_account_id
+    # Another start date, source account or note (the memo shown or not) may settle any open failure differently:
+    # look at each again.
+    rescoped = cursor.last_updated_time is not None and (
+        scope_changed(tenant.settings, cursor.applied_start_date, cursor.applied_source_account_id)
+        or note_changed(tenant.settings, cursor.applied_include_memo)
     )
     asked = request is not None and request.reason == "operator"
     if rescoped or asked or not ctx.read_pressure().defer_optional:
@@ -202,8 +221,9 @@ def _poll_under_lease(
 
     # A first import (a new firm, or one that deleted its data and connected again) adopts what Clio holds (§4).
     first = cursor.last_updated_time is None
+    run_id = request.run_id if request is not None else None
     ordered = [
-        m.model_copy(update={"tenant_version": tenant.version, "adopt_existing": first})
+        m.model_copy(update={"tenant_version": tenant.version, "adopt_existing": first, "run_id": run_id})
         for m in sorted(messages.values(), key=lambda m: 0 if isinstance(m, PurchaseEvent) else 1)
     ]
     report.enqueued = ctx.queue.send(ordered)
@@ -217,6 +237,7 @@ def _poll_under_lease(
             last_updated_time=newest,
             applied_start_date=applied_start,
             applied_source_account_id=tenant.settings.source_account_id,
+            applied_include_memo=tenant.settings.include_memo_in_note,
             last_poll_at=now,
         )
     )
@@ -277,12 +298,12 @@ def _check_preconditions(
     return updated
 
 
-def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboApi) -> TenantPollReport:
+def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, run_id: str | None) -> TenantPollReport:
     """Clio has no API for its hard-cost setting: re-try one held transaction; success unblocks the tenant."""
     held = ctx.stores.held.list(tenant.tenant_id)
     if not held:
         return TenantPollReport(tenant.tenant_id, "blocked", detail=ProblemCode.HARD_SOFT_COSTS_OFF)
     messages: dict[str, Message] = {}
     collect_by_id(qbo, tenant, [held[0].txn_id], messages, "probe")
-    sent = ctx.queue.send(list(messages.values()))
+    sent = ctx.queue.send([m.model_copy(update={"run_id": run_id}) for m in messages.values()])
     return TenantPollReport(tenant.tenant_id, "probing", enqueued=sent, detail=ProblemCode.HARD_SOFT_COSTS_OFF)

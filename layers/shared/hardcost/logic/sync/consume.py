@@ -32,19 +32,37 @@ def consume(body: str, receive_count: int, ctx: MapperContext) -> Outcome:
     except ValidationError as exc:
         raise MalformedInputError(f"unreadable queue message: {exc.error_count()} problem(s)") from None
     try:
-        return replace(sync_message(message, ctx), tenant_id=message.tenant_id)
+        outcome = replace(sync_message(message, ctx), tenant_id=message.tenant_id)
     except ThrottledError as exc:
         if ctx.queue is None:
             raise
         wait = exc.retry_after_seconds or 30
-        ctx.queue.send_later(body, wait)
+        ctx.queue.send_later(body, wait)  # the same body: it is tallied when it is dealt with
         return Outcome(
             "held", message_txn_id(message), f"throttled; re-sent in {wait:.0f}s", tenant_id=message.tenant_id
         )
     except Exception as exc:
         if receive_count >= ctx.max_receive_count:
             _record_delivery_failure(ctx, message, exc)
+            _tally(ctx, message, Outcome("failed", message_txn_id(message)))
         raise
+    _tally(ctx, message, outcome)
+    return outcome
+
+
+def _tally(ctx: MapperContext, message: PurchaseSnapshot | PurchaseEvent, outcome: Outcome) -> None:
+    """What this message of a run a person asked for came to (``stores.ports.SyncRuns``)."""
+    if message.run_id is None:
+        return
+    counts = {
+        "processed": 1,
+        "created": outcome.created,
+        "updated": outcome.updated,
+        "deleted": outcome.deleted,
+        "failed": int(outcome.kind == "failed"),
+        "held": int(outcome.kind == "held"),
+    }
+    ctx.stores.runs.tally(message.tenant_id, message.run_id, counts)
 
 
 def _record_delivery_failure(ctx: MapperContext, message: PurchaseSnapshot | PurchaseEvent, exc: Exception) -> None:

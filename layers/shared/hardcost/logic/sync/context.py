@@ -10,8 +10,8 @@ from typing import Literal
 from hardcost.clients.ports import ClioApi, QboApi
 from hardcost.clock import Clock
 from hardcost.logic.directory import Directory, TenantDirectory
-from hardcost.logic.sync.plan import same_entry
-from hardcost.models.clio import Activity, HardCostEntryWrite
+from hardcost.logic.sync.plan import DesiredEntry, same_entry
+from hardcost.models.clio import Activity
 from hardcost.models.records import ActivityLogRecord, TenantRecord
 from hardcost.stores.ports import Queue, Stores
 
@@ -41,9 +41,9 @@ class ExistingEntries:
     tenant_created_at: datetime  # a tenant deleted and created again has other entries before it
     activities: list[Activity]
 
-    def claim(self, write: HardCostEntryWrite) -> Activity | None:
+    def claim(self, want: DesiredEntry) -> Activity | None:
         for index, activity in enumerate(self.activities):
-            if same_entry(activity, write):
+            if same_entry(activity, want):
                 return self.activities.pop(index)
         return None
 

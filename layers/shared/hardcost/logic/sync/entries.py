@@ -22,9 +22,9 @@ from hardcost.logic.sync.protocol import MappingTransaction
 from hardcost.models.clio import Activity, ActivityPatch
 from hardcost.models.records import ActivityLogRecord, EntryRecord, NeedsMatterRecord, TenantRecord
 from hardcost.observability import record_entry
-from hardcost.rules import PlannedFailure, entry_marker
+from hardcost.rules import LineSummary, PlannedFailure
 
-LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted"]
+LogAction = Literal["created", "updated", "deleted", "failed", "resolved", "held", "skipped", "adopted", "assigned"]
 
 
 class EntryEffects:
@@ -53,17 +53,30 @@ class EntryEffects:
 
     def adopt(self, key: str, want: DesiredEntry, activity: Activity) -> EntryRecord:
         """Take an entry already in Clio as this one (a first import after the firm's data was deleted, §4).
-        Its date, amount, reference and note match; the rest it is brought in step with like any entry."""
+        Its date, amount, reference and note match (the note maybe as written while notes carried a marker); the
+        rest it is brought in step with like any entry."""
         write = want.write
         rest_matches = (
             bool(activity.non_billable) == write.non_billable
             and activity.vendor == write.vendor
             and activity.expense_category == write.expense_category
         )
+        written = want.hash if activity.note == write.note else want.legacy_hash
         adopted = self._live(
-            key, want, activity, content_hash=want.hash if rest_matches else None, needs_matter=activity.matter is None
+            key, want, activity, content_hash=written if rest_matches else None, needs_matter=activity.matter is None
         )
         self.log("adopted", activity.id, "already in Clio; kept instead of created again")
+        return adopted
+
+    def resume_interrupted(self, key: str, entry: EntryRecord) -> EntryRecord | None:
+        """An intent an earlier attempt left: the entry its create made, adopted (and said so), or ``None``."""
+        adopted = self.txn.adopt(self.clio, entry)
+        alike = self.txn.adopted.get(key)
+        if adopted is not None and alike is not None:
+            detail = "an interrupted create had reached Clio; kept instead of created again"
+            if alike > 1:
+                detail += f" ({alike} identical entries were there: the one made nearest the interrupted create)"
+            self.log("adopted", adopted.activity_id, detail)
         return adopted
 
     def _live(
@@ -73,7 +86,6 @@ class EntryEffects:
         entry = self.txn.entries[key] = EntryRecord(
             customer_id=key,
             state="live",
-            marker=entry_marker(self.txn.txn_id, key),
             contact_id=want.contact_id,
             activity_id=activity.id,
             etag=activity.etag,
@@ -92,6 +104,8 @@ class EntryEffects:
                     contact_id=want.contact_id,
                     reason="the contact has several open matters, or only closed ones",
                     since=self.txn.now,
+                    customer_name=want.group.customer_name,
+                    contact_name=want.contact_name,
                 )
             )
         return entry
@@ -100,7 +114,7 @@ class EntryEffects:
         # Nothing to remember of a refused create; its matters are read again next time.
         del self.txn.entries[key]
         self.ctx.directory(self.tenant).forget_matters_of(want.contact_id)
-        return PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
+        return PlannedFailure.of_group(FailureCode.CLIO_REJECTED, want.group, str(exc), contact_id=want.contact_id)
 
     def update(self, key: str, entry: EntryRecord, want: DesiredEntry) -> PlannedFailure | None:
         assert entry.activity_id is not None
@@ -122,9 +136,15 @@ class EntryEffects:
             self.log("skipped", entry.activity_id, "deleted in Clio by the firm; not re-created")
             return None
         except EntryBilledError:
-            return _billed(key, entry.activity_id)
+            return _billed(key, entry, want)
         except ClioRejectedError as exc:
-            return PlannedFailure(FailureCode.CLIO_REJECTED, key, str(exc))
+            return PlannedFailure.of_group(
+                FailureCode.CLIO_REJECTED,
+                want.group,
+                str(exc),
+                contact_id=entry.contact_id,
+                activity_id=entry.activity_id,
+            )
         self.txn.entries[key] = entry.model_copy(
             update={"etag": activity.etag, "content_hash": want.hash, "amount": want.group.amount, "state": "live"}
         )
@@ -149,7 +169,7 @@ class EntryEffects:
         """Delete one entry (to Clio's Recovery Bin); one already gone is fine, a billed one is a failure."""
         entry = self.txn.entries[key]
         if entry.state == "creating":
-            adopted = self.txn.adopt(self.clio, entry)
+            adopted = self.resume_interrupted(key, entry)
             if adopted is None:
                 del self.txn.entries[key]
                 return None
@@ -160,7 +180,7 @@ class EntryEffects:
         try:
             deleted = self.clio.delete_activity(entry.activity_id)
         except EntryBilledError:
-            return _billed(key, entry.activity_id)
+            return _billed(key, entry)
         del self.txn.entries[key]
         if entry.needs_matter:
             self.ctx.stores.needs_matter.delete(self.tenant.tenant_id, self.txn.txn_id, key)
@@ -184,5 +204,20 @@ class EntryEffects:
         )
 
 
-def _billed(key: str, activity_id: int) -> PlannedFailure:
-    return PlannedFailure(FailureCode.ENTRY_BILLED, key, f"Clio activity {activity_id} is billed")
+def _billed(key: str, entry: EntryRecord, want: DesiredEntry | None = None) -> PlannedFailure:
+    """The entry is on a bill: the failing part is the entry as billed (its amount), changed or removed in QBO."""
+    detail = f"Clio activity {entry.activity_id} is billed"
+    if want is not None:
+        return PlannedFailure.of_group(
+            FailureCode.ENTRY_BILLED, want.group, detail, contact_id=entry.contact_id, activity_id=entry.activity_id
+        )
+    billed = LineSummary(None, "the entry as billed in Clio", entry.amount)
+    return PlannedFailure(
+        FailureCode.ENTRY_BILLED,
+        key,
+        detail,
+        customer_id=key,
+        contact_id=entry.contact_id,
+        lines=(billed,),
+        activity_id=entry.activity_id,
+    )

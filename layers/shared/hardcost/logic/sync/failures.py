@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from hardcost.logic.sync.entries import EntryEffects
-from hardcost.models.records import FailureRecord, TxnSummary
+from hardcost.models.records import FailedLine, FailingPart, FailureRecord, TxnSummary
 from hardcost.observability import record_failure
 from hardcost.rules import PlannedFailure
 
@@ -35,6 +35,7 @@ def write_failures(
                 txn=summary,
                 first_seen=first_seen,
                 last_seen=txn.now,
+                part=failing_part(failure),
             )
         )
         open_now[key] = first_seen
@@ -45,3 +46,19 @@ def write_failures(
         stores.failures.delete(tenant_id, key)
         effects.log("resolved", None, key)
     return open_now
+
+
+def failing_part(failure: PlannedFailure) -> FailingPart:
+    return FailingPart(
+        customer_id=failure.customer_id,
+        customer_name=failure.customer_name,
+        contact_id=failure.contact_id,
+        contact_name=failure.contact_name,
+        lines=tuple(
+            FailedLine(
+                line_id=line.line_id, description=line.description, amount=line.amount, customer_name=line.customer_name
+            )
+            for line in failure.lines
+        ),
+        clio_activity_id=failure.activity_id,
+    )

@@ -4,9 +4,13 @@ Clio has no idempotency key, so a create is made safe by what is durable before 
 1. **lock**: one conditional update takes the transaction's lock and returns its record; for a transaction
    with no record yet, the same request writes its create *intents*;
 2. **intent**: before any create Clio could accept, the record holds an intent for that entry (state
-   ``creating``, the entry's marker), written by the lock or by ``durable_intents``;
-3. **adopt**: a later attempt that finds an intent without an activity id looks for the marker in Clio and
-   adopts what it finds instead of creating again;
+   ``creating``, its time and what the create sends: ``rules.recognition.SentEntry``), written by the lock or by
+   ``durable_intents``;
+3. **adopt**: a later attempt that finds an intent without an activity id lists the firm's HardCostEntries
+   created since the intent (that day, matter and user) and adopts the one exactly alike instead of creating
+   again — never one another transaction owns, and not while an identical create of another transaction may
+   still be in flight (``rules.recognition`` says which, and why the nearest of several alike). No note is
+   searched; intents written while notes carried a marker are recognised by the marker in the listed notes;
 4. **save**: the record is written once at the end, under the lock (a lost lock fails the write), and the
    lock released.
 A crash between any two steps leaves the record in a state the next attempt resumes from.
@@ -14,13 +18,15 @@ A crash between any two steps leaves the record in a state the next attempt resu
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from hardcost.clients.ports import ClioApi
-from hardcost.models.records import EntryRecord, MappingRecord
-from hardcost.rules import entry_marker
+from hardcost.errors import LockBusyError
+from hardcost.models.clio import Activity, HardCostEntryWrite
+from hardcost.models.records import EntryRecord, MappingRecord, SentEntry
+from hardcost.rules.recognition import is_sent, listing_since, recognise, recognise_legacy, sent_entry
 from hardcost.stores.ports import Mappings
 
 TXN_LOCK_SECONDS = 120
@@ -38,12 +44,16 @@ class MappingTransaction:
         self.locked = False
         # Intents written by the lock itself (a new transaction): durable already, nothing to adopt.
         self.intents_on_lock: set[str] = set()
+        # Entries adopted after an interrupted create: key -> how many entries in Clio were exactly alike.
+        self.adopted: dict[str, int] = {}
 
-    def intent(self, key: str, contact_id: int, amount: Decimal, source_account_id: str | None) -> EntryRecord:
+    def intent(
+        self, key: str, contact_id: int, amount: Decimal, source_account_id: str | None, write: HardCostEntryWrite
+    ) -> EntryRecord:
         return EntryRecord(
             customer_id=key,
             state="creating",
-            marker=entry_marker(self.txn_id, key),
+            sent=sent_entry(write),
             contact_id=contact_id,
             amount=amount,
             intent_at=self.now,
@@ -83,18 +93,55 @@ class MappingTransaction:
         return entry
 
     def adopt(self, clio: ClioApi, entry: EntryRecord) -> EntryRecord | None:
-        """Step 3: the entry an earlier attempt may have created, found by its marker; ``None`` if Clio has none."""
+        """Step 3: the entry an earlier attempt may have created; ``None`` if Clio has none."""
         if entry.activity_id is not None:
             return entry.model_copy(update={"state": "live"})
-        found = [a for a in clio.find_activities_by_note(entry.marker) if entry.marker in (a.note or "")]
-        if not found:
+        activity = self._recognised(clio, entry)
+        if activity is None:
             return None
-        activity = min(found, key=lambda a: a.id)
         adopted = entry.model_copy(
             update={"state": "live", "activity_id": activity.id, "etag": activity.etag, "content_hash": None}
         )
         self.entries[entry.customer_id] = adopted
         return adopted
+
+    def _recognised(self, clio: ClioApi, entry: EntryRecord) -> Activity | None:
+        intent_at = entry.intent_at or self.now
+        since = listing_since(intent_at)
+        taken = {e.activity_id for k, e in self.entries.items() if k != entry.customer_id and e.activity_id}
+        sent = entry.sent
+        found: Activity | None = None
+        alike = 1
+        if sent is None:  # an intent written while notes carried a marker
+            if entry.marker:
+                found = recognise_legacy(clio.hard_costs_created_since(since), entry.marker, taken=taken)
+        else:
+            listed = clio.hard_costs_created_since(
+                since, dated=sent.date, matter_id=sent.matter_id, user_id=sent.user_id
+            )
+            if any(is_sent(a, sent) for a in listed):  # else nothing alike: no need to ask whose the others are
+                recognised = recognise(listed, sent, intent_at, taken=taken | self._owned_elsewhere(sent))
+                found, alike = recognised.activity, recognised.alike
+        if found is not None:
+            self.adopted[entry.customer_id] = alike
+        return found
+
+    def _owned_elsewhere(self, sent: SentEntry) -> set[int]:
+        """The entries the firm's other transactions have recorded (read only once something alike was listed,
+        i.e. after an interrupted create). An identical create of another transaction that may still be in
+        flight (its intent younger than a lock) could be about to record one of them: wait for it instead."""
+        owned: set[int] = set()
+        in_flight_since = self.now - timedelta(seconds=TXN_LOCK_SECONDS)
+        for record in self._mappings.all(self.tenant_id):
+            if record.txn_id == self.txn_id:
+                continue
+            owned.update(e.activity_id for e in record.entries.values() if e.activity_id is not None)
+            if any(_identical_in_flight(e, sent, in_flight_since) for e in record.entries.values()):
+                raise LockBusyError(
+                    f"transaction {record.txn_id} may be creating an entry identical to one of transaction "
+                    f"{self.txn_id}'s; trying again once it is recorded"
+                )
+        return owned
 
     def abandon_unsent_intents(self) -> None:
         """Clio refused before accepting anything (auth, hard costs off): forget this attempt's intents."""
@@ -111,3 +158,14 @@ class MappingTransaction:
         record = self.record.model_copy(update={"entries": self.entries, "updated_at": self.now, **changes})
         self._mappings.save(record, self.owner, keep_lock=False)
         self.locked = False
+
+
+def _identical_in_flight(entry: EntryRecord, sent: SentEntry, since: datetime) -> bool:
+    return (
+        entry.state == "creating"
+        and entry.activity_id is None
+        and entry.sent is not None
+        and entry.sent.fingerprint == sent.fingerprint
+        and entry.intent_at is not None
+        and entry.intent_at > since
+    )

@@ -3,6 +3,8 @@ answers the plan needs, gathered in one place so the plan itself stays pure."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hardcost.codes import FailureCode
 from hardcost.logic.directory import Directory
 from hardcost.logic.sync.plan import Resolution
@@ -20,13 +22,14 @@ def resolve_customers(
         key = group.customer_id
         identity = directory.identity(key)
         if identity is None:
-            failure = PlannedFailure(FailureCode.NO_CUSTOMER, key, f"customer {key} not found in QuickBooks")
+            failure = PlannedFailure.of_group(FailureCode.NO_CUSTOMER, group, f"customer {key} not found in QuickBooks")
             resolved[key] = Resolution(key, failure=failure)
             continue
         contact = directory.contact_for(identity.client, settings.contact_links)
         if contact is None:
             name = identity.client.DisplayName or identity.client.Id
-            failure = PlannedFailure(FailureCode.NO_CLIO_CONTACT, key, f'no Clio contact matches "{name}"')
+            group = replace(group, customer_name=name)
+            failure = PlannedFailure.of_group(FailureCode.NO_CLIO_CONTACT, group, f'no Clio contact matches "{name}"')
             resolved[key] = Resolution(key, failure=failure)
             continue
         matters = tuple(directory.matters_of(contact.id))

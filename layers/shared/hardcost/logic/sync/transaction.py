@@ -19,7 +19,7 @@ from hardcost.logic.sync.resolve import resolve_customers, vendor_contact_id
 from hardcost.models.clio import Activity
 from hardcost.models.messages import PurchaseEvent, PurchaseSnapshot
 from hardcost.models.qbo import Purchase
-from hardcost.models.records import TenantRecord, TxnSummary
+from hardcost.models.records import EntryRecord, TenantRecord, TxnSummary
 from hardcost.rules import PlannedFailure, PurchasePlan, exchange_rate_lookup, plan_purchase, txn_summary
 
 
@@ -71,10 +71,7 @@ class TransactionWork:
             self.prepared = self._prepare(message.purchase)
         intents = None
         if self.prepared is not None and self.prepared.desired:
-            intents = {
-                key: self.txn.intent(key, want.contact_id, want.group.amount, self.tenant.settings.source_account_id)
-                for key, want in self.prepared.desired.items()
-            }
+            intents = {key: self._intent(key, want) for key, want in self.prepared.desired.items()}
         self.summary = self.txn.open(intents).summary
 
     def _prepare(self, raw: dict[str, Any]) -> Prepared | None:
@@ -212,24 +209,17 @@ class TransactionWork:
             entry = self.txn.entries.get(key)
             if entry is not None and entry.state == "creating":
                 resumed = self.txn.resume(entry)
-                entry = None if resumed is None else self.txn.adopt(effects.clio, resumed)
+                entry = None if resumed is None else effects.resume_interrupted(key, resumed)
             if entry is None and (found := self._already_in_clio(want)):
                 entry = effects.adopt(key, want, found)
             if entry is None:
                 to_create.append(key)
             elif entry.state == "gone":
                 continue  # the firm deleted it in Clio: respected, never re-created
-            elif entry.content_hash != want.hash and (failure := effects.update(key, entry, want)):
+            elif not want.in_step(entry.content_hash) and (failure := effects.update(key, entry, want)):
                 failures[key] = failure
         if to_create:
-            self.txn.durable_intents(
-                {
-                    key: self.txn.intent(
-                        key, desired[key].contact_id, desired[key].group.amount, self.tenant.settings.source_account_id
-                    )
-                    for key in to_create
-                }
-            )
+            self.txn.durable_intents({key: self._intent(key, desired[key]) for key in to_create})
             for key in to_create:
                 if failure := effects.create(key, desired[key]):
                     failures[key] = failure
@@ -238,11 +228,15 @@ class TransactionWork:
             if failure := effects.remove(key):
                 failures[key] = failure
 
+    def _intent(self, key: str, want: DesiredEntry) -> EntryRecord:
+        source = self.tenant.settings.source_account_id
+        return self.txn.intent(key, want.contact_id, want.group.amount, source, want.write)
+
     def _already_in_clio(self, want: DesiredEntry) -> Activity | None:
         """A first import's entry that Clio already holds exactly (§4), claimed so no other adopts it."""
         if not self.adopt_existing:
             return None
-        return self.ctx.existing(self.tenant).claim(want.write)
+        return self.ctx.existing(self.tenant).claim(want)
 
     def remove_all(self, reason: str, *, already: bool = False) -> Outcome:
         """R13: delete every entry of the transaction and leave a tombstone."""

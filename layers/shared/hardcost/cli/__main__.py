@@ -1,0 +1,5 @@
+import sys
+
+from hardcost.cli.commands import main
+
+sys.exit(main())

@@ -1,0 +1,80 @@
+"""The daily digest (issue 16): the firm sets its address on the page's settings, gets the day's new failures by
+e-mail (locally the sink, or moto's SES through the operator's command), and unsubscribes."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from devstack.mail import MailSink
+from hardcost.cli import run
+from hardcost.logic.digest import send_daily_digests
+from tests.conftest import base_scenario
+from tests.integration.test_admin_api import body_of
+
+pytestmark = pytest.mark.integration
+
+
+def page(tenant_id: str) -> str:
+    return f"https://sync.example/admin/?tenant={tenant_id}"
+
+
+def settings(stack: Any, body: dict[str, Any]) -> dict[str, Any]:
+    return stack.call_admin("PUT", "/admin/tenants/firm-1/settings", token=stack.admin_token("firm-1"), body=body)
+
+
+def test_a_firm_gets_its_new_failures_by_email_and_can_unsubscribe(seeded_stack: Callable[..., Any]) -> None:
+    # Given a firm with a new failure, that gave its address on the page
+    stack = seeded_stack(base_scenario("r08_no_clio_contact"))
+    stack.sync()
+    refused = settings(stack, {"digest_email": "not an address"})
+    assert refused["statusCode"] == 422 and "digest_email" in body_of(refused)["fields"]
+    saved = settings(stack, {"digest_email": "books@firm.example"})
+    assert (body_of(saved)["digest_email"], body_of(saved)["digest_enabled"]) == ("books@firm.example", True)
+    # When the day's digests are sent
+    sink = MailSink()
+    report = send_daily_digests(stack.runtime.stores, sink, stack.clock.now(), page)
+    # Then the firm gets one e-mail naming the failing check, its client and the fix, with the page's link
+    assert report.sent == ["firm-1"]
+    [mail] = sink.sent
+    assert mail.to == "books@firm.example" and mail.subject == "Hard Cost Sync: 1 new Sync Failure"
+    assert "Check cars" in mail.body and "70.00" in mail.body and page("firm-1") in mail.body
+    # When the firm unsubscribes on the page
+    settings(stack, {"digest_enabled": False})
+    # Then it gets no more
+    later = send_daily_digests(stack.runtime.stores, sink, stack.clock.now(), page)
+    assert (later.sent, later.unsubscribed, len(sink.sent)) == ([], ["firm-1"], 1)
+
+
+def test_the_operator_sends_the_digests_through_ses(seeded_stack: Callable[..., Any]) -> None:
+    # Given a firm with a new failure and an address, and a sender SES has verified
+    stack = seeded_stack(base_scenario("r08_no_clio_contact"))
+    stack.sync()
+    settings(stack, {"digest_email": "books@firm.example"})
+    stack.session.client("ses").verify_email_identity(EmailAddress="digest@sync.example")
+    # When the operator first looks at what would be sent
+    preview = io.StringIO()
+    assert run(["digest", "--dry-run", "--json"], stack.runtime, preview, io.StringIO()) == 0
+    [would] = json.loads(preview.getvalue())
+    assert (would["tenant_id"], would["to"]) == ("firm-1", "books@firm.example") and "Check cars" in would["body"]
+    assert ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages == []  # nothing sent by a dry run
+    # When the operator sends the day's digests
+    out, err = io.StringIO(), io.StringIO()
+    exit_code = run(["digest", "--sender", "digest@sync.example", "--json"], stack.runtime, out, err)
+    # Then SES sent the firm its e-mail
+    assert exit_code == 0, err.getvalue()
+    assert json.loads(out.getvalue())["sent"] == ["firm-1"]
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert [(m.destinations["ToAddresses"], m.subject) for m in sent] == [
+        (["books@firm.example"], "Hard Cost Sync: 1 new Sync Failure")
+    ]
+    # And without a sender the command says what is missing, in words
+    errors = io.StringIO()
+    assert run(["digest"], stack.runtime, io.StringIO(), errors) == 2
+    assert "DIGEST_SENDER" in errors.getvalue()
