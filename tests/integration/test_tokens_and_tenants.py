@@ -130,3 +130,22 @@ def test_secrets_never_appear_in_logs(
         assert secret[provider]["access_token"] not in text
         assert secret[provider]["refresh_token"] not in text
     assert "local-webhook-verifier" not in text
+
+
+def test_a_clio_grant_the_firm_revoked_marks_the_tenant_needs_reconnect_for_clio(
+    seeded_stack: Callable[..., Any],
+) -> None:
+    # Given two firms, and firm-1 removing the app in Clio (its refresh token now answered invalid_grant)
+    stack = seeded_stack()
+    add_second_firm(stack)
+    stack.clio.revoke_access("firm-1")
+    stack.clock.advance(timedelta(days=40))  # past any Clio access token's life: the next call refreshes
+    # When the service syncs, twice
+    first = stack.sync()
+    second = stack.sync()
+    # Then firm-1 waits for its Clio connection, nothing is dead-lettered or retried in a loop, and firm-2 imports
+    tenant = stack.runtime.stores.tenants.get("firm-1")
+    assert (tenant.status, tenant.reconnect) == ("needs_reconnect", ("clio",))
+    assert stack.clio.activities("firm-1") == []
+    assert first.dead_lettered == second.dead_lettered == 0
+    assert len(stack.clio.activities("firm-2")) == 3

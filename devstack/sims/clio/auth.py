@@ -182,6 +182,14 @@ class TokenBook:
             if access.account_id == account_id:
                 access.expires_at = min(access.expires_at, now)
 
+    def revoke_account(self, account_id: str) -> None:
+        """Every grant of the firm is revoked, as when it removes the app in Clio's settings."""
+        for grant in self._grants.values():
+            if grant.account_id == account_id:
+                grant.revoked = True
+                for issued in grant.access_tokens:
+                    issued.revoked = True
+
     def deauthorize(self, token: str) -> bool:
         access = self._access.get(token)
         if access is None:

@@ -185,6 +185,12 @@ class ClioSimulator(SimulatedHost, ActivityActions, WebhookControls):
             self._store.account(account_id)
             self._tokens.expire_access_tokens(account_id)
 
+    def revoke_access(self, account_id: str) -> None:
+        """The firm removes the app in Clio: its API calls get 401 and its refresh tokens invalid_grant."""
+        with self._store.lock:
+            self._store.account(account_id)
+            self._tokens.revoke_account(account_id)
+
     def _user_for_tokens(self, account_id: str, user_id: int | None) -> User:
         self._store.account(account_id)
         if user_id is not None:

@@ -15,6 +15,10 @@ from hardcost.clients.http import transport_error
 from hardcost.errors import AuthError, ReconnectRequiredError, ThrottledError, UpstreamUnavailableError
 from hardcost.models.secrets import TokenResponse
 
+# qbo-api.md §5 (Intuit's blog of 2025-11-12, oauth-jsclient HardExpiresTest.js): with this request header the token
+# endpoint also answers ``x_refresh_token_hard_expires_in``, the seconds left of the grant's 5-year hard maximum.
+QBO_HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
+
 
 def refresh_qbo(
     http: httpx.Client, token_url: str, client_id: str, client_secret: str, refresh_token: str
@@ -35,8 +39,10 @@ def refresh_clio(
 def _qbo_grant(
     http: httpx.Client, url: str, client_id: str, client_secret: str, grant: dict[str, str]
 ) -> TokenResponse:
-    """Intuit's token endpoint takes the client credentials as HTTP Basic."""
-    return _token_call(http, "qbo", url, data=grant, auth=(client_id, client_secret))
+    """Intuit's token endpoint takes the client credentials as HTTP Basic; every grant asks for the hard expiry."""
+    return _token_call(
+        http, "qbo", url, data=grant, auth=(client_id, client_secret), extra_headers={QBO_HARD_EXPIRY_HEADER: "true"}
+    )
 
 
 def _clio_grant(
@@ -48,10 +54,16 @@ def _clio_grant(
 
 
 def _token_call(
-    http: httpx.Client, provider: str, url: str, *, data: dict[str, str], auth: tuple[str, str] | None
+    http: httpx.Client,
+    provider: str,
+    url: str,
+    *,
+    data: dict[str, str],
+    auth: tuple[str, str] | None,
+    extra_headers: dict[str, str] | None = None,
 ) -> TokenResponse:
     try:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(extra_headers or {})}
         if auth is not None:
             response = http.post(url, data=data, auth=httpx.BasicAuth(*auth), headers=headers)
         else:
@@ -70,6 +82,11 @@ def _token_call(
         raise UpstreamUnavailableError(f"{provider} token endpoint answered {response.status_code}")
     if error == "invalid_grant":
         raise ReconnectRequiredError(f"{provider} refused the refresh token (invalid_grant)", provider=provider)
+    if provider == "clio" and response.status_code == 401 and error != "invalid_client":
+        # clio-api.md §6: a revoked grant (the firm removed the app, or it was deauthorized) is answered 401
+        # ``invalid_token``; like QBO's invalid_grant only the firm can mend it, by connecting Clio again.
+        # ``invalid_client`` is our own credentials, not the firm's grant.
+        raise ReconnectRequiredError(f"clio refused the refresh token ({error or 'revoked'})", provider=provider)
     if response.status_code != 200 or error:
         raise AuthError(
             f"{provider} token endpoint answered {response.status_code} {error or ''}".strip(), provider=provider

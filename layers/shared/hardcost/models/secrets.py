@@ -17,7 +17,13 @@ class TokenResponse(BaseModel):
     refresh_token: str | None = None
     expires_in: int = 3600
     x_refresh_token_expires_in: int | None = None
+    # QBO only, when asked (qbo-api.md §5): seconds left before the grant's hard maximum, whatever refreshes do.
+    x_refresh_token_hard_expires_in: int | None = None
     token_type: str = "bearer"
+
+    def hard_expires_at(self, now: datetime) -> datetime | None:
+        seconds = self.x_refresh_token_hard_expires_in
+        return now + timedelta(seconds=seconds) if seconds else None
 
     def __repr__(self) -> str:  # never print tokens
         return f"TokenResponse(expires_in={self.expires_in})"
@@ -34,6 +40,8 @@ class StoredToken(BaseModel):
     refresh_token: str
     access_expires_at: datetime
     refresh_expires_at: datetime | None = None
+    # When the refresh token dies whatever is refreshed (QBO's 5-year maximum); None: not reported.
+    refresh_hard_expires_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"StoredToken(access_expires_at={self.access_expires_at.isoformat()})"
@@ -52,6 +60,7 @@ class StoredToken(BaseModel):
             refresh_token=response.refresh_token or self.refresh_token,
             access_expires_at=now + timedelta(seconds=response.expires_in),
             refresh_expires_at=refresh_expiry,
+            refresh_hard_expires_at=response.hard_expires_at(now) or self.refresh_hard_expires_at,
         )
 
     @classmethod
@@ -68,6 +77,7 @@ class StoredToken(BaseModel):
             refresh_token=response.refresh_token,
             access_expires_at=now + timedelta(seconds=response.expires_in),
             refresh_expires_at=refresh_expiry,
+            refresh_hard_expires_at=response.hard_expires_at(now),
         )
 
 
