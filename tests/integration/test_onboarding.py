@@ -64,6 +64,9 @@ def test_a_new_firm_connects_both_services_and_syncs(seeded_stack: Callable[...,
     assert (tenant.realm_id, tenant.settings.enabled) == (NEW_REALM, False)
     assert stack.runtime.stores.tenants.tenant_of_realm(NEW_REALM) == "firm-9"
     assert stack.runtime.tokens.stored("firm-9").qbo is not None
+    # And the grant's 5-year limit, which QBO reported when asked, is known to warn before it
+    assert tenant.qbo_hard_expires_at == stack.runtime.tokens.stored("firm-9").qbo.refresh_hard_expires_at
+    assert tenant.qbo_hard_expires_at - stack.clock.now() > timedelta(days=5 * 365 - 1)
     # When it goes through Clio's consent in the EU region
     browser, landing = consent(stack, "/connect/clio/start", token, region="eu")
     back = browser.land(landing)
@@ -200,3 +203,30 @@ def test_the_realm_proof_is_a_metered_read_counted_as_the_connecting_firms(seede
     # Then that read is in the month's counters, as the firm's, as Intuit meters it (DESIGN.md §6)
     month = month_of(stack.clock.now())
     assert stack.runtime.stores.meters.by_tenant(month).get("firm-9") == stack.qbo.metered_calls()[NEW_REALM] == 1
+
+
+def test_a_qbo_connection_near_its_5_year_limit_is_warned_on_the_page_until_reconnected(
+    seeded_stack: Callable[..., Any],
+) -> None:
+    # Given firm-1 whose QBO grant reaches its hard limit in 20 days
+    from hardcost.rules.tenant_status import TenantChange
+
+    stack = seeded_stack(base_scenario())
+    limit = stack.clock.now() + timedelta(days=20)
+    stack.runtime.stores.tenants.transition("firm-1", lambda t: TenantChange({"qbo_hard_expires_at": limit}))
+    token = stack.admin_token("firm-1")
+    # When the firm opens its health
+    health = json.loads(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=token)["body"])
+    # Then it is warned in words, with the way to reconnect, while its state stays healthy
+    [warning] = health["connection_warnings"]
+    assert warning["provider"] == "qbo" and "in 20 days" in warning["message"]
+    assert "Reconnect QuickBooks Online" in warning["message"]
+    assert warning["reconnect_url"] == "/connect/qbo/start?tenant_id=firm-1"
+    assert health["state"] == "healthy"
+    # When it reconnects QuickBooks through that link (a new grant: a new 5-year life)
+    stack.qbo.set_authorizing_realm("9341457021722202")
+    browser = ConsentBrowser(stack)
+    browser.land(browser.consent(browser.start("qbo", token, tenant_id="firm-1")))
+    # Then the warning is gone
+    health = json.loads(stack.call_admin("GET", "/admin/tenants/firm-1/health", token=token)["body"])
+    assert health["connection_warnings"] == []

@@ -149,3 +149,21 @@ def test_a_clio_grant_the_firm_revoked_marks_the_tenant_needs_reconnect_for_clio
     assert stack.clio.activities("firm-1") == []
     assert first.dead_lettered == second.dead_lettered == 0
     assert len(stack.clio.activities("firm-2")) == 3
+
+
+def test_a_qbo_refresh_learns_the_grant_s_hard_expiry_for_the_tenant_and_its_tokens(
+    seeded_stack: Callable[..., Any],
+) -> None:
+    # Given a firm whose QBO access token has run out
+    stack = seeded_stack()
+    stack.clock.advance(timedelta(hours=2))
+    # When the service syncs (and so refreshes, asking QBO for the hard expiry)
+    stack.sync()
+    # Then the grant's 5-year limit is kept with the tokens and on the tenant, and a later refresh writes nothing new
+    kept = stack.runtime.token_vault.read("firm-1").credentials.qbo.refresh_hard_expires_at
+    tenant = stack.runtime.stores.tenants.get("firm-1")
+    assert kept is not None and tenant.qbo_hard_expires_at == kept
+    assert timedelta(days=5 * 365 - 1) < kept - stack.clock.now() <= timedelta(days=5 * 365)
+    stack.clock.advance(timedelta(hours=2))
+    stack.sync()
+    assert stack.runtime.stores.tenants.get("firm-1").qbo_hard_expires_at == tenant.qbo_hard_expires_at

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -72,6 +72,7 @@ class TokenStore:
         qbo_token_url: str,
         clio_token_urls: dict[str, str],
         sleep: Callable[[float], None] = time.sleep,
+        on_hard_expiry: Callable[[str, datetime], None] | None = None,
     ) -> None:
         self._secrets = secrets
         self._app_secret_name = app_secret_name
@@ -82,6 +83,8 @@ class TokenStore:
         self._qbo_token_url = qbo_token_url
         self._clio_token_urls = clio_token_urls
         self._sleep = sleep
+        # Told (tenant id, moment) when a QBO refresh reports its grant's hard expiry, for the tenant's warnings.
+        self._on_hard_expiry = on_hard_expiry
         self._cache: dict[str, VersionedCredentials] = {}
         self._app: AppCredentials | None = None
         self.secret_reads = 0  # of the app secret
@@ -208,6 +211,9 @@ class TokenStore:
             response = refresh_clio(self._http, url, app.clio_client_id, app.clio_client_secret, token.refresh_token)
         # Persisted before the new token is used; refused (and not used) if this provider's tokens changed meanwhile.
         self._write_provider(tenant.tenant_id, provider, token.updated(response, now), current, refreshed_from=token)
+        hard_expiry = response.hard_expires_at(now)
+        if hard_expiry is not None and self._on_hard_expiry is not None:
+            self._on_hard_expiry(tenant.tenant_id, hard_expiry)
         return response.access_token
 
     # --- the vault ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from hardcost.deps import seam
 from hardcost.errors import SyncError
 from hardcost.logic.directory import TenantDirectory
 from hardcost.logic.metering import MeterReading, record_metered_calls
+from hardcost.logic.token_expiry import note_hard_expiry
 from hardcost.logic.webhook import WebhookContext
 from hardcost.models.records import TenantRecord
 from hardcost.observability import record_qbo_metering
@@ -271,6 +272,7 @@ def build_runtime(
         http=http,
         qbo_token_url=f"{settings.QBO_OAUTH_BASE_URL.rstrip('/')}/oauth2/v1/tokens/bearer",
         clio_token_urls={region: f"{url.rstrip('/')}/oauth/token" for region, url in settings.CLIO_REGION_URLS.items()},
+        on_hard_expiry=lambda tenant_id, at: note_hard_expiry(stores, clock, tenant_id, at),
     )
     sqs = session.client("sqs", endpoint_url=endpoint)
     queue = ExpenseQueue(sqs, settings.EXPENSE_QUEUE_URL)

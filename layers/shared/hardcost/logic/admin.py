@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from hardcost.codes import PROBLEM_TEXT, ProblemCode
 from hardcost.errors import AuthError, InvalidSettingsError, ReconnectRequiredError, TenantNotFoundError
@@ -19,6 +20,7 @@ from hardcost.logic.reports import start_date_warnings
 from hardcost.models.admin import (
     ActivityEntry,
     ClioUser,
+    ConnectionWarning,
     Disconnected,
     ExpenseAccount,
     ExpenseCategoryChoice,
@@ -33,6 +35,7 @@ from hardcost.models.messages import PollRequest
 from hardcost.models.records import Provider, TenantRecord
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.entry import example_note
+from hardcost.rules.token_expiry import expiry_warnings
 
 
 def list_tenants(ctx: AdminContext) -> list[TenantSummary]:
@@ -78,6 +81,15 @@ def health(ctx: AdminContext, tenant_id: str) -> Health:
         needs_matter=len(ctx.stores.needs_matter.list(tenant_id)),
         state=state,
         headline=words,
+        connection_warnings=[
+            ConnectionWarning(
+                provider=w.provider,
+                expires_at=w.expires_at,
+                message=w.message,
+                reconnect_url=f"/connect/{w.provider}/start?{urlencode({'tenant_id': tenant_id})}",
+            )
+            for w in expiry_warnings(tenant, ctx.clock.now())
+        ],
     )
 
 

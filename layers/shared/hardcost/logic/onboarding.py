@@ -165,12 +165,21 @@ def complete_qbo(
             realm_id=realm_id,
             settings=TenantSettings(enabled=False, start_date=now.date()),
             connected_by={"qbo": verified.subject},
+            qbo_hard_expires_at=tokens.hard_expires_at(now),
             created_at=now,
             updated_at=now,
         )
         ctx.stores.tenants.create(tenant)  # writes the realm index too (webhooks find the tenant by realmId)
     else:
-        tenant = _connected(ctx, existing, "qbo", now, connected_by={**existing.connected_by, "qbo": verified.subject})
+        # A new grant: a new 5-year life, whatever the old one's was (rules.token_expiry).
+        tenant = _connected(
+            ctx,
+            existing,
+            "qbo",
+            now,
+            connected_by={**existing.connected_by, "qbo": verified.subject},
+            qbo_hard_expires_at=tokens.hard_expires_at(now),
+        )
     ctx.forget_clients(tenant.tenant_id)
     return tenant
 

@@ -22,6 +22,13 @@ class Problem(ApiModel):
     detail: str | None = None
 
 
+class ConnectionWarning(ApiModel):
+    provider: Literal["qbo", "clio"]
+    expires_at: dt.datetime = Field(description="when the connection stops working whatever is refreshed")
+    message: str = Field(description="the warning in words, with what to do")
+    reconnect_url: str = Field(description="the admin API path that starts the reconnect (answers the consent URL)")
+
+
 class Health(ApiModel):
     tenant_id: str
     status: TenantStatus
@@ -40,6 +47,10 @@ class Health(ApiModel):
         "healthy", description="healthy only when both sides are connected, imports are on and nothing blocks"
     )
     headline: str = Field("", description='the state in words, e.g. "Setup not finished: connect Clio"')
+    connection_warnings: list[ConnectionWarning] = Field(
+        default_factory=list,
+        description="connections to renew before they stop working (QBO's 5-year limit, warned 30 days before)",
+    )
 
 
 class TenantSettingsView(ApiModel):

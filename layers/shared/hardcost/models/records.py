@@ -64,6 +64,9 @@ class TenantRecord(RecordModel):
     home_currency: str | None = None
     # Clio's id of the firm's account (who_am_i at connect): another account is refused until a disconnect.
     clio_account_id: int | None = None
+    # When the QBO grant's refresh token dies whatever is refreshed (its 5-year hard maximum, reported by QBO at
+    # connect and on refresh; ``rules.token_expiry``): the page, a metric and the digest warn 30 days before.
+    qbo_hard_expires_at: datetime | None = None
     # Who completed each consent: the subject of the admin token the OAuth state was issued to.
     connected_by: dict[Provider, str] = Field(default_factory=dict)
     # Written by each poll on its own (``TenantStore.record_polling``), outside the revisions below: it is the

@@ -58,6 +58,14 @@ async function loadHealth() {
     li.append(element("strong", p.message + " "), element("span", "How to fix: " + p.fix, "fix"));
     list.append(li);
   }
+  // A connection near its end (QuickBooks' 5-year limit): the warning in words and the reconnect at hand.
+  const names = { qbo: "QuickBooks Online", clio: "Clio" };
+  for (const w of h.connection_warnings || []) {
+    const li = element("li");
+    li.dataset.warning = w.provider;
+    li.append(element("strong", w.message + " "), button("Reconnect " + names[w.provider], () => connect(w.provider), "", null));
+    list.append(li);
+  }
 }
 
 // A picker whose list could not be loaded (QuickBooks or Clio down, or needing reconnecting) is disabled and
