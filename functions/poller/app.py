@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from hardcost.deps.runtime import Runtime, get_runtime
-from hardcost.logic.poll import fan_out, poll_all
-from hardcost.observability import metrics, record_backstop, record_poll_outcomes
+from hardcost.logic.poll import fan_out, poll_all, tokens_expiring
+from hardcost.observability import metrics, record_backstop, record_poll_outcomes, record_tokens_expiring
 
 logger = Logger()
 
@@ -32,6 +32,7 @@ def _tick(runtime: Runtime) -> dict[str, Any]:
     if poll_queue is not None:
         fanned = fan_out(runtime.poller_context(), poll_queue)
         record_poll_outcomes(["needs_reconnect"] * fanned.needing_reconnect)
+        record_tokens_expiring(fanned.tokens_expiring)
         record_backstop(fanned.requested, fanned.not_due, fanned.doubtful, fanned.pressure)
         summary: dict[str, Any] = {
             "tenants": fanned.tenants,
@@ -39,11 +40,13 @@ def _tick(runtime: Runtime) -> dict[str, Any]:
             "not_due": fanned.not_due,
             "doubting_webhooks": fanned.doubtful,
             "read_pressure": fanned.pressure,
+            "tokens_expiring": fanned.tokens_expiring,
             "next_due_at": fanned.next_due_at.isoformat() if fanned.next_due_at else None,
         }
     else:
         reports = poll_all(runtime.poller_context())
         record_poll_outcomes(r.outcome for r in reports)
+        record_tokens_expiring(tokens_expiring(runtime.poller_context()))
         summary = {
             "tenants": len(reports),
             "enqueued": sum(r.enqueued for r in reports),

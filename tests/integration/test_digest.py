@@ -78,3 +78,23 @@ def test_the_operator_sends_the_digests_through_ses(seeded_stack: Callable[..., 
     errors = io.StringIO()
     assert run(["digest"], stack.runtime, io.StringIO(), errors) == 2
     assert "DIGEST_SENDER" in errors.getvalue()
+
+
+def test_a_firm_near_its_qbo_connection_s_limit_is_warned_in_its_digest(seeded_stack: Callable[..., Any]) -> None:
+    # Given a firm with nothing new today but a QBO grant 25 days from its 5-year limit
+    from datetime import timedelta
+
+    from hardcost.rules.tenant_status import TenantChange
+
+    stack = seeded_stack(base_scenario())
+    stack.sync()
+    settings(stack, {"digest_email": "books@firm.example"})
+    limit = stack.clock.now() + timedelta(days=25)
+    stack.runtime.stores.tenants.transition("firm-1", lambda t: TenantChange({"qbo_hard_expires_at": limit}))
+    # When the next day's digests are sent
+    sink = MailSink()
+    send_daily_digests(stack.runtime.stores, sink, stack.clock.now() + timedelta(days=1), page)
+    # Then the firm is told, among its reconnect warnings, with the page to reconnect from
+    [mail] = sink.sent
+    assert mail.subject == "Hard Cost Sync: reconnect QuickBooks Online soon"
+    assert "5-year limit in 24 days" in mail.body and f"Reconnect from the page: {page('firm-1')}" in mail.body

@@ -105,6 +105,26 @@ def test_poller_event_fans_out_and_the_poll_worker_polls_the_tenant(seeded_stack
     assert report.processed == 3  # the credit-card credit and the "Other" payment are not enqueued (R4)
 
 
+def test_the_poller_tick_publishes_tenants_near_their_qbo_connection_s_limit(
+    seeded_stack: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the firm's QBO grant reaching its 5-year limit in 12 days
+    from datetime import timedelta
+
+    from hardcost.rules.tenant_status import TenantChange
+
+    stack = seeded_stack(events_firm())
+    [tenant] = stack.runtime.stores.tenants.all()
+    limit = stack.clock.now() + timedelta(days=12)
+    stack.runtime.stores.tenants.transition(tenant.tenant_id, lambda t: TenantChange({"qbo_hard_expires_at": limit}))
+    capsys.readouterr()
+    # When the schedule fires
+    summary = stack._handler("poller").lambda_handler(event("poller/scheduled.json"), LambdaContext("PollerFunction"))
+    # Then the tick counts it, and publishes the metric the operators' alarm reads
+    assert summary["tokens_expiring"] == 1
+    assert '"TenantsTokenExpiringSoon":[1.0]' in capsys.readouterr().out.replace(" ", "")
+
+
 def test_poll_worker_event_polls_the_named_tenant(seeded_stack: Callable[..., Any]) -> None:
     stack = seeded_stack(events_firm())
     # When the poll worker receives the events/ poll request for the firm

@@ -66,3 +66,19 @@ def test_a_reconnect_comes_first_and_imports_are_counted() -> None:
     assert email.subject == "Hard Cost Sync: reconnect Clio"  # type: ignore[attr-defined]
     assert "Reconnect Clio: its sign-in has expired" in email.body  # type: ignore[attr-defined]
     assert "Imported: 2 created." in email.body  # type: ignore[attr-defined]
+
+
+def test_a_connection_near_its_limit_is_listed_among_the_reconnect_warnings_with_the_link() -> None:
+    # Given a quiet day but a QBO grant 12 days from its 5-year limit
+    warning = "The QuickBooks Online connection reaches its 5-year limit in 12 days (18 May 2026); reconnect."
+    email = compose(expiring={"qbo": warning})
+    # Then the digest is sent, says so with the page to reconnect from, and its subject asks to reconnect
+    assert email is not None
+    assert email.subject == "Hard Cost Sync: reconnect QuickBooks Online soon"  # type: ignore[attr-defined]
+    body = email.body  # type: ignore[attr-defined]
+    assert warning in body
+    assert "Reconnect from the page: https://sync.example/admin/?tenant=firm-1" in body
+    # And a connection already refused comes first
+    both = compose(reconnect=["clio"], expiring={"qbo": warning})
+    assert both.subject == "Hard Cost Sync: reconnect Clio"  # type: ignore[attr-defined]
+    assert both.body.index("Reconnect Clio") < both.body.index(warning)  # type: ignore[attr-defined]

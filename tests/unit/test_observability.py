@@ -37,3 +37,11 @@ def test_the_backstop_tick_reports_what_it_asked_and_left_and_the_governors_leve
     blob = observability.metrics.serialize_metric_set()
     assert (blob["BackstopReadsRequested"], blob["TenantsLeftToWebhooks"]) == ([3.0], [997.0])
     assert (blob["TenantsDoubtingWebhooks"], blob["QboReadPressureLevel"]) == ([2.0], [2.0])
+
+
+def test_the_tick_counts_tenants_whose_connection_expires_within_30_days() -> None:
+    # Given a tick that found two tenants within 30 days of their QBO grant's hard limit
+    observability.record_tokens_expiring(2)
+    # Then the alarm's metric says so under the service dimension
+    blob = observability.metrics.serialize_metric_set()
+    assert blob["TenantsTokenExpiringSoon"] == [2.0]

@@ -196,3 +196,15 @@ def test_customers_and_accounts_are_listed_once_then_kept_current_by_the_cdc_eve
     names = {c["Id"]: c["DisplayName"] for c in firm.stores.qbo_lists.all(TENANT, "Customer")}
     assert names == {"20": "Red Rock Diner LLC", "21": "Cool Cars"}
     assert [a["Name"] for a in firm.stores.qbo_lists.all(TENANT, "Account")] == ["Reimbursable Expenses"]
+
+
+def test_the_tick_counts_tenants_whose_qbo_connection_nears_its_5_year_limit() -> None:
+    # Given a firm whose QBO grant reaches its hard limit in 10 days
+    from hardcost.rules.tenant_status import TenantChange
+
+    firm = PolledFirm()
+    limit = firm.clock.now() + timedelta(days=10)
+    firm.stores.tenants.transition(TENANT, lambda t: TenantChange({"qbo_hard_expires_at": limit}))
+    # When the schedule ticks / Then its report counts it (the poller publishes it as TenantsTokenExpiringSoon)
+    report = fan_out(firm.context(), SentQueue())  # type: ignore[arg-type]
+    assert report.tokens_expiring == 1

@@ -5,6 +5,8 @@ The template's alarms and dashboard read these names, with the ``service`` dimen
 - ``EntriesCreated``, ``EntriesUpdated``, ``EntriesDeleted`` (Count): Clio entries written by the mapper;
 - ``SyncFailures`` (Count, plus one ``SyncFailuresByCode`` datapoint with a ``code`` dimension);
 - ``TenantsNeedingReconnect`` (Count per poller tick): tenants whose tokens were refused;
+- ``TenantsTokenExpiringSoon`` (Count per poller tick): tenants whose QBO connection reaches its 5-year hard
+  limit within 30 days (``rules.token_expiry``), warned on their page and in their digest;
 - ``QboMeteredCalls`` (Count) and ``QboReadBudgetUsedPercent`` (Percent, the month to date against the
   budget): emitted at once with each flush of the metered calls, whatever the handler.
 
@@ -50,6 +52,11 @@ def record_poll_outcomes(outcomes: Iterable[str]) -> None:
     """After a poller tick: how many tenants need reconnecting (0 too, so the alarm sees data)."""
     needing = sum(1 for outcome in outcomes if outcome == "needs_reconnect")
     metrics.add_metric(name="TenantsNeedingReconnect", unit=MetricUnit.Count, value=needing)
+
+
+def record_tokens_expiring(count: int) -> None:
+    """After a poller tick: how many tenants must reconnect within 30 days (0 too, so the alarm sees data)."""
+    metrics.add_metric(name="TenantsTokenExpiringSoon", unit=MetricUnit.Count, value=count)
 
 
 READ_PRESSURE_LEVELS = {"normal": 0, "stretch": 1, "save": 2, "reserve": 3}

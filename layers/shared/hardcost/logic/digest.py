@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from hardcost.clients.ports import Mailer
 from hardcost.errors import SyncError
 from hardcost.rules.digest import DigestEmail, compose_digest
+from hardcost.rules.token_expiry import expiry_warnings
 from hardcost.stores.ports import Stores
 
 ACTIVITY_READ = 500  # the most log lines a day's digest reads per firm
@@ -39,6 +40,7 @@ def digest_for(stores: Stores, tenant_id: str, now: datetime, page_url: str) -> 
         reconnect=list(tenant.reconnect),
         activity=[a for a in stores.activity.recent(tenant_id, ACTIVITY_READ) if a.at >= since],
         page_url=page_url,
+        expiring={w.provider: w.message for w in expiry_warnings(tenant, now)},
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,16 +32,22 @@ def compose_digest(
     reconnect: Sequence[str],
     activity: Sequence[ActivityLogRecord],
     page_url: str,
+    expiring: Mapping[str, str] | None = None,
 ) -> DigestEmail | None:
-    """The e-mail for ``day``; ``None`` when there is nothing new and nothing to renew."""
+    """The e-mail for ``day``; ``None`` when there is nothing new and nothing to renew. ``expiring``: the
+    connections to renew before they stop working, provider -> the warning in words (``rules.token_expiry``)."""
+    expiring = expiring or {}
     done = Counter(a.action for a in activity if a.action in IMPORT_ACTIONS)
-    if not new_failures and not reconnect and not done:
+    if not new_failures and not reconnect and not expiring and not done:
         return None
     lines = [f"Hard Cost Sync for {tenant_id}, {day:%A %d %B %Y}", ""]
     for provider in reconnect:
         name = PROVIDER_NAMES.get(provider, provider)
         lines.append(f"Reconnect {name}: its sign-in has expired or was revoked, so nothing is imported until then.")
-    if reconnect:
+    lines += list(expiring.values())
+    if expiring:
+        lines.append(f"Reconnect from the page: {page_url}")
+    if reconnect or expiring:
         lines.append("")
     if new_failures:
         lines.append(f"New Sync Failures ({len(new_failures)}; {open_failures} open in all):")
@@ -57,7 +63,7 @@ def compose_digest(
         "You receive this because daily digests are on for your firm. To stop them, untick "
         '"Send me a daily digest" in the settings on that page.',
     ]
-    subject = _subject(len(new_failures), reconnect, sum(done.values()))
+    subject = _subject(len(new_failures), reconnect, sum(done.values()), list(expiring))
     return DigestEmail(to=to, subject=subject, body="\n".join(lines) + "\n")
 
 
@@ -74,9 +80,11 @@ def _money(amount: Decimal | None) -> str:
     return f"{amount:,.2f}" if amount is not None else ""
 
 
-def _subject(failures: int, reconnect: Sequence[str], imported: int) -> str:
+def _subject(failures: int, reconnect: Sequence[str], imported: int, expiring: Sequence[str]) -> str:
     if reconnect:
         return "Hard Cost Sync: reconnect " + " and ".join(PROVIDER_NAMES.get(p, p) for p in reconnect)
+    if expiring:
+        return "Hard Cost Sync: reconnect " + " and ".join(PROVIDER_NAMES.get(p, p) for p in expiring) + " soon"
     if failures:
         return f"Hard Cost Sync: {failures} new Sync Failure{'s' if failures != 1 else ''}"
     return f"Hard Cost Sync: {imported} change{'s' if imported != 1 else ''} imported"

@@ -40,6 +40,7 @@ from hardcost.rules import evaluate_preconditions, home_currency_of
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.backstop import next_backstop_at, unannounced_changes, webhook_doubt
 from hardcost.rules.scope import note_changed, scope_changed
+from hardcost.rules.token_expiry import expiring_soon
 from hardcost.stores.ports import Queue
 
 logger = Logger(child=True)
@@ -85,6 +86,7 @@ def fan_out(ctx: PollerContext, poll_queue: Queue) -> FanOutReport:
         doubtful=doubtful,
         next_due_at=min(later_at, default=None),
         pressure=pressure.level,
+        tokens_expiring=expiring_soon(tenants, now),
     )
 
 
@@ -125,6 +127,11 @@ def record_run(ctx: PollerContext, request: PollRequest | None, report: TenantPo
             enqueued=report.enqueued,
             detail=report.detail,
         )
+
+
+def tokens_expiring(ctx: PollerContext) -> int:
+    """Tenants within 30 days of their QBO grant's hard limit (the tick without a poll queue counts them here)."""
+    return expiring_soon(ctx.stores.tenants.all(), ctx.clock.now())
 
 
 def poll_all(ctx: PollerContext) -> list[TenantPollReport]:

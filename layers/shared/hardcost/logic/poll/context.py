@@ -79,3 +79,4 @@ class FanOutReport:
     doubtful: int = 0  # tenants whose webhooks look unreliable, read within the tighter bound
     next_due_at: datetime | None = None
     pressure: str = "normal"  # the governor's level (rules.read_budget)
+    tokens_expiring: int = 0  # tenants within 30 days of their QBO grant's hard limit (rules.token_expiry)
