@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
@@ -317,3 +317,23 @@ def test_the_daily_digest_is_set_and_a_wrong_address_explained(site: DemoSite, b
     wait_for(browser, lambda d: text_of(d, "settings-message").startswith("Settings saved."))
     settings = site.stack.runtime.stores.tenants.get(site.tenant_id).settings
     assert (settings.digest_email, settings.digest_enabled) == ("books@firm.example", True)
+
+
+def test_a_qbo_connection_near_its_limit_is_warned_with_a_reconnect_button(site: DemoSite, browser: WebDriver) -> None:
+    # Given the firm's QBO grant reaching its 5-year limit in 20 days
+    limit = site.stack.clock.now() + timedelta(days=20)
+    site.stack.runtime.stores.tenants.transition(
+        site.tenant_id, lambda t: lifecycle.TenantChange({"qbo_hard_expires_at": limit})
+    )
+    try:
+        # When the bookkeeper opens the page
+        browser.get(site.page_url)
+        # Then the health card says so in words, with a button to reconnect QuickBooks Online
+        warning = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#problems li[data-warning="qbo"]'))
+        assert "5-year limit in 20 days" in warning.text
+        assert warning.find_element(By.TAG_NAME, "button").text == "Reconnect QuickBooks Online"
+        check_page(browser, "token-warning")
+    finally:
+        site.stack.runtime.stores.tenants.transition(
+            site.tenant_id, lambda t: lifecycle.TenantChange({"qbo_hard_expires_at": None})
+        )
