@@ -74,7 +74,7 @@ def test_tokens_kept_before_the_hard_expiry_existed_still_read() -> None:
     ("status", "body"),
     [
         (400, {"error": "invalid_grant", "error_description": "The provided authorization grant is invalid"}),
-        # clio-api.md §6: a revoked grant's token is answered 401 invalid_token
+        # clio-api.md §6: Clio's 401 invalid_token covers a revoked token (undocumented for the token endpoint)
         (401, {"error": "invalid_token", "error_description": "The access token provided is revoked"}),
         (401, {}),
     ],

@@ -83,9 +83,10 @@ def _token_call(
     if error == "invalid_grant":
         raise ReconnectRequiredError(f"{provider} refused the refresh token (invalid_grant)", provider=provider)
     if provider == "clio" and response.status_code == 401 and error != "invalid_client":
-        # clio-api.md §6: a revoked grant (the firm removed the app, or it was deauthorized) is answered 401
-        # ``invalid_token``; like QBO's invalid_grant only the firm can mend it, by connecting Clio again.
-        # ``invalid_client`` is our own credentials, not the firm's grant.
+        # clio-api.md §6 documents 401 ``invalid_token`` for a token "expired, revoked, malformed or invalid"; what
+        # Clio's token endpoint answers a revoked refresh token is not documented (invalid_grant is handled above),
+        # so a 401 there is read as the firm's grant gone: like QBO's invalid_grant only the firm can mend it, by
+        # connecting Clio again. ``invalid_client`` is our own credentials, not the firm's grant.
         raise ReconnectRequiredError(f"clio refused the refresh token ({error or 'revoked'})", provider=provider)
     if response.status_code != 200 or error:
         raise AuthError(
