@@ -32,6 +32,7 @@ missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v iptables >/dev/null || missing+=(iptables)
+command -v ip >/dev/null || missing+=(iproute2)
 if ((${#missing[@]})); then
     say "installing ${missing[*]} (apt)"
     apt-get update -qq
@@ -62,9 +63,30 @@ else
 fi
 
 # --- containers reach the bridge's address only --------------------------------------------------
-BRIDGE_IP="$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}')"
 BRIDGE_IF="$(docker network inspect bridge -f '{{index .Options "com.docker.network.bridge.name"}}')"
 BRIDGE_IF="${BRIDGE_IF:-docker0}"
+# The address demo-up forwards the stack on is the interface's own (bridge.py asks the kernel); Docker's IPAM
+# Gateway says the same but is empty on a daemon's first start (moby/moby#26799: how CI found it), so the
+# interface is asked first and IPAM second.
+bridge_address() {
+    ip -4 -o addr show dev "$BRIDGE_IF" 2>/dev/null | awk '{ split($4, cidr, "/"); print cidr[1]; exit }'
+    docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' 2>/dev/null | awk '{ print $1 }'
+}
+BRIDGE_IP=""
+for _ in $(seq 1 20); do
+    BRIDGE_IP="$(bridge_address | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' || true)"
+    [[ -n "$BRIDGE_IP" ]] && break
+    sleep 0.5
+done
+if [[ -z "$BRIDGE_IP" ]]; then
+    {
+        echo "sam-local-setup: the Docker bridge $BRIDGE_IF has no IPv4 address, so no container could reach the stack"
+        echo "--- ip addr show dev $BRIDGE_IF"; ip addr show dev "$BRIDGE_IF" 2>&1 || true
+        echo "--- docker network inspect bridge (IPAM)"; docker network inspect bridge -f '{{json .IPAM}}' 2>&1 || true
+        echo "--- dockerd log, last lines ($STATE/dockerd.log)"; tail -15 "$STATE/dockerd.log" 2>/dev/null || true
+    } >&2
+    exit 1
+fi
 # Routed traffic (to the internet or another host) goes through FORWARD, where Docker keeps DOCKER-USER for
 # rules like this one; traffic to the host's other addresses goes through INPUT.
 for chain in DOCKER-USER INPUT; do

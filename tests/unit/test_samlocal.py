@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -181,3 +182,34 @@ def test_test_sam_local_invokes_every_function_with_an_existing_event() -> None:
 
     assert {function for function, *_ in CASES} == set(_functions(load_template()))
     assert all((EVENTS / event).is_file() for _, event, *_ in CASES)
+
+
+class _QueueProbe:
+    """The probe's queue depth, without a stack: what `_ticked` reads after the answer."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.stack = SimpleNamespace(poll_queue_url="http://queue")
+
+    def queue_depth(self, url: str) -> int:
+        return self.depth
+
+
+def _tick_answer(**changes: Any) -> Any:
+    from devstack.samlocal.invoke import Invocation
+
+    # What the poller's handler answers today after fanning out to one due tenant (functions/poller/app.py)
+    answer = {"tenants": 1, "requested": 1, "not_due": 0, "doubting_webhooks": 0, "read_pressure": "normal"}
+    return Invocation(
+        returncode=0, response=answer | {"tokens_expiring": 0, "next_due_at": None} | changes, stdout="", stderr=""
+    )
+
+
+def test_the_tick_check_reads_the_counts_it_needs_and_ignores_the_summary_s_other_fields() -> None:
+    from devstack.samlocal.check import _ticked
+
+    # Given the poller's whole summary, one tenant requested and one poll request queued: no problem
+    assert _ticked(_tick_answer(), _QueueProbe(1)) is None  # type: ignore[arg-type]
+    # A tick that requested nothing, or queued nothing, is a problem named in words
+    assert "not one tenant requested" in str(_ticked(_tick_answer(requested=0), _QueueProbe(1)))  # type: ignore[arg-type]
+    assert _ticked(_tick_answer(), _QueueProbe(0)) == "no poll request on PollQueue"  # type: ignore[arg-type]
