@@ -92,3 +92,64 @@ def test_matters_are_listed_once_and_a_contact_added_since_is_read_alone(
     assert reads == ["all", f"of {contact['id']}"]
     [entry] = [a for a in stack.clio.activities("firm-1") if a["reference"] == "new-matter"]
     assert entry["matter"] is not None and entry["matter"]["id"] != 100  # not Red Rock Diner's
+
+
+def _unmatched_purchases(document: dict[str, Any], customer_id: str, count: int) -> None:
+    template = document["qbo"]["purchases"][0]
+    for n in range(count):
+        purchase = copy.deepcopy(template)
+        purchase.update({"Id": f"9{n:03d}", "DocNumber": f"NOBODY-{n}"})
+        purchase["Line"] = purchase["Line"][:1]
+        purchase["Line"][0]["AccountBasedExpenseLineDetail"]["CustomerRef"] = {"value": customer_id}
+        document["qbo"]["purchases"].append(purchase)
+
+
+def test_an_import_meeting_a_client_without_contact_reads_clio_s_changes_only_for_news_newer_than_its_view(
+    seeded_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a firm whose import holds 35 purchases (several mapper batches) for a client not yet in Clio
+    document = base_scenario()
+    document["qbo"]["customers"].append({"Id": "95", "DisplayName": "Nobody Yet LLC", "Active": True})
+    _unmatched_purchases(document, "95", 35)
+    stack = seeded_stack(document)
+    deltas: list[str] = []
+    contacts, matters = ClioClient.all_contacts, ClioClient.matters_updated_since
+
+    def contacts_read(self: ClioClient, updated_since: Any = None) -> Any:
+        if updated_since is not None:
+            deltas.append("contacts")
+        return contacts(self, updated_since)
+
+    monkeypatch.setattr(ClioClient, "all_contacts", contacts_read)
+    monkeypatch.setattr(
+        ClioClient, "matters_updated_since", lambda self, s: deltas.append("matters") or matters(self, s)
+    )
+
+    # When the firm's first sync imports them
+    stack.sync()
+
+    # Then every one is a failure naming the client, and no batch looked at Clio's changes again: each message
+    # was sent before the directory read Clio, so its "no contact" comes from a view newer than the news
+    failures = {f.txn_id: f.code for f in stack.runtime.stores.failures.list("firm-1")}
+    assert sum(1 for code in failures.values() if code == "NO_CLIO_CONTACT") == 35
+    assert deltas == []
+
+    # When, a moment later, the firm adds the client and a matter in Clio, then enters a purchase for it in QBO
+    # (its webhook delivered), before the directory's minute is up
+    stack.clock.advance(timedelta(seconds=5))
+    contact = stack.clio.add_contact("firm-1", {"name": "Nobody Yet LLC", "type": "Company"})
+    matter = {"client": {"id": contact["id"]}, "display_number": "00095", "description": "General", "status": "Open"}
+    stack.clio.add_matter("firm-1", matter)
+    purchase = copy.deepcopy(stack.scenario.qbo.purchases[0])
+    purchase.update({"Id": None, "DocNumber": "NOBODY-NEW"})
+    purchase["Line"] = purchase["Line"][:1]
+    purchase["Line"][0]["AccountBasedExpenseLineDetail"]["CustomerRef"] = {"value": "95"}
+    stack.qbo.create_purchase(REALM, purchase)
+    stack.deliver_pending_webhooks()
+
+    # Then the poll asked Clio once whether anything changed (to re-check the failures), and the mapper, whose
+    # view predated the news, looked at Clio's changes once, not once per batch of the 36 messages
+    assert deltas == ["contacts", "contacts", "matters"]
+    # and found the client: the new purchase is in Clio, and the 35 failures healed
+    assert "NOBODY-NEW" in [a["reference"] for a in stack.clio.activities("firm-1")]
+    assert [f for f in stack.runtime.stores.failures.list("firm-1") if f.code == "NO_CLIO_CONTACT"] == []

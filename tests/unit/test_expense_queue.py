@@ -22,6 +22,7 @@ SHARED = {
     "delivery_failed": True,
     "adopt_existing": True,
     "run_id": "20260504T090000-a1b2c3d4e5",
+    "learned_at": datetime(2026, 5, 4, 9, 0, 1, tzinfo=UTC),
 }
 
 

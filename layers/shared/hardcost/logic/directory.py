@@ -5,11 +5,12 @@ space-insensitive ("RedRock Diner" = "Red Rock Diner") and Clio's ``query`` is a
 
 What is read is kept per container and tenant (``TenantDirectory``), so steady state costs about one
 Clio call per entry (the create). It follows Clio's changes cheaply: at most once a minute, one
-``updated_since`` read of contacts and one of matters refresh the cache; and when a re-check of a failed
-transaction (poller or operator) finds no contact or no matter, the same refresh is forced once per run
-before the failure is recorded again, so a contact or matter the firm just added is seen by the next
-re-check. (A first attempt that misses does not force it: an import meets many unmatched customers, and
-their re-check comes soon enough.) Everything is read afresh once a day. Clio matters are read as a list, and
+``updated_since`` read of contacts and one of matters refresh the cache. No contact and no matter is concluded
+from a view of Clio older than the news being resolved: a purchase the service learned of (``learned_at``, when
+its message was sent) after the cache was last read gets the same refresh first, once per run, since the firm
+may have added the client a moment before; a re-check or retry (no ``learned_at``) always gets it. An import,
+whose thousands of messages were all sent before the cache was read, costs no such read however many
+unmatched customers it meets. Everything is read afresh once a day. Clio matters are read as a list, and
 one client at a time only for what was created since. QBO customers come from the copy the poll worker keeps
 in the tenant's partition (``stores.qbo_lists``, current with every CDC read), so matching costs no metered
 QBO read: looked at again when that copy changed (at most once a minute), and read from QBO only when there is
@@ -176,11 +177,13 @@ class Directory:
         self.cache.checked_at = now
         self._refreshed = True
 
-    def contact_for(self, client: Customer, links: dict[str, int]) -> Contact | None:
-        """R8: explicit link, then name, then e-mail. None only after one look at what changed in Clio since the
-        cache was read (once per invocation): the firm may have added the contact a moment ago."""
+    def contact_for(
+        self, client: Customer, links: dict[str, int], learned_at: datetime | None = None
+    ) -> Contact | None:
+        """R8: explicit link, then name, then e-mail. None only from a view of Clio read since ``learned_at``
+        (None: now), looking once per run at what changed: the firm may have added the contact a moment ago."""
         found = self._match(client, links)
-        if found is None and self._may_refresh():
+        if found is None and self._may_refresh(learned_at):
             self.refresh()
             found = self._match(client, links)
         return found
@@ -200,13 +203,13 @@ class Directory:
         matches = [c for c in self.contacts() if normalize_name(c.name) == wanted]
         return min(matches, key=lambda c: c.id) if matches else None
 
-    def matters_of(self, contact_id: int) -> list[Matter]:
+    def matters_of(self, contact_id: int, learned_at: datetime | None = None) -> list[Matter]:
         if contact_id not in self.cache.matters and not self.cache.matters_listed:
             self._list_matters()
         if contact_id not in self.cache.matters:
             # A contact added since the list was read, or one whose matters Clio refused: read its own.
             self.cache.matters[contact_id] = {m.id: m for m in self.clio.matters_of(contact_id)}
-        elif not self.cache.matters[contact_id] and self._may_refresh():
+        elif not self.cache.matters[contact_id] and self._may_refresh(learned_at):
             self.refresh()  # no matter known: look once for one opened since
         return sorted(self.cache.matters[contact_id].values(), key=lambda m: m.id)
 
@@ -234,5 +237,9 @@ class Directory:
         """After Clio refused a matter we chose: read the contact's matters again next time."""
         self.cache.matters.pop(contact_id, None)
 
-    def _may_refresh(self) -> bool:
-        return not self._refreshed
+    def _may_refresh(self, learned_at: datetime | None) -> bool:
+        """Once per run, and only when the cache's view may predate the news (read before it was learned of)."""
+        if self._refreshed:
+            return False
+        checked = self.cache.checked_at
+        return learned_at is None or checked is None or checked < learned_at

@@ -31,6 +31,9 @@ class SyncMessageModel(MessageModel):
     adopt_existing: bool = False
     # The run a person asked for (Sync now, Retry): the mapper tallies what it did with this message under it.
     run_id: str | None = Field(None, max_length=64)
+    # When the sender sent what it read from QBO: the mapper concludes "no Clio contact" or "no matter" only from
+    # a view of Clio read since then (None: it looks at what changed in Clio first).
+    learned_at: datetime | None = None
 
 
 class PurchaseSnapshot(SyncMessageModel):

@@ -229,8 +229,9 @@ def _poll_under_lease(
     # A first import (a new firm, or one that deleted its data and connected again) adopts what Clio holds (§4).
     first = cursor.last_updated_time is None
     run_id = request.run_id if request is not None else None
+    stamp = {"tenant_version": tenant.version, "adopt_existing": first, "run_id": run_id, "learned_at": ctx.clock.now()}
     ordered = [
-        m.model_copy(update={"tenant_version": tenant.version, "adopt_existing": first, "run_id": run_id})
+        m.model_copy(update=stamp)
         for m in sorted(messages.values(), key=lambda m: 0 if isinstance(m, PurchaseEvent) else 1)
     ]
     report.enqueued = ctx.queue.send(ordered)

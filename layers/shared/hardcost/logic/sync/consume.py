@@ -100,6 +100,7 @@ def sync_message(message: PurchaseSnapshot | PurchaseEvent, ctx: MapperContext) 
         source=message.source,
         # A new tenant (or one whose data was deleted) adopts what Clio holds until its first import is done.
         adopt_existing=message.adopt_existing or tenant.first_import_at is None,
+        learned_at=message.learned_at,
     )
     try:
         work.begin(message, removing)

@@ -4,6 +4,7 @@ answers the plan needs, gathered in one place so the plan itself stays pure."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from hardcost.codes import FailureCode
 from hardcost.logic.directory import Directory
@@ -14,9 +15,13 @@ from hardcost.rules import CustomerGroup, PlannedFailure
 
 
 def resolve_customers(
-    directory: Directory, groups: tuple[CustomerGroup, ...], settings: TenantSettings
+    directory: Directory,
+    groups: tuple[CustomerGroup, ...],
+    settings: TenantSettings,
+    learned_at: datetime | None = None,
 ) -> dict[str, Resolution]:
-    """The directory concludes no contact or no matter only after folding in what changed in Clio."""
+    """The directory concludes no contact or no matter only from a view of Clio read since the service learned of
+    the purchase (``learned_at``; None, a re-check: after folding in what changed in Clio now)."""
     resolved: dict[str, Resolution] = {}
     for group in groups:
         key = group.customer_id
@@ -25,14 +30,14 @@ def resolve_customers(
             failure = PlannedFailure.of_group(FailureCode.NO_CUSTOMER, group, f"customer {key} not found in QuickBooks")
             resolved[key] = Resolution(key, failure=failure)
             continue
-        contact = directory.contact_for(identity.client, settings.contact_links)
+        contact = directory.contact_for(identity.client, settings.contact_links, learned_at)
         if contact is None:
             name = identity.client.DisplayName or identity.client.Id
             group = replace(group, customer_name=name)
             failure = PlannedFailure.of_group(FailureCode.NO_CLIO_CONTACT, group, f'no Clio contact matches "{name}"')
             resolved[key] = Resolution(key, failure=failure)
             continue
-        matters = tuple(directory.matters_of(contact.id))
+        matters = tuple(directory.matters_of(contact.id, learned_at))
         resolved[key] = Resolution(key, contact.id, contact.name, matters, identity.project_name)
     return resolved
 

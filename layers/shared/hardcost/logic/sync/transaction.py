@@ -4,6 +4,7 @@ match (create, update, move, remove), write the record once at the end (R4-R15).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,6 +45,7 @@ class TransactionWork:
         delivery_failed: bool = False,
         source: str = "poll",
         adopt_existing: bool = False,
+        learned_at: datetime | None = None,
     ) -> None:
         self.ctx = ctx
         self.source = source
@@ -52,6 +54,9 @@ class TransactionWork:
         self.txn_id = txn_id
         # A re-check (poller) or retry (operator) always re-evaluates.
         self.recheck = recheck
+        # When the sender learned of the purchase (or asked for its re-check): no contact or matter is concluded
+        # from a view of Clio older than that; the first message of a poll's re-checks has the directory look.
+        self.learned_at = learned_at
         # The sender saw a DELIVERY_FAILED failure open: it is closed once the transaction has been dealt with.
         self.delivery_failed = delivery_failed
         self.txn = MappingTransaction(ctx.stores.mappings, tenant.tenant_id, txn_id, ctx.worker_id, ctx.clock.now())
@@ -93,7 +98,7 @@ class TransactionWork:
         if plan.action != "import":
             return Prepared(purchase, plan, failures, {})
         directory = self.ctx.directory(self.tenant)
-        resolved = resolve_customers(directory, plan.groups, self.tenant.settings)
+        resolved = resolve_customers(directory, plan.groups, self.tenant.settings, self.learned_at)
         desired, unresolved = desired_entries(
             purchase,
             plan.groups,
