@@ -98,3 +98,50 @@ def test_a_firm_near_its_qbo_connection_s_limit_is_warned_in_its_digest(seeded_s
     [mail] = sink.sent
     assert mail.subject == "Hard Cost Sync: reconnect QuickBooks Online soon"
     assert "5-year limit in 24 days" in mail.body and f"Reconnect from the page: {page('firm-1')}" in mail.body
+
+
+def test_the_operator_invites_a_new_firm_whose_link_opens_its_own_guide_and_nothing_else(
+    seeded_stack: Callable[..., Any],
+) -> None:
+    # Given a running service with one firm, and a sender SES has verified
+    stack = seeded_stack()
+    stack.session.client("ses").verify_email_identity(EmailAddress="hello@sync.example")
+    # When the operator invites a new firm's bookkeeper
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["invite", "--tenant", "new-firm", "--email", "books@newfirm.example", "--sender", "hello@sync.example"]
+    assert run([*argv, "--json"], stack.runtime, out, err) == 0, err.getvalue()
+    # Then SES sent the bookkeeper a letter in words with a link to the firm's page
+    [mail] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert mail.destinations["ToAddresses"] == ["books@newfirm.example"]
+    assert "connect QuickBooks Online, connect Clio" in mail.body
+    [link] = [word for word in mail.body.split() if word.startswith("http://admin.local/admin/?tenant=new-firm#token=")]
+    token = link.split("#token=", 1)[1]
+    # and the command printed who and until when, never the link's token
+    printed = json.loads(out.getvalue())
+    assert (printed["tenant_id"], printed["to"]) == (
+        "new-firm",
+        "books@newfirm.example",
+    ) and token not in out.getvalue()
+    # And the link's token opens the new firm's guide, and no other firm's data
+    guide = stack.call_admin("GET", "/admin/tenants/new-firm/onboarding", token=token)
+    assert guide["statusCode"] == 200, guide["body"]
+    assert stack.call_admin("GET", "/admin/tenants/firm-1/failures", token=token)["statusCode"] == 403
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--tenant", "firm-1", "--email", "books@firm.example"], "already a tenant"),
+        (["--tenant", "new firm!", "--email", "books@firm.example"], "--tenant"),
+        (["--tenant", "new-firm", "--email", "books"], "--email"),
+        (["--tenant", "new-firm", "--email", "books@firm.example", "--hours", "48"], "--hours"),
+    ],
+)
+def test_an_invitation_the_service_cannot_send_says_why_and_sends_nothing(
+    seeded_stack: Callable[..., Any], argv: list[str], named: str
+) -> None:
+    stack = seeded_stack()
+    errors = io.StringIO()
+    assert run(["invite", *argv, "--sender", "hello@sync.example"], stack.runtime, io.StringIO(), errors) == 2
+    assert named in errors.getvalue()
+    assert ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages == []

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from hardcost.cli import firms, tables
+from hardcost.cli.invite import invite_firm
 from hardcost.cli.redrive import redrive_dead_letters
 from hardcost.errors import SyncError
 from hardcost.logic import admin, digest, metering
@@ -93,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
         "migrate-tokens", "move every tenant's tokens from its legacy Secrets Manager secret into the table"
     )
     migrate.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted; change nothing")
+    invite = command("invite", "e-mail a new firm's bookkeeper a link to its page, where setup starts")
+    invite.add_argument("--tenant", required=True, help="the new firm's tenant id")
+    invite.add_argument("--email", required=True, help="the bookkeeper's address")
+    invite.add_argument("--hours", type=int, default=12, help="how long the link works (1-12, default 12)")
+    invite.add_argument("--sender", default=None, help="an SES-verified From address; defaults to DIGEST_SENDER")
     daily = command("digest", "send each firm its daily digest (new failures, reconnects, imports) via SES")
     daily.add_argument("--tenant", default=None, help="only this tenant")
     daily.add_argument("--sender", default=None, help="an SES-verified From address; defaults to DIGEST_SENDER")
@@ -198,6 +204,13 @@ def _digest(runtime: Runtime, ctx: AdminContext, args: argparse.Namespace) -> An
     return Answer(dataclasses.asdict(report), exit_code=1 if report.failed else 0)
 
 
+def _invite(runtime: Runtime, ctx: AdminContext, args: argparse.Namespace) -> Answer:
+    sender = args.sender or os.environ.get("DIGEST_SENDER")
+    sent = invite_firm(runtime, args.tenant, args.email, sender, args.hours)
+    data = {"tenant_id": sent.tenant_id, "to": sent.to, "expires_at": sent.expires_at.isoformat()}
+    return Answer(data)
+
+
 COMMANDS: dict[str, Callable[[Runtime, AdminContext, argparse.Namespace], Answer]] = {
     "tenants": _tenants,
     "failures": _failures,
@@ -210,6 +223,7 @@ COMMANDS: dict[str, Callable[[Runtime, AdminContext, argparse.Namespace], Answer
     "meter": _meter,
     "migrate-tokens": _migrate,
     "digest": _digest,
+    "invite": _invite,
 }
 
 
