@@ -67,6 +67,49 @@ def test_disconnect_then_reconnect_duplicates_nothing(seeded_stack: Callable[...
     assert _entries(stack) == before
 
 
+@pytest.mark.parametrize("into_the_import", [timedelta(minutes=30), timedelta(hours=2)])
+def test_a_first_import_lists_clio_once_however_long_it_runs_and_adopts_no_entry_deleted_since(
+    seeded_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, into_the_import: timedelta
+) -> None:
+    # Given a firm whose purchases are in Clio, which disconnects deleting its data and connects again (§4)
+    stack = seeded_stack(base_scenario())
+    stack.sync()
+    before = _entries(stack)
+    query = {"delete_data": "true"}
+    assert (
+        stack.call_admin("DELETE", "/admin/tenants/firm-1", token=stack.admin_token("firm-1"), query=query)[
+            "statusCode"
+        ]
+        == 200
+    )
+    reconnect(stack, "firm-1", REALM)
+    settings = stack.scenario.tenant.settings
+    chosen = {"enabled": True, "start_date": settings.start_date, "source_account_id": settings.source_account_id}
+    assert (
+        stack.call_admin("PUT", "/admin/tenants/firm-1/settings", token=stack.admin_token("firm-1"), body=chosen)[
+            "statusCode"
+        ]
+        == 200
+    )
+    from hardcost.clients.clio import ClioClient
+
+    listings: list[int] = []
+    listed = ClioClient.hard_cost_entries
+    monkeypatch.setattr(ClioClient, "hard_cost_entries", lambda self, **kw: listings.append(1) or listed(self, **kw))
+    # And a mapper container that read what Clio held when the first import began
+    tenant = stack.runtime.stores.tenants.get("firm-1")
+    stack.runtime.mapper_context().existing(tenant)
+    # When, a while into the import, the firm deletes one of those entries in Clio, and the import goes on
+    stack.clock.advance(into_the_import)
+    stack.clio.delete_activity("firm-1", {"reference": "71"})
+    stack.sync()
+    # Then Clio's hard costs were listed once, not again each hour
+    assert listings == [1]
+    # and the deleted entry was not adopted (once, within the hour, it was: the purchase's money left Clio), as
+    # each listed entry is looked up before it is adopted: Clio holds each entry once
+    assert _entries(stack) == before
+
+
 def test_moving_the_start_date_earlier_after_two_syncs_imports_the_older_purchase(
     seeded_stack: Callable[..., Any],
 ) -> None:

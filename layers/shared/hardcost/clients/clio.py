@@ -115,8 +115,9 @@ class ClioClient:
         return [Matter.model_validate(m) for m in self._list("matters.json", params)]
 
     def get_activity(self, activity_id: int) -> Activity | None:
+        """The entry as it is now, with every field a create writes (an adoption compares them all)."""
         try:
-            body = self._request("GET", f"activities/{activity_id}.json", params={"fields": ACTIVITY_FIELDS})
+            body = self._request("GET", f"activities/{activity_id}.json", params={"fields": WRITTEN_FIELDS})
         except NotFoundError:
             return None
         return Activity.model_validate(body["data"])

@@ -16,7 +16,6 @@ from hardcost.models.records import ActivityLogRecord, TenantRecord
 from hardcost.stores.ports import Queue, Stores
 
 TENANT_CACHE_FOR = timedelta(seconds=60)
-EXISTING_KEPT_FOR = timedelta(hours=1)  # a first import's listing of what Clio held, kept while it runs
 
 OutcomeKind = Literal["imported", "updated", "removed", "unchanged", "ignored", "failed", "held", "skipped"]
 
@@ -106,11 +105,12 @@ class MapperContext:
         return self.directories[tenant.tenant_id]
 
     def existing(self, tenant: TenantRecord) -> ExistingEntries:
-        """Read once per container and tenant during a first import (one listing, then claimed from memory)."""
+        """Read once per container and tenant (one listing, then claimed from memory, each claim looked up)."""
         pool = self.existing_entries.get(tenant.tenant_id)
         now = self.clock.now()
-        stale = pool is None or now - pool.loaded_at > EXISTING_KEPT_FOR or pool.tenant_created_at != tenant.created_at
-        if pool is None or stale:
+        # What Clio held before the tenant was created cannot grow, so one listing serves the whole import however
+        # long it runs; what the firm deletes or edits meanwhile is caught by looking each entry up before adopting.
+        if pool is None or pool.tenant_created_at != tenant.created_at:
             listed = self.clio_for(tenant).hard_cost_entries(dated_from=tenant.settings.start_date)
             # Only what was there before this tenant existed: never an entry this import created itself.
             before = [a for a in listed if a.created_at is not None and a.created_at < tenant.created_at]

@@ -14,7 +14,7 @@ from hardcost.errors import NotFoundError
 from hardcost.logic.sync.context import MapperContext, Outcome, OutcomeKind
 from hardcost.logic.sync.entries import EntryEffects
 from hardcost.logic.sync.failures import write_failures
-from hardcost.logic.sync.plan import DesiredEntry, desired_entries
+from hardcost.logic.sync.plan import DesiredEntry, desired_entries, same_entry
 from hardcost.logic.sync.protocol import MappingTransaction
 from hardcost.logic.sync.resolve import resolve_customers, vendor_contact_id
 from hardcost.models.clio import Activity
@@ -238,10 +238,16 @@ class TransactionWork:
         return self.txn.intent(key, want.contact_id, want.group.amount, source, want.write)
 
     def _already_in_clio(self, want: DesiredEntry) -> Activity | None:
-        """A first import's entry that Clio already holds exactly (§4), claimed so no other adopts it."""
+        """A first import's entry that Clio already holds exactly (§4), claimed so no other adopts it. The listing
+        may be hours old: each claim is looked up, and one the firm has since deleted or changed is passed over."""
         if not self.adopt_existing:
             return None
-        return self.ctx.existing(self.tenant).claim(want)
+        pool, clio = self.ctx.existing(self.tenant), self.ctx.clio_for(self.tenant)
+        while (claimed := pool.claim(want)) is not None:
+            current = clio.get_activity(claimed.id)
+            if current is not None and same_entry(current, want):
+                return current
+        return None
 
     def remove_all(self, reason: str, *, already: bool = False) -> Outcome:
         """R13: delete every entry of the transaction and leave a tombstone."""
