@@ -31,6 +31,7 @@ VERIFIER_TOKEN = "local-webhook-verifier"
 # The admin API's HS256 key on the local stack (kept in the app secret, as in AWS); 32+ bytes.
 ADMIN_JWT_SECRET = "local-admin-jwt-secret-0123456789abcdef"
 ADMIN_PUBLIC_URL = "http://admin.local"
+DIGEST_SENDER = "digest@sync.example"  # verified in the stack's SES (moto), as an operator verifies theirs
 QBO_CLIENT = ("local-qbo-client", "local-qbo-secret")
 CLIO_CLIENT = ("local-clio-client", "local-clio-secret")
 
@@ -153,7 +154,7 @@ class LocalStack:
 
     def _install_runtime(self, qbo_url: str, clio_url: str) -> None:
         from hardcost.clients.http import RetryPolicy
-        from hardcost.config import parse_admin_settings, parse_settings
+        from hardcost.config import DigestSettings, parse_admin_settings, parse_environment, parse_settings
         from hardcost.deps.runtime import build_runtime, install_runtime
 
         assert self.resources is not None
@@ -165,6 +166,8 @@ class LocalStack:
                 "QBO_REVOKE_URL": f"{qbo_url}/v2/oauth2/tokens/revoke",
                 "QBO_AUTHORIZE_URL": f"{qbo_url}/connect/oauth2",
                 "ADMIN_PUBLIC_URL": ADMIN_PUBLIC_URL,
+                "DIGEST_SENDER": DIGEST_SENDER,
+                "DIGEST_PAGE_URL": f"{ADMIN_PUBLIC_URL}/admin",
                 "CLIO_REGION_URLS": json.dumps({region: clio_url for region in ("app", "eu", "ca", "au")}),
             }
         )
@@ -177,6 +180,9 @@ class LocalStack:
         retry = RetryPolicy(sleep=self._sleep_on_simulated_time)
         self.runtime = build_runtime(settings, clock=self.clock, session=self.session, retry=retry)
         self.runtime.admin_settings = parse_admin_settings(environment)
+        self.runtime.digest_settings = parse_environment(DigestSettings, environment)
+        assert self.session is not None
+        self.session.client("ses", endpoint_url=self.aws_endpoint_url).verify_email_identity(EmailAddress=DIGEST_SENDER)
         install_runtime(self.runtime)
 
     def _sleep_on_simulated_time(self, seconds: float) -> None:
@@ -221,6 +227,12 @@ class LocalStack:
         event = scheduled_event(self.clock.now())
         result: dict[str, Any] = self._handler("poller").lambda_handler(event, LambdaContext("PollerFunction"))
         self.deliver_poll_requests()
+        return result
+
+    def send_digests(self) -> dict[str, Any]:
+        """The digest function's daily run (its schedule's event), as EventBridge would start it."""
+        event = scheduled_event(self.clock.now())
+        result: dict[str, Any] = self._handler("digest").lambda_handler(event, LambdaContext("DigestFunction"))
         return result
 
     def deliver_poll_requests(self) -> int:

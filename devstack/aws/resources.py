@@ -287,6 +287,11 @@ def create_resources(
     for logical_id in _creation_order(resources):
         resource = resources[logical_id]
         _CREATORS[resource["Type"]](clients, resolver, logical_id, resource.get("Properties") or {}, stack_name)
+    # An HTTP API is not emulated (the local stack hands requests to the handlers itself); its id stands in, so a
+    # URL built from it (the digest's link to the firms' page) still resolves.
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::Serverless::HttpApi":
+            resolver.record_resource(logical_id, f"local-{logical_id.lower()}", {})
 
     global_variables = _environment_variables((stack_template.get("Globals") or {}).get("Function"))
     if SECRET_PREFIX_VARIABLE not in global_variables:

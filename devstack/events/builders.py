@@ -127,6 +127,7 @@ def build_events() -> dict[str, Any]:
     ).encode()
     return {
         "poller/scheduled.json": _stable_ids(scheduled_event(FIXED_TIME), "poller"),
+        "digest/scheduled.json": _stable_ids(scheduled_event(FIXED_TIME), "digest"),
         "mapper/sqs_purchase_and_delete.json": sqs_event(
             [
                 _sqs_message("059f36b4-87a3-44ab-83d2-661975830a7d", snapshot),

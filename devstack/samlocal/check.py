@@ -113,6 +113,14 @@ def _page(done: Invocation, probe: Probe) -> str | None:
     return problem or _expect("<title>Hard Cost Sync</title>" in done.response.get("body", ""), "not the page")
 
 
+def _digested(done: Invocation, probe: Probe) -> str | None:
+    answer = done.response if isinstance(done.response, dict) else {}
+    looked_at = [t for key in ("sent", "quiet", "unsubscribed") for t in answer.get(key, [])]
+    if answer.get("failed") != {} or probe.stack.tenant_id not in looked_at:
+        return f"answer {done.response!r}"
+    return None
+
+
 # In this order: the tick's request, the poll's messages and the mapper's entries each build on nothing else.
 CASES: list[tuple[str, str, str, Check]] = [
     ("PollerFunction", "poller/scheduled.json", "the tick fans out one poll request", _ticked),
@@ -128,6 +136,7 @@ CASES: list[tuple[str, str, str, Check]] = [
     ("WebhookFunction", "webhook/qbo_cloudevents_signed.json", "signed CloudEvents are answered 200", _accepted),
     ("WebhookFunction", "webhook/qbo_unsigned.json", "an unsigned webhook is answered 401", _status(401)),
     ("AdminFunction", "admin/page.json", "the admin function serves the firm's page", _page),
+    ("DigestFunction", "digest/scheduled.json", "the digest looks at the demo firm and fails none", _digested),
 ]
 
 

@@ -145,3 +145,30 @@ def test_an_invitation_the_service_cannot_send_says_why_and_sends_nothing(
     assert run(["invite", *argv, "--sender", "hello@sync.example"], stack.runtime, io.StringIO(), errors) == 2
     assert named in errors.getvalue()
     assert ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages == []
+
+
+def test_the_digest_function_sends_each_firm_its_day_on_its_schedule(seeded_stack: Callable[..., Any]) -> None:
+    # Given a firm with a new failure and an address, and the stack's verified digest sender
+    stack = seeded_stack(base_scenario("r08_no_clio_contact"))
+    stack.sync()
+    settings(stack, {"digest_email": "books@firm.example"})
+    # When the digest function's daily schedule starts it
+    answer = stack.send_digests()
+    # Then SES sent the firm its e-mail, with its page's link, from the configured sender
+    assert answer["sent"] == ["firm-1"] and answer["failed"] == {}
+    [mail] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert (mail.source, mail.destinations["ToAddresses"]) == ("digest@sync.example", ["books@firm.example"])
+    assert "http://admin.local/admin/?tenant=firm-1" in mail.body
+
+
+def test_the_digest_function_without_a_sender_names_the_setting(
+    seeded_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hardcost.errors import ConfigurationError
+
+    stack = seeded_stack()
+    stack.runtime.digest_settings = None  # read from the environment, as in AWS
+    monkeypatch.delenv("DIGEST_SENDER", raising=False)
+    monkeypatch.setenv("DIGEST_PAGE_URL", "https://sync.example/admin")
+    with pytest.raises(ConfigurationError, match="DIGEST_SENDER"):
+        stack.send_digests()

@@ -25,6 +25,7 @@ import pytest
 from devstack.aws.template import load_template
 from devstack.bench.stack import Containers
 from devstack.scenario.runner import load_scenario, run_scenario
+from devstack.stack import DIGEST_SENDER
 from tests.conftest import SCENARIO_FILES, base_scenario
 
 pytestmark = pytest.mark.integration
@@ -35,6 +36,7 @@ HANDLERS = {
     "mapper": "MapperFunction",
     "webhook": "WebhookFunction",
     "admin": "AdminFunction",
+    "digest": "DigestFunction",
 }
 STAGE = "dev"  # the local stack's (the template's default)
 # Each with its own paths: webhooks and replays, billed and deleted entries, disconnect, "delete our data" and
@@ -98,6 +100,8 @@ def _call(function: str, service: str, operation: str, params: dict[str, Any]) -
         return Call(function, "sqs:SendMessage", f"queue:{params['QueueUrl'].rsplit('/', 1)[-1]}", None)
     if service == "sqs":
         return Call(function, f"sqs:{operation}", f"queue:{params.get('QueueUrl', '').rsplit('/', 1)[-1]}", None)
+    if service == "ses":  # its statement is held to the digest's sender (ses:FromAddress)
+        return Call(function, f"ses:{operation}", "*", None, frozenset({("ses:FromAddress", params.get("Source", ""))}))
     return Call(function, f"{service}:{operation}", "?", None)
 
 
@@ -129,6 +133,10 @@ class Grant:
         """KMS's condition keys as IAM reads them for a call made directly (never through a service)."""
         context = dict(call.context)
         for key, value in self.string_equals:
+            if key == "ses:FromAddress":
+                if value != {"Ref": "DigestSender"} or context.get(key) != DIGEST_SENDER:
+                    return False
+                continue
             if key == "kms:ViaService":
                 return False  # our code calls KMS itself; only Secrets Manager's own calls come through it
             if not key.startswith("kms:EncryptionContext:") or context.get(key.split(":", 2)[2]) != value:
@@ -152,6 +160,8 @@ def _resource_patterns(value: Any, resources: dict[str, Any]) -> list[str]:
         return [pattern for item in value for pattern in _resource_patterns(item, resources)]
     if value == {"Fn::GetAtt": ["HardCostTable", "Arn"]}:
         return ["table"]
+    if value == "*":  # SES's SendEmail: held to its sender by condition instead
+        return ["*"]
     if value == {"Fn::GetAtt": ["TenantSecretKey", "Arn"]}:
         # The only key any function is given (test_function_permissions.py holds each statement to it by name); its
         # ARN is the local stack's. moto's Secrets Manager calls no KMS: its Decrypt through the service is unseen.
@@ -287,6 +297,10 @@ def _firm_and_operator_flow(seeded_stack: Callable[..., Any]) -> None:
     finally:
         containers.close()
     assert stack.clio.activities(tenant), "the fixed purchase was imported"
+    # The day's digest, which the firm asked for on its page, from the digest function's schedule
+    digest = {"digest_email": "books@firm.example"}
+    assert status("PUT", f"/admin/tenants/{tenant}/settings", stack.admin_token(tenant), body=digest) == 200
+    assert stack.send_digests()["sent"] == [tenant]
     assert status("DELETE", f"/admin/tenants/{tenant}", stack.admin_token(tenant)) == 200
     stack.clock.advance(timedelta(days=91))
     stack.tick_poller()  # purges it

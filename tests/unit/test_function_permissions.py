@@ -125,6 +125,8 @@ DYNAMODB_ACTIONS = {
     },
     # realm index, replay markers (batches), its signature notes (an update of WEBHOOK#HEALTH)
     "WebhookFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"},
+    # the daily digest: the tenants (gsi1), each one's record, failures and activity log (queried); reads only
+    "DigestFunction": {"dynamodb:GetItem", "dynamodb:Query"},
     # settings, views (queried), onboarding (tenant, realm index, pending consents), sync now (a poll: the firm's
     # QBO lists in batches), disconnect
     "AdminFunction": {
@@ -136,7 +138,7 @@ DYNAMODB_ACTIONS = {
         "dynamodb:BatchWriteItem",
     },
 }
-LISTS_TENANTS = {"PollerFunction", "AdminFunction"}
+LISTS_TENANTS = {"PollerFunction", "AdminFunction", "DigestFunction"}
 
 
 def dynamodb_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:

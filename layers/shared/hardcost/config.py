@@ -134,3 +134,18 @@ def parse_admin_settings(environ: Mapping[str, str]) -> AdminSettings:
 @cache
 def get_admin_settings() -> AdminSettings:
     return parse_admin_settings(os.environ)
+
+
+class DigestSettings(BaseModel):
+    """The digest function's own: who the e-mails are from, and the firms' page they link to."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # An address (or domain) SES has verified; the schedule is off while the template's DigestSender is empty.
+    DIGEST_SENDER: NonEmpty
+    # The firms' page, e.g. https://<api>.execute-api.<region>.amazonaws.com/admin (the template's AdminPageUrl).
+    DIGEST_PAGE_URL: NonEmpty
+
+
+def get_digest_settings() -> DigestSettings:
+    return parse_environment(DigestSettings, os.environ)

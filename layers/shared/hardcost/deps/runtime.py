@@ -26,7 +26,7 @@ from hardcost.clients.mail import SesMailer
 from hardcost.clients.qbo import QboClient
 from hardcost.clients.tokens import TokenStore
 from hardcost.clock import Clock, SystemClock
-from hardcost.config import AdminSettings, Settings, get_settings
+from hardcost.config import AdminSettings, DigestSettings, Settings, get_settings
 from hardcost.deps import seam
 from hardcost.errors import SyncError
 from hardcost.logic.directory import TenantDirectory
@@ -67,8 +67,9 @@ class Runtime:
     worker_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _qbo: dict[str, QboClient] = field(default_factory=dict)
     _clio: dict[str, ClioClient] = field(default_factory=dict)
-    # The admin function's own settings; None = read from the environment (the local stack sets them).
+    # The admin and digest functions' own settings; None = read from the environment (the local stack sets them).
     admin_settings: AdminSettings | None = None
+    digest_settings: DigestSettings | None = None
     _directories: dict[str, TenantDirectory] = field(default_factory=dict)
     _existing_entries: dict[str, ExistingEntries] = field(default_factory=dict)
     _tenants: dict[str, tuple[datetime, TenantRecord]] = field(default_factory=dict)
