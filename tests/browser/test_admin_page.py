@@ -109,6 +109,15 @@ def test_a_failure_is_fixed_by_linking_the_client_to_a_clio_contact(site: DemoSi
     wait_for(browser, lambda d: any(k.endswith("/NO_CLIO_CONTACT") for k in failure_rows(d)))
     rows = [text for key, text in failure_rows(browser).items() if key.endswith("/NO_CLIO_CONTACT")]
     assert all("Mark Cho" in row for row in rows)  # the row names the client
+    # and the settings list the customers Clio has no contact for, Mark Cho among them, each with its own link button
+    unmatched = f'#unmatched-customers button[data-unmatched-customer="{NOT_IN_CLIO}"]'
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, unmatched))
+    assert "Mark Cho" in text_of(browser, "unmatched-customers")
+    # whose button opens the contact picker for him (closed again here: the failure's own button links him below)
+    click(browser, unmatched)
+    wait_for(browser, lambda d: "Mark Cho" in text_of(d, "link-customer"))
+    assert browser.find_element(By.ID, "contact-search").get_attribute("value") == "Mark Cho"
+    click(browser, "#link-close")
     check_page(browser, "failures", "failures-card")
     # When the bookkeeper presses "Link to a Clio contact", searches and picks the contact
     click(browser, f'button[data-link-customer="{NOT_IN_CLIO}"]')
@@ -127,6 +136,8 @@ def test_a_failure_is_fixed_by_linking_the_client_to_a_clio_contact(site: DemoSi
     # And Mark Cho's failures are gone, imported onto the matter
     wait_for(browser, lambda d: not any(k.endswith("/NO_CLIO_CONTACT") for k in failure_rows(d)), 30)
     assert "Cho, Mark" in text_of(browser, "contact-links")
+    # and Mark Cho has left the list of customers with no Clio contact
+    wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, unmatched), 30)
 
 
 def test_a_needs_matter_entry_is_assigned_from_the_page(site: DemoSite, browser: WebDriver) -> None:

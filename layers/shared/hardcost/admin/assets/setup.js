@@ -204,4 +204,19 @@ async function loadContactLinks() {
     }, "secondary", "Unlink " + (l.customer_name || l.customer_id)));
     list.append(li);
   }
+  await loadUnmatchedCustomers();
+}
+
+// The customers Clio has no contact for (the kept QBO list, no metered read), each linked from here.
+async function loadUnmatchedCustomers() {
+  const customers = await call("GET", base + "/customers?not_in_clio=true");
+  const list = $("unmatched-customers"); list.replaceChildren();
+  if (!customers.length) list.append(element("li", "None: every customer with a purchase waiting has a Clio contact.", "empty"));
+  for (const c of customers) {
+    const name = c.name || "Customer #" + c.customer_id;
+    const li = element("li", name + (c.email ? " (" + c.email + ")" : "") + ": " + plural(c.not_in_clio, "purchase waits", "purchases wait") + " ");
+    const b = button("Link to a Clio contact", () => openLinkPicker({ customer_id: c.customer_id, customer_name: c.name }), "secondary", "Link " + name + " to a Clio contact");
+    b.dataset.unmatchedCustomer = c.customer_id;
+    li.append(b); list.append(li);
+  }
 }
