@@ -194,6 +194,18 @@ WALKS: dict[str, list[Step]] = {
         ("firm_reconnects", {}),
         SYNC,
     ],
+    # Found by make soak: the settings a reconnected firm saves again ask a read, which the next webhook's
+    # debounce delivered while the model still waited for a sync.
+    "§4 a firm connected again is read once it saves its settings": [
+        create(line("20")),
+        create(line("26", "5.00"), doc="2"),
+        SYNC,
+        ("firm_disconnects", {"delete_data": True}),
+        create(line("21", "7.00"), doc="3"),  # while disconnected: the webhook is held
+        advance(7),
+        ("firm_reconnects", {}),
+        remove(0),
+    ],
     "the app disconnected inside QuickBooks": [
         create(line("20")),
         ("firm_disconnects_the_app_in_quickbooks", {}),
