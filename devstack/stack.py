@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -31,6 +32,8 @@ VERIFIER_TOKEN = "local-webhook-verifier"
 # The admin API's HS256 key on the local stack (kept in the app secret, as in AWS); 32+ bytes.
 ADMIN_JWT_SECRET = "local-admin-jwt-secret-0123456789abcdef"
 ADMIN_PUBLIC_URL = "http://admin.local"
+# Where Clio posts its webhooks: Clio delivers to https only; the stack hands each delivery to the webhook function.
+CLIO_WEBHOOK_URL = "https://hooks.local/webhooks/clio"
 DIGEST_SENDER = "digest@sync.example"  # verified in the stack's SES (moto), as an operator verifies theirs
 QBO_CLIENT = ("local-qbo-client", "local-qbo-secret")
 CLIO_CLIENT = ("local-clio-client", "local-clio-secret")
@@ -168,6 +171,7 @@ class LocalStack:
                 "ADMIN_PUBLIC_URL": ADMIN_PUBLIC_URL,
                 "DIGEST_SENDER": DIGEST_SENDER,
                 "DIGEST_PAGE_URL": f"{ADMIN_PUBLIC_URL}/admin",
+                "CLIO_WEBHOOK_URL": CLIO_WEBHOOK_URL,
                 "CLIO_REGION_URLS": json.dumps({region: clio_url for region in ("app", "eu", "ca", "au")}),
             }
         )
@@ -210,6 +214,9 @@ class LocalStack:
         tokens = self.runtime.tokens
         tokens.store_tokens(tenant_id, "qbo", TokenResponse.model_validate(self.qbo.issue_tokens(realm_id)))
         tokens.store_tokens(tenant_id, "clio", TokenResponse.model_validate(self.clio.issue_tokens(tenant_id)))
+        from hardcost.deps.clio_hooks import keep_clio_subscribed
+
+        keep_clio_subscribed(self.runtime, tenant, force=True)  # as connecting Clio does (issue 15)
 
     # --- invoking the functions ------------------------------------------------------------
 
@@ -408,12 +415,23 @@ class LocalStack:
     # --- Clio's webhooks -------------------------------------------------------------------
 
     def receive_clio_webhook(self, delivery: ClioWebhookDelivery) -> ClioWebhookAnswer | None:
-        """The seam where the service receives Clio's webhooks (issue 15's service side builds it): the POST Clio
-        would make, as API Gateway delivers it (``http_api_event(delivery.body, delivery.headers, now)``), to the
-        function that handles them, whose statusCode and headers are the answer. Until that function exists nothing
-        receives them: the delivery is dropped unanswered (the simulator counts an unanswered event as accepted, and
-        leaves a webhook whose handshake went unanswered pending)."""
-        return None
+        """The POST Clio would make, as API Gateway delivers it, to the webhook function; its statusCode and headers
+        are the answer. A URL that is not the service's (another subscriber's) is left unanswered."""
+        parts = urlsplit(delivery.url)
+        if not delivery.url.startswith(CLIO_WEBHOOK_URL + "/"):
+            return None
+        event = http_api_request(
+            "POST",
+            parts.path,
+            {},
+            delivery.headers,
+            delivery.body,
+            self.clock.now(),
+            route_key="POST /webhooks/clio/{proxy+}",
+            user_agent="Clio-Webhooks",
+        )
+        result = self._handler("webhook").lambda_handler(event, LambdaContext("WebhookFunction"))
+        return ClioWebhookAnswer(result["statusCode"], dict(result.get("headers") or {}))
 
     def deliver_clio_webhooks(self) -> int:
         """Hand each delivery the Clio simulator has due to ``receive_clio_webhook`` and tell the simulator what the

@@ -166,6 +166,19 @@ def build_events() -> dict[str, Any]:
         "webhook/qbo_unsigned.json": _stable_ids(
             http_api_event(legacy_body, {"content-type": "application/json"}, FIXED_TIME), "unsigned"
         ),
+        # Clio's webhook to a URL the service holds no subscription for: 410 Gone (Clio then disables it).
+        "webhook/clio_unknown_route.json": _stable_ids(
+            http_api_request(
+                "POST",
+                f"/webhooks/clio/{TENANT}/activity/{'0' * 32}",
+                {},
+                {"content-type": "application/json", "x-hook-signature": "0" * 64},
+                b'{"data":{"id":1},"meta":{"event":"deleted","webhook_id":1}}',
+                FIXED_TIME,
+                route_key="POST /webhooks/clio/{proxy+}",
+            ),
+            "clio-unknown",
+        ),
         "admin/page.json": _stable_ids(
             http_api_request(
                 "GET", "/admin/", {}, {"accept": "text/html"}, b"", FIXED_TIME, route_key="GET /admin/{proxy+}"

@@ -135,6 +135,7 @@ CASES: list[tuple[str, str, str, Check]] = [
     ("WebhookFunction", "webhook/qbo_legacy_delete_signed.json", "a signed webhook is answered 200", _accepted),
     ("WebhookFunction", "webhook/qbo_cloudevents_signed.json", "signed CloudEvents are answered 200", _accepted),
     ("WebhookFunction", "webhook/qbo_unsigned.json", "an unsigned webhook is answered 401", _status(401)),
+    ("WebhookFunction", "webhook/clio_unknown_route.json", "Clio's webhook to no subscription is 410", _status(410)),
     ("AdminFunction", "admin/page.json", "the admin function serves the firm's page", _page),
     ("DigestFunction", "digest/scheduled.json", "the digest looks at the demo firm and fails none", _digested),
 ]

@@ -290,7 +290,7 @@ def _after_clio_change(stack: LocalStack, webhook: bool) -> None:
     enqueue is drained; with ``"webhook": false`` they are lost."""
     if webhook:
         stack.deliver_clio_webhooks()
-        stack.drain()
+        stack.after_webhook()  # the mapper's work at once; a contact's or matter's look again after the debounce
     else:
         stack.clio.lose_webhook_deliveries()
 

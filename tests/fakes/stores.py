@@ -21,6 +21,7 @@ from hardcost.errors import (
 from hardcost.models.records import (
     RUN_TALLIES,
     ActivityLogRecord,
+    ActivityOwner,
     CursorRecord,
     FailureRecord,
     HeldRecord,
@@ -170,6 +171,17 @@ class FakeNeedsMatter(_Keyed):
 
     def list(self, tenant_id: str) -> list[NeedsMatterRecord]:
         return [r for (t, _), r in sorted(self.items.items()) if t == tenant_id]
+
+
+class FakeActivityOwners(_Keyed):
+    def put(self, record: ActivityOwner) -> None:
+        self.items[(record.tenant_id, str(record.activity_id))] = record
+
+    def get(self, tenant_id: str, activity_id: int) -> ActivityOwner | None:
+        return self.items.get((tenant_id, str(activity_id)))
+
+    def delete(self, tenant_id: str, activity_id: int) -> None:
+        self.items.pop((tenant_id, str(activity_id)), None)
 
 
 class FakeHeld(_Keyed):
@@ -334,6 +346,7 @@ class FakeStores:
         self.failures = FakeFailures()
         self.needs_matter = FakeNeedsMatter()
         self.held = FakeHeld()
+        self.activity_owners = FakeActivityOwners()
         self.activity = FakeActivityLog()
         self.consents = FakeConsents()
         self.meters = FakeMeters()

@@ -144,7 +144,13 @@ def test_function_environment_points_at_created_resources_when_resolved(
     # When the function's environment is resolved
     environment = resources.function_environment(function_logical_id)
 
-    # Then every intrinsic is replaced by the created resource or the parameter default
+    # Then every intrinsic is replaced by the created resource or the parameter default (the poll worker also knows
+    # where Clio's webhooks reach the service, to keep the firms subscribed)
+    own = environment.pop("CLIO_WEBHOOK_URL", None)
+    if function_logical_id == "PollWorkerFunction":
+        assert own == "https://local-webhookapi.execute-api.us-east-1.amazonaws.com/webhooks/clio"
+    else:
+        assert own is None
     assert environment == {
         "TABLE_NAME": resources.table_name,
         "EXPENSE_QUEUE_URL": resources.queue_url,

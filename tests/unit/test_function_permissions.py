@@ -29,7 +29,7 @@ def actions(statement: dict[str, Any]) -> set[str]:
     return set(found if isinstance(found, list) else [found])
 
 
-def test_the_webhook_reaches_only_realm_index_replay_markers_and_its_notes_and_no_tenant_secret() -> None:
+def test_the_webhook_reaches_only_realm_index_replay_markers_its_notes_and_clio_subscriptions_no_tenant_item() -> None:
     webhook = functions()["WebhookFunction"]
     assert "DynamoDBCrudPolicy" not in policy_templates(webhook)
     dynamo = [s for s in statements(webhook) if any(a.startswith("dynamodb:") for a in actions(s))]
@@ -43,7 +43,8 @@ def test_the_webhook_reaches_only_realm_index_replay_markers_and_its_notes_and_n
             "dynamodb:UpdateItem",
         }
         keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        assert sorted(keys) == ["REALM#*", "WEBHOOK#*"]
+        # CLIOHOOK#<tenant>: the firms' Clio subscriptions, outside TENANT# (no tokens, no sync state)
+        assert sorted(keys) == ["CLIOHOOK#*", "REALM#*", "WEBHOOK#*"]
     secrets = json.dumps([s for s in statements(webhook) if any(a.startswith("secretsmanager:") for a in actions(s))])
     assert "tenants/" not in secrets
 

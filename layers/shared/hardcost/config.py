@@ -69,6 +69,9 @@ class Settings(BaseModel):
     # Intuit's App Partner Program: the tier and its month's budget of metered (CorePlus) calls for the app.
     QBO_PARTNER_TIER: NonEmpty = "builder"
     QBO_MONTHLY_READ_BUDGET: Annotated[int, Field(ge=1)] = 500_000
+    # Where Clio's webhooks reach the service (``https://<WebhookApi>/webhooks/clio``): set, the tenant subscribes to
+    # its contacts, matters and activities when it connects Clio, and keeps them renewed (issue 15). Unset: none.
+    CLIO_WEBHOOK_URL: str | None = Field(None, pattern=r"^https://[^\s/]+(/[^\s]*)?$")
     AWS_ENDPOINT_URL: str | None = None
 
     @model_validator(mode="after")

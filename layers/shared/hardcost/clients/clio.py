@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from hardcost.clients.clio_webhooks import ClioWebhookCalls
 from hardcost.clients.http import RateLimitPacer, RetryPolicy, retry_after_seconds, transport_error
 from hardcost.errors import (
     AccessTokenRejectedError,
@@ -48,7 +49,7 @@ MATTER_FIELDS = "id,display_number,description,status,client{id}"
 USER_FIELDS = "id,name,account_owner,enabled"
 
 
-class ClioClient:
+class ClioClient(ClioWebhookCalls):
     def __init__(
         self,
         http: httpx.Client,

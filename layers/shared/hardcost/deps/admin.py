@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from hardcost.config import AdminSettings, get_admin_settings
+from hardcost.deps.clio_hooks import forget_clio_subscriptions, keep_clio_subscribed
 from hardcost.deps.runtime import Runtime
 from hardcost.errors import AccessDeniedError, AuthError
 from hardcost.logic import admin, onboarding
@@ -36,6 +37,7 @@ def admin_context(runtime: Runtime, subject: str | None = None) -> admin.AdminCo
         qbo_revoke_url=runtime.settings.QBO_REVOKE_URL,
         forget_clients=runtime.forget_tenant_clients,
         ask_read=lambda request: _ask_read(runtime, request),
+        forget_clio_hooks=lambda tenant: forget_clio_subscriptions(runtime, tenant),
         links=AppLinks(
             qbo_app_url=admin_settings(runtime).QBO_APP_URL, clio_app_urls=dict(runtime.settings.CLIO_REGION_URLS)
         ),
@@ -69,6 +71,9 @@ def onboarding_context(runtime: Runtime, public_url: str) -> onboarding.Onboardi
         prove_realm=lambda tenant_id, realm_id, access_token: prove_realm(runtime, tenant_id, realm_id, access_token),
         clio_account_of=lambda region, access_token: clio_account_of(runtime, region, access_token),
         state_lifetime=timedelta(seconds=settings.OAUTH_STATE_SECONDS),
+        subscribe_clio=lambda tenant: keep_clio_subscribed(
+            runtime, tenant, force=True, base_url=public_url.rstrip("/") + "/webhooks/clio"
+        ),
     )
 
 

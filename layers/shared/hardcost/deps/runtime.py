@@ -28,7 +28,9 @@ from hardcost.clients.tokens import TokenStore
 from hardcost.clock import Clock, SystemClock
 from hardcost.config import AdminSettings, DigestSettings, Settings, get_settings
 from hardcost.deps import seam
+from hardcost.deps.clio_hooks import keep_clio_subscribed
 from hardcost.errors import SyncError
+from hardcost.logic.clio_webhook import ClioWebhookContext
 from hardcost.logic.directory import TenantDirectory
 from hardcost.logic.metering import MeterReading, record_metered_calls
 from hardcost.logic.token_expiry import note_hard_expiry
@@ -36,6 +38,7 @@ from hardcost.logic.webhook import WebhookContext
 from hardcost.models.records import TenantRecord
 from hardcost.observability import record_qbo_metering
 from hardcost.rules.backstop import BackstopPolicy
+from hardcost.stores.clio_hooks import ClioHookStore
 from hardcost.stores.dynamo import Stores
 from hardcost.stores.kms import KmsDataKeys
 from hardcost.stores.queues import ExpenseQueue
@@ -78,6 +81,7 @@ class Runtime:
     _metered_counted: dict[str, int] = field(default_factory=dict)
     _metered_pending: dict[str, int] = field(default_factory=dict)
     _verifier_token: VerifierToken | None = None
+    _clio_hooks: ClioHookStore | None = None
 
     def qbo_for(self, tenant: TenantRecord) -> QboClient:
         # One client per tenant and container, so its pacer sees every call made on that realm.
@@ -208,6 +212,7 @@ class Runtime:
             read_budget=self.settings.QBO_MONTHLY_READ_BUDGET,
             poll_queue=self.poll_queue(),
             read_delay_seconds=self.settings.WEBHOOK_DEBOUNCE_SECONDS,
+            keep_clio_subscribed=lambda tenant: keep_clio_subscribed(self, tenant),
         )
 
     def backstop_policy(self) -> BackstopPolicy:
@@ -234,6 +239,21 @@ class Runtime:
             clock=self.clock,
             verifier_token=self._verifier_token,
             poll_queue=self.read_request_queue(),
+            read_delay_seconds=self.settings.WEBHOOK_DEBOUNCE_SECONDS,
+        )
+
+    def clio_hooks(self) -> ClioHookStore:
+        if self._clio_hooks is None:
+            dynamodb = self.session.client("dynamodb", endpoint_url=self.settings.AWS_ENDPOINT_URL)
+            self._clio_hooks = ClioHookStore(dynamodb, self.settings.TABLE_NAME)
+        return self._clio_hooks
+
+    def clio_webhook_context(self) -> ClioWebhookContext:
+        return ClioWebhookContext(
+            hooks=self.clio_hooks(),
+            expense_queue=self.queue,
+            poll_queue=self.poll_queue(),
+            clock=self.clock,
             read_delay_seconds=self.settings.WEBHOOK_DEBOUNCE_SECONDS,
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from hardcost.logic.clio_webhook import ClioWebhookContext
     from hardcost.logic.webhook import WebhookContext
 
 
@@ -16,6 +17,8 @@ class InstalledRuntime(Protocol):
     """What a handler that does not import ``hardcost.deps.runtime`` asks of an installed ``Runtime``."""
 
     def webhook_context(self) -> WebhookContext: ...
+
+    def clio_webhook_context(self) -> ClioWebhookContext: ...
 
 
 _installed: InstalledRuntime | None = None

@@ -18,7 +18,9 @@ import boto3
 
 from hardcost.clock import Clock, SystemClock
 from hardcost.errors import ConfigurationError
+from hardcost.logic.clio_webhook import ClioWebhookContext
 from hardcost.logic.webhook import WebhookContext
+from hardcost.stores.clio_hooks import ClioHookStore
 from hardcost.stores.secrets import VerifierToken
 from hardcost.stores.sqs import SqsQueue
 from hardcost.stores.webhook import WebhookStore
@@ -75,6 +77,9 @@ class WebhookRuntime:
     verifier_token: VerifierToken
     poll_queue: SqsQueue | None = None
     read_delay_seconds: int = 0
+    clio_hooks: ClioHookStore | None = None
+    # Clio's contact and matter events ask the poll worker to look again, whatever WEBHOOK_READS says.
+    clio_poll_queue: SqsQueue | None = None
 
     def webhook_context(self) -> WebhookContext:
         # A fresh context per invocation: realms are looked up again, so a firm that just connected is seen.
@@ -87,14 +92,27 @@ class WebhookRuntime:
             read_delay_seconds=self.read_delay_seconds,
         )
 
+    def clio_webhook_context(self) -> ClioWebhookContext:
+        assert self.clio_hooks is not None
+        return ClioWebhookContext(
+            hooks=self.clio_hooks,
+            expense_queue=self.queue,
+            poll_queue=self.clio_poll_queue,
+            clock=self.clock,
+            read_delay_seconds=self.read_delay_seconds,
+        )
+
 
 def build_webhook_runtime(settings: WebhookSettings, *, session: Any = None) -> WebhookRuntime:
     session = session or boto3.session.Session()
     endpoint = settings.AWS_ENDPOINT_URL
     sqs = session.client("sqs", endpoint_url=endpoint)
     read_queue = settings.read_queue_url
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     return WebhookRuntime(
-        store=WebhookStore(session.client("dynamodb", endpoint_url=endpoint), settings.TABLE_NAME),
+        store=WebhookStore(dynamodb, settings.TABLE_NAME),
+        clio_hooks=ClioHookStore(dynamodb, settings.TABLE_NAME),
+        clio_poll_queue=SqsQueue(sqs, settings.POLL_QUEUE_URL) if settings.POLL_QUEUE_URL else None,
         queue=SqsQueue(sqs, settings.EXPENSE_QUEUE_URL),
         poll_queue=SqsQueue(sqs, read_queue) if read_queue else None,
         read_delay_seconds=settings.WEBHOOK_DEBOUNCE_SECONDS,

@@ -240,6 +240,7 @@ def disconnect(ctx: AdminContext, tenant_id: str, *, delete_data: bool = False) 
     revoked: dict[str, bool] = {}
     errors: dict[str, str] = {}
     providers: tuple[Provider, ...] = ("qbo", "clio")
+    ctx.forget_clio_hooks(tenant)
     for provider in providers:
         try:
             revoked[provider] = ctx.tokens.revoke(tenant, provider, qbo_revoke_url=ctx.qbo_revoke_url)

@@ -30,6 +30,8 @@ class AdminContext:
     # Asks the poll worker for a read of the tenant's changes now (DESIGN.md §6), as a person's request: the
     # preconditions are read too. Answers False when there is no poll queue to ask (a stack without one).
     ask_read: Callable[[PollRequest], bool] = lambda _request: False
+    # Ends the tenant's subscriptions to Clio's webhooks (a disconnect), before its Clio token is revoked.
+    forget_clio_hooks: Callable[[TenantRecord], object] = lambda _tenant: None
     links: AppLinks = field(default_factory=AppLinks)
     # Who asked (the admin token's subject), for the runs they start.
     subject: str | None = None

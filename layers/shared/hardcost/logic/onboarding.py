@@ -63,6 +63,8 @@ class OnboardingContext:
     # (region, access token): Clio's id of the account the token belongs to (who_am_i).
     clio_account_of: Callable[[ClioRegion, str], int]
     state_lifetime: timedelta = timedelta(minutes=10)
+    # Subscribes the connected firm to Clio's webhooks (``deps.clio_hooks``); never fails the connect.
+    subscribe_clio: Callable[[TenantRecord], object] = lambda _tenant: None
 
     def redirect_uri(self, path: str) -> str:
         return self.public_url.rstrip("/") + path
@@ -217,6 +219,7 @@ def complete_clio(
         connected_by={**existing.connected_by, "clio": verified.subject},
     )
     ctx.forget_clients(tenant.tenant_id)
+    ctx.subscribe_clio(tenant)
     return tenant
 
 

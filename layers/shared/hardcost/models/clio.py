@@ -30,6 +30,17 @@ class Identity(ClioModel):
     account: IdRef
 
 
+class ClioWebhook(ClioModel):
+    """A webhook subscription (SPEC Webhooks tag): ``pending`` until its handshake, ``suspended`` once disabled."""
+
+    id: int
+    etag: str | None = None
+    url: str | None = None
+    model: str | None = None
+    status: str | None = None
+    expires_at: dt.datetime | None = None
+
+
 class Contact(ClioModel):
     id: int
     name: str | None = None

@@ -56,7 +56,7 @@ class PurchaseEvent(SyncMessageModel):
     occurred_at: datetime | None = None
 
 
-PollReason = Literal["schedule", "webhook", "operator"]
+PollReason = Literal["schedule", "webhook", "operator", "clio"]
 
 
 class PollRequest(MessageModel):
@@ -73,8 +73,25 @@ class PollRequest(MessageModel):
     run_id: str | None = Field(None, max_length=64)
 
 
+class ClioActivityChange(MessageModel):
+    """Clio's activity webhook: the firm (or the service) changed or deleted an entry (``logic.clio_webhook``). What
+    the webhook's fields carried: the ETag, whether it is billed, its matter (``matter_known`` when sent)."""
+
+    kind: Literal["clio_activity"] = "clio_activity"
+    tenant_id: TenantId
+    activity_id: int
+    event: str = Field(max_length=32)
+    etag: str | None = Field(None, max_length=128)
+    billed: bool | None = None
+    matter_known: bool = False
+    matter_id: int | None = None
+
+
 SyncMessage = Annotated[PurchaseSnapshot | PurchaseEvent, Field(discriminator="kind")]
 SYNC_MESSAGE: TypeAdapter[PurchaseSnapshot | PurchaseEvent] = TypeAdapter(SyncMessage)
+# What the expense queue carries: the purchases to sync, and what Clio's activity webhook said.
+ExpenseMessage = Annotated[PurchaseSnapshot | PurchaseEvent | ClioActivityChange, Field(discriminator="kind")]
+EXPENSE_MESSAGE: TypeAdapter[PurchaseSnapshot | PurchaseEvent | ClioActivityChange] = TypeAdapter(ExpenseMessage)
 
 
 def message_txn_id(message: PurchaseSnapshot | PurchaseEvent) -> str:

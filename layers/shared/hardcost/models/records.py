@@ -148,6 +148,17 @@ class EntryRecord(RecordModel):
     intent_at: datetime | None = None
     # The source account chosen when the entry was created: its lines still count once the firm chose another.
     source_account_id: str | None = None
+    # Clio's activity webhook said the firm billed it: Clio refuses changes, so none is tried (R12, R13).
+    billed: bool = False
+
+
+class ActivityOwner(RecordModel):
+    """The transaction and customer one of the service's entries in Clio belongs to (``CLIOACT#<id>``)."""
+
+    tenant_id: str
+    activity_id: int
+    txn_id: str
+    customer_id: str
 
 
 class TxnSummary(RecordModel):

@@ -19,6 +19,7 @@ from hardcost.errors import (
 )
 from hardcost.models.records import (
     ActivityLogRecord,
+    ActivityOwner,
     CursorRecord,
     FailureRecord,
     HeldRecord,
@@ -130,6 +131,19 @@ class NeedsMatterStore(Items):
         return self._records(keys.tenant_pk(tenant_id), "NEEDSMATTER#", NeedsMatterRecord)
 
 
+class ActivityOwners(Items):
+    """Which transaction an entry in Clio is of. A hint for Clio's webhooks: the mapping stays the truth."""
+
+    def put(self, record: ActivityOwner) -> None:
+        self._put(keys.tenant_pk(record.tenant_id), keys.clio_activity_sk(record.activity_id), record)
+
+    def get(self, tenant_id: str, activity_id: int) -> ActivityOwner | None:
+        return self._get(keys.tenant_pk(tenant_id), keys.clio_activity_sk(activity_id), ActivityOwner)
+
+    def delete(self, tenant_id: str, activity_id: int) -> None:
+        self._delete(keys.tenant_pk(tenant_id), keys.clio_activity_sk(activity_id))
+
+
 class HeldStore(Items):
     def put(self, record: HeldRecord) -> None:
         self._put(keys.tenant_pk(record.tenant_id), keys.held_sk(record.txn_id), record)
@@ -220,6 +234,7 @@ class Stores:
         self.failures = FailureStore(table)
         self.needs_matter = NeedsMatterStore(table)
         self.held = HeldStore(table)
+        self.activity_owners = ActivityOwners(table)
         self.activity = ActivityLog(table)
         self.consents = ConsentStore(table)
         self.meters = MeterStore(table)
@@ -237,6 +252,7 @@ class Stores:
             self.failures,
             self.needs_matter,
             self.held,
+            self.activity_owners,
             self.activity,
             self.consents,
             self.meters,

@@ -66,6 +66,11 @@ def needs_matter_sk(txn_id: str, customer_id: str) -> str:
     return f"NEEDSMATTER#{txn_id}#{customer_id}"
 
 
+def clio_activity_sk(activity_id: int) -> str:
+    """Which transaction and customer an entry in Clio belongs to, for Clio's activity webhooks."""
+    return f"CLIOACT#{activity_id}"
+
+
 def held_sk(txn_id: str) -> str:
     return f"HELD#{txn_id}"
 
@@ -82,3 +87,9 @@ def activity_sk(at_iso: str, txn_id: str, action: str) -> str:
 def run_sk(run_id: str) -> str:
     """Work a person asked for, followed until done (``stores.sync_runs``; expires after a day)."""
     return f"RUN#{run_id}"
+
+
+def clio_hook_pk(tenant_id: str) -> str:
+    """A tenant's subscriptions to Clio's webhooks, one item per model (``stores.clio_hooks``). Outside the tenant's
+    partition on purpose: the internet-facing webhook function reads these and nothing of ``TENANT#``."""
+    return f"CLIOHOOK#{tenant_id}"

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from hardcost.models.messages import PollRequest, PurchaseEvent, PurchaseSnapshot
 from hardcost.models.records import (
     ActivityLogRecord,
+    ActivityOwner,
     CursorRecord,
     FailureRecord,
     HeldRecord,
@@ -115,6 +116,16 @@ class NeedsMatter(Protocol):
     def delete(self, tenant_id: str, txn_id: str, customer_id: str) -> None: ...
 
     def list(self, tenant_id: str) -> list[NeedsMatterRecord]: ...
+
+
+class ActivityOwners(Protocol):
+    """Which transaction and customer an entry in Clio belongs to (a hint; the mapping is the truth)."""
+
+    def put(self, record: ActivityOwner) -> None: ...
+
+    def get(self, tenant_id: str, activity_id: int) -> ActivityOwner | None: ...
+
+    def delete(self, tenant_id: str, activity_id: int) -> None: ...
 
 
 class Held(Protocol):
@@ -268,6 +279,9 @@ class Stores(Protocol):
 
     @property
     def held(self) -> Held: ...
+
+    @property
+    def activity_owners(self) -> ActivityOwners: ...
 
     @property
     def activity(self) -> Activity: ...

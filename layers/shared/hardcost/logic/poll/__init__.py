@@ -29,6 +29,7 @@ from hardcost.logic.poll.changes import (
     keep_lists_current,
     later,
 )
+from hardcost.logic.poll.clio_changes import look_again_for_clio
 from hardcost.logic.poll.context import FanOutReport as FanOutReport
 from hardcost.logic.poll.context import Message
 from hardcost.logic.poll.context import PollerContext as PollerContext
@@ -102,6 +103,8 @@ def poll_requested(body: str, ctx: PollerContext) -> TenantPollReport:
         return report
     if request.reason == "webhook" and _served(tenant, request):
         return TenantPollReport(tenant.tenant_id, "covered", detail="a read since the webhook brought its changes")
+    if request.reason == "clio":
+        return look_again_for_clio(tenant, ctx, request)
     try:
         report = poll_tenant(tenant, ctx, request)
     except SyncError as exc:
@@ -170,6 +173,8 @@ def poll_tenant(tenant: TenantRecord, ctx: PollerContext, request: PollRequest |
     finally:
         ctx.stores.leases.release(tenant.tenant_id, "poll", ctx.worker_id)
     _record_read(tenant, ctx, now, report)
+    if ctx.keep_clio_subscribed is not None and (request is None or request.reason == "schedule"):
+        ctx.keep_clio_subscribed(tenant)  # the backstop's reads keep Clio's webhooks alive (issue 15)
     return report
 
 

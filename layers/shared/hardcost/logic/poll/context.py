@@ -47,6 +47,8 @@ class PollerContext:
     read_budget: int = 500_000
     poll_queue: Queue | None = None
     read_delay_seconds: int = 30
+    # The tenant's subscriptions to Clio's webhooks, renewed or made again (at most one look at Clio a day).
+    keep_clio_subscribed: Callable[[TenantRecord], object] | None = None
     _pressure: ReadPressure | None = None
 
     def read_pressure(self) -> ReadPressure:

@@ -11,9 +11,16 @@ from pydantic import ValidationError
 
 from hardcost.codes import FailureCode, ProblemCode
 from hardcost.errors import AuthError, HardCostsDisabledError, MalformedInputError, ThrottledError
+from hardcost.logic.sync.clio_activity import clio_activity_changed
 from hardcost.logic.sync.context import MapperContext, Outcome
 from hardcost.logic.sync.transaction import TransactionWork
-from hardcost.models.messages import SYNC_MESSAGE, PurchaseEvent, PurchaseSnapshot, message_txn_id
+from hardcost.models.messages import (
+    EXPENSE_MESSAGE,
+    ClioActivityChange,
+    PurchaseEvent,
+    PurchaseSnapshot,
+    message_txn_id,
+)
 from hardcost.models.records import FailureRecord, HeldRecord, Provider, TenantRecord, TxnSummary
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.tenant_status import TenantChange
@@ -28,9 +35,11 @@ def consume(body: str, receive_count: int, ctx: MapperContext) -> Outcome:
     every sync, so the transaction is not lost with the message.
     """
     try:
-        message = SYNC_MESSAGE.validate_json(body)
+        message = EXPENSE_MESSAGE.validate_json(body)
     except ValidationError as exc:
         raise MalformedInputError(f"unreadable queue message: {exc.error_count()} problem(s)") from None
+    if isinstance(message, ClioActivityChange):
+        return replace(clio_activity_changed(message, ctx), tenant_id=message.tenant_id)
     try:
         outcome = replace(sync_message(message, ctx), tenant_id=message.tenant_id)
     except ThrottledError as exc:

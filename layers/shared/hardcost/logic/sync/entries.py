@@ -20,7 +20,7 @@ from hardcost.logic.sync.context import MapperContext
 from hardcost.logic.sync.plan import DesiredEntry
 from hardcost.logic.sync.protocol import MappingTransaction
 from hardcost.models.clio import Activity, ActivityPatch
-from hardcost.models.records import ActivityLogRecord, EntryRecord, NeedsMatterRecord, TenantRecord
+from hardcost.models.records import ActivityLogRecord, ActivityOwner, EntryRecord, NeedsMatterRecord, TenantRecord
 from hardcost.observability import record_entry
 from hardcost.rules import LineSummary, PlannedFailure
 
@@ -71,6 +71,8 @@ class EntryEffects:
     def resume_interrupted(self, key: str, entry: EntryRecord) -> EntryRecord | None:
         """An intent an earlier attempt left: the entry its create made, adopted (and said so), or ``None``."""
         adopted = self.txn.adopt(self.clio, entry)
+        if adopted is not None and adopted.activity_id is not None:
+            self._own(adopted.activity_id, key)
         alike = self.txn.adopted.get(key)
         if adopted is not None and alike is not None:
             detail = "an interrupted create had reached Clio; kept instead of created again"
@@ -94,6 +96,7 @@ class EntryEffects:
             needs_matter=needs_matter,
             source_account_id=self.tenant.settings.source_account_id,
         )
+        self._own(activity.id, key)
         if needs_matter:
             self.ctx.stores.needs_matter.put(
                 NeedsMatterRecord(
@@ -110,6 +113,24 @@ class EntryEffects:
             )
         return entry
 
+    def _still_billed(self, key: str, entry: EntryRecord) -> bool:
+        """Clio's webhook said the firm billed the entry; one look (no refused write) says whether it still is, as
+        the webhook that unbilled it may have been lost."""
+        assert entry.activity_id is not None
+        current = self.clio.get_activity(entry.activity_id)
+        if current is not None and current.billed:
+            return True
+        self.txn.entries[key] = entry.model_copy(update={"billed": False})
+        return False
+
+    def _own(self, activity_id: int, key: str) -> None:
+        """Clio's activity webhook names only the entry: record whose it is (before Clio's event can arrive)."""
+        self.ctx.stores.activity_owners.put(
+            ActivityOwner(
+                tenant_id=self.tenant.tenant_id, activity_id=activity_id, txn_id=self.txn.txn_id, customer_id=key
+            )
+        )
+
     def _refused(self, key: str, want: DesiredEntry, exc: Exception) -> PlannedFailure:
         # Nothing to remember of a refused create; its matters are read again next time.
         del self.txn.entries[key]
@@ -117,6 +138,10 @@ class EntryEffects:
         return PlannedFailure.of_group(FailureCode.CLIO_REJECTED, want.group, str(exc), contact_id=want.contact_id)
 
     def update(self, key: str, entry: EntryRecord, want: DesiredEntry) -> PlannedFailure | None:
+        assert entry.activity_id is not None
+        if entry.billed and self._still_billed(key, entry):  # Clio would refuse the change (R12)
+            return _billed(key, entry, want)
+        entry = self.txn.entries.get(key, entry)
         assert entry.activity_id is not None
         write = want.write
         # Matter and user are never sent on update: the firm's choices in Clio stand (R11).
@@ -177,11 +202,14 @@ class EntryEffects:
         if entry.state == "gone" or entry.activity_id is None:
             del self.txn.entries[key]
             return None
+        if entry.billed and self._still_billed(key, entry):  # Clio would refuse the deletion (R13)
+            return _billed(key, entry)
         try:
             deleted = self.clio.delete_activity(entry.activity_id)
         except EntryBilledError:
             return _billed(key, entry)
         del self.txn.entries[key]
+        self.ctx.stores.activity_owners.delete(self.tenant.tenant_id, entry.activity_id)
         if entry.needs_matter:
             self.ctx.stores.needs_matter.delete(self.tenant.tenant_id, self.txn.txn_id, key)
         if deleted:
