@@ -226,3 +226,20 @@ def test_deliveries_can_be_lost_and_a_disabled_webhook_hears_nothing(sim: ClioSi
     sim.disable_webhook(webhook_id)
     sim.edit_activity("firm-a", {"reference": "70"}, {"note": "after"})
     assert sim.take_webhook_deliveries() == [] and sim.pending_webhook_deliveries() == 0
+
+
+@pytest.mark.parametrize("event", ["created", "updated"])
+def test_a_restore_from_the_recovery_bin_brings_the_activity_back_and_announces_it(
+    sim: ClioSimulator, api: httpx.Client, event: str
+) -> None:
+    webhook_id, _ = enabled_webhook(sim, api, model="activity", events=["created", "updated", "deleted"])
+    sim.delete_activity("firm-a", {"reference": "70"})
+    sim.take_webhook_deliveries()
+    restored = sim.restore_activity("firm-a", 1, event=event)
+    assert [a["id"] for a in sim.activities("firm-a")] == [1] and restored["price"] == 40.0
+    assert api.get("/activities/1.json").status_code == 200
+    assert events(sim.take_webhook_deliveries()) == [(webhook_id, event, 1)]
+    with pytest.raises(LookupError, match="Recovery Bin"):
+        sim.restore_activity("firm-a", 1)  # live again: no longer in the bin
+    with pytest.raises(ValueError, match="event"):
+        sim.restore_activity("firm-a", 1, event="deleted")

@@ -177,3 +177,43 @@ def test_a_billed_entry_is_known_locked_and_no_change_is_tried(seeded_stack: Cal
     assert {(f.txn_id, str(f.code)) for f in stack.runtime.stores.failures.list("firm-1")} == {("301", "ENTRY_BILLED")}
     to_the_entry = [method for method, path in sent if "/activities/" in path]
     assert to_the_entry == ["GET"], sent
+
+
+def _deleted_then_restored(seeded_stack: Callable[..., Any], *, event: str, restore_heard: bool) -> tuple[Any, Any]:
+    """An imported entry the firm deleted in Clio (its webhook received), then restored from the Recovery Bin (the
+    restore's webhook, an ``event``, received or lost); then the purchase changes in QBO and is synced."""
+    document = base_scenario("c15_clio_deleted_entry_stays_deleted")
+    stack = seeded_stack(document)
+    stack.sync()
+    stack.deliver_clio_webhooks()
+    stack.drain()
+    deleted = stack.clio.delete_activity("firm-1", {"reference": "wh-1"})
+    stack.deliver_clio_webhooks()
+    stack.drain()
+    stack.clio.restore_activity("firm-1", deleted["id"], event=event)
+    if restore_heard:
+        stack.deliver_clio_webhooks()
+    else:
+        stack.clio.lose_webhook_deliveries()
+    stack.drain()
+    changed = json.loads(json.dumps(document["steps"][2]["qbo_update"]["purchase"]))
+    stack.qbo.update_purchase(document["qbo"]["realm_id"], changed)
+    stack.sync()
+    return stack, deleted
+
+
+@pytest.mark.parametrize("event", ["created", "updated"])
+def test_an_entry_restored_from_the_recovery_bin_syncs_again(seeded_stack: Callable[..., Any], event: str) -> None:
+    stack, deleted = _deleted_then_restored(seeded_stack, event=event, restore_heard=True)
+    # Then the restored entry (the same id, the only one) carries the change, and the firm is told why
+    assert [(a["id"], a["price"]) for a in stack.clio.activities("firm-1")] == [(deleted["id"], 55.0)]
+    assert any("restored from Clio's Recovery Bin" in d for _, d in _log(stack))
+    entry = next(iter(stack.runtime.stores.mappings.get("firm-1", "301").entries.values()))
+    assert entry.state == "live"
+
+
+def test_an_entry_restored_while_its_webhook_was_lost_syncs_again(seeded_stack: Callable[..., Any]) -> None:
+    stack, deleted = _deleted_then_restored(seeded_stack, event="created", restore_heard=False)
+    # Then the change in QBO made the service look once, find the entry back, and change it (never a second one)
+    assert [(a["id"], a["price"]) for a in stack.clio.activities("firm-1")] == [(deleted["id"], 55.0)]
+    assert any("restored from Clio's Recovery Bin" in d for _, d in _log(stack))

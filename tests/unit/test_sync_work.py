@@ -118,6 +118,20 @@ def test_an_entry_the_firm_deleted_is_not_created_again() -> None:
     assert record is not None and record.entries["20"].state == "gone"
 
 
+def test_an_entry_the_firm_restored_unheard_is_found_at_the_next_change_and_updated() -> None:
+    firm = Firm()
+    deliver(firm, snapshot(purchase()))
+    [(activity_id, activity)] = firm.clio.activities.items()
+    del firm.clio.activities[activity_id]  # deleted in Clio by the firm
+    deliver(firm, snapshot(purchase("501", ("20", "45.00"), version=1)))
+    firm.clio.activities[activity_id] = activity  # restored from the Recovery Bin; its webhook lost
+    deliver(firm, snapshot(purchase("501", ("20", "46.00"), version=2)))
+    assert list(firm.clio.activities) == [activity_id]
+    assert firm.clio.activities[activity_id].price == Decimal("46.00")
+    record = firm.stores.mappings.get(TENANT, "501")
+    assert record is not None and record.entries["20"].state == "live"
+
+
 def test_a_billed_entry_is_never_altered_and_says_so() -> None:
     firm = Firm()
     deliver(firm, snapshot(purchase()))

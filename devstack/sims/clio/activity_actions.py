@@ -1,5 +1,5 @@
-"""What a person does to an activity in Clio's UI (scenario steps clio_edit, clio_bill, clio_delete), each change
-announced to the firm's webhooks as Clio would."""
+"""What a person does to an activity in Clio's UI (scenario steps clio_edit, clio_bill, clio_delete; and a restore from
+the Recovery Bin, which no step names), each change announced to the firm's webhooks as Clio would."""
 
 from __future__ import annotations
 
@@ -68,4 +68,19 @@ class ActivityActions:
                 raise ValueError(f"activity {activity.id} is billed; Clio does not let anyone delete it")
             store.delete_activity_in_ui(activity)
             self._webhooks.deleted("activity", activity)
+            return activity.summary(store)
+
+    def restore_activity(self, account_id: str, activity_id: int, *, event: str = "created") -> JSONDict:
+        """Someone restores a deleted activity from the Recovery Bin: live again under its id.
+
+        Clio documents neither the Recovery Bin in its API nor the webhook event a restore sends
+        (reference/clio-api.md); the record reappears, so ``created`` is announced unless ``event`` says ``updated``.
+        """
+        if event not in ("created", "updated"):
+            raise ValueError(f"event must be 'created' or 'updated', not {event!r}")
+        store = self._store
+        with store.lock:
+            store.account(account_id)
+            activity = store.restore_activity(account_id, activity_id)
+            self._webhooks.announce_restored("activity", activity, event)
             return activity.summary(store)

@@ -273,6 +273,20 @@ class Store:
         del self.activities[activity.id]
         self.deleted_in_ui[activity.account_id].append(activity)
 
+    def restore_activity(self, account_id: str, activity_id: int) -> Activity:
+        """A deleted activity (by a person or through the API) back from the Recovery Bin, under its own id."""
+        for binned in (self.deleted_in_ui[account_id], self.deleted_through_api[account_id]):
+            found = next((a for a in binned if a.id == activity_id), None)
+            if found is not None:
+                binned.remove(found)
+                break
+        else:
+            raise LookupError(f"activity {activity_id} is not in account {account_id!r}'s Recovery Bin")
+        found.touch(self.clock.tick())
+        self.activities[found.id] = found
+        self.index_activity(found, None)
+        return found
+
     def bill(self, activity: Activity) -> None:
         if not activity.billed:
             activity.billed = activity.on_bill = True

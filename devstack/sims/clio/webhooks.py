@@ -163,6 +163,10 @@ class WebhookBook:
             record.touch(self.store.clock.now())
             self._announce(model, "deleted", record, changed=None)
 
+    def announce_restored(self, model: str, record: Stored, event: str) -> None:
+        """A record back from the Recovery Bin, announced with every field its webhooks ask for."""
+        self._announce(model, event, record, changed=None)
+
     @contextmanager
     def updating(self, model: str, record: Stored) -> Iterator[None]:
         """Announce what the block changes on ``record`` (nothing when it changes nothing)."""

@@ -123,6 +123,18 @@ class EntryEffects:
         self.txn.entries[key] = entry.model_copy(update={"billed": False})
         return False
 
+    def back_from_recovery_bin(self, key: str, entry: EntryRecord) -> EntryRecord | None:
+        """An entry the firm deleted in Clio, when its purchase has changed: one look says whether the firm restored
+        it from the Recovery Bin (whose webhook may have been lost). Restored: live again, to be brought in step."""
+        assert entry.activity_id is not None
+        current = self.clio.get_activity(entry.activity_id)
+        if current is None:
+            return None
+        restored = entry.model_copy(update={"state": "live", "etag": current.etag, "billed": current.billed})
+        self.txn.entries[key] = restored
+        self.log("resolved", entry.activity_id, "restored from Clio's Recovery Bin by the firm; syncing resumes")
+        return restored
+
     def _own(self, activity_id: int, key: str) -> None:
         """Clio's activity webhook names only the entry: record whose it is (before Clio's event can arrive)."""
         self.ctx.stores.activity_owners.put(

@@ -217,10 +217,15 @@ class TransactionWork:
                 entry = None if resumed is None else effects.resume_interrupted(key, resumed)
             if entry is None and (found := self._already_in_clio(want)):
                 entry = effects.adopt(key, want, found)
+            # The firm deleted it in Clio: respected, never re-created; a change looks whether it was restored.
+            if (
+                entry is not None
+                and entry.state == "gone"
+                and (want.in_step(entry.content_hash) or (entry := effects.back_from_recovery_bin(key, entry)) is None)
+            ):
+                continue
             if entry is None:
                 to_create.append(key)
-            elif entry.state == "gone":
-                continue  # the firm deleted it in Clio: respected, never re-created
             elif not want.in_step(entry.content_hash) and (failure := effects.update(key, entry, want)):
                 failures[key] = failure
         if to_create:
