@@ -107,6 +107,7 @@ class LocalStack:
         self.max_receive = max_receive
         self.visibility_timeout = 360  # ExpenseQueue's VisibilityTimeout in template.yaml
         self.scheduled_reads: list[str] = []  # tenants whose scheduled poll request was delivered (sync's count)
+        self._sqs: Any = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -154,6 +155,13 @@ class LocalStack:
         if self.runtime is not None:
             self.runtime.http.close()
         self._exit.close()
+
+    def sqs_client(self) -> Any:
+        """The stack's own SQS client, made once (each new client costs botocore milliseconds to make)."""
+        assert self.session is not None
+        if self._sqs is None:
+            self._sqs = self.session.client("sqs", endpoint_url=self.aws_endpoint_url)
+        return self._sqs
 
     def _install_runtime(self, qbo_url: str, clio_url: str) -> None:
         from hardcost.clients.http import RetryPolicy
@@ -248,7 +256,7 @@ class LocalStack:
         url = self.environment.get("POLL_QUEUE_URL")
         if not url or self.session is None:
             return 0
-        sqs = self.session.client("sqs", endpoint_url=getattr(self, "aws_endpoint_url", None))
+        sqs = self.sqs_client()
         worker = self._handler("poll_worker")
         delivered = 0
         while True:
@@ -259,10 +267,10 @@ class LocalStack:
                 return delivered
             response = worker.lambda_handler(sqs_event(received, url), LambdaContext("PollWorkerFunction"))
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-            for message in received:
-                if message["MessageId"] not in failed:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                    self._note_scheduled_read(message["Body"])
+            done = [message for message in received if message["MessageId"] not in failed]
+            _delete_batch(sqs, url, done)
+            for message in done:
+                self._note_scheduled_read(message["Body"])
             delivered += len(received) - len(failed)
             if failed:
                 return delivered  # left for the queue's own retry; the next tick asks again anyway
@@ -316,7 +324,7 @@ class LocalStack:
     def drain(self, *, max_invocations: int = 10_000) -> DrainReport:
         """Deliver the queue to the mapper until it is empty, as Lambda's SQS poller would."""
         assert self.resources is not None and self.session is not None
-        sqs = self.session.client("sqs", endpoint_url=self.aws_endpoint_url)
+        sqs = self.sqs_client()
         report = DrainReport()
         mapper = self._handler("mapper")
         while report.invocations < max_invocations:
@@ -340,12 +348,10 @@ class LocalStack:
                 # A failed record comes back after the queue's visibility timeout: let that (simulated) time pass,
                 # and SQS, which keeps the same clock (devstack.aws.sqs_clock), shows it again.
                 self.clock.advance(timedelta(seconds=self.visibility_timeout))
-            for message in received:
-                if message["MessageId"] in failed:
-                    report.failed_attempts += 1
-                else:
-                    report.processed += 1
-                    sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            done = [message for message in received if message["MessageId"] not in failed]
+            report.failed_attempts += len(received) - len(done)
+            report.processed += len(done)
+            _delete_batch(sqs, self.resources.queue_url, done)
         attributes = sqs.get_queue_attributes(
             QueueUrl=self.resources.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
         )
@@ -460,3 +466,13 @@ def add_reports(total: DrainReport, report: DrainReport) -> None:
 def local_stack(now: datetime, **kwargs: Any) -> Iterator[LocalStack]:
     with LocalStack(SimClock(now), **kwargs) as stack:
         yield stack
+
+
+def _delete_batch(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """The messages a handler processed, deleted in one call, as Lambda's SQS trigger does."""
+    if not messages:
+        return
+    entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
+    refused = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
+    if refused:
+        raise RuntimeError(f"SQS refused to delete processed messages: {refused}")

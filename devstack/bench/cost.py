@@ -86,8 +86,8 @@ class CostEstimate:
 
 def sqs_requests_deployed(sends: int, invocations: int, visibility_changes: int) -> int:
     """SQS requests of a deployed stack: the service's sends, plus what Lambda's event source mapping
-    does per batch (one ReceiveMessage, one DeleteMessageBatch) and per failed record. The local drain
-    deletes message by message, so its own delete count is not what AWS would bill."""
+    does per batch (one ReceiveMessage, one DeleteMessageBatch) and per failed record. The local drain's own
+    receives (one more to find a queue empty) and its depth checks are not what AWS would bill."""
     return sends + 2 * invocations + visibility_changes
 
 

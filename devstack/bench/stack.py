@@ -121,7 +121,7 @@ def queue_depth(stack: LocalStack) -> int:
         "ApproximateNumberOfMessagesNotVisible",
         "ApproximateNumberOfMessagesDelayed",
     ]
-    found = stack.session.client("sqs").get_queue_attributes(QueueUrl=stack.resources.queue_url, AttributeNames=names)
+    found = stack.sqs_client().get_queue_attributes(QueueUrl=stack.resources.queue_url, AttributeNames=names)
     attributes: dict[Any, str] = dict(found["Attributes"])
     return sum(int(attributes.get(name, "0")) for name in names)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from devstack.aws.moto_speedups import faster_moto
@@ -75,3 +76,161 @@ def test_every_query_pages_the_same_with_and_without_the_speedups() -> None:
         assert fast == plain
         assert all(any(page for page in pages) for pages in plain)  # every query found something
         assert len(plain[3]) > 1  # and the index query paged
+
+
+# Every form an item's value takes, nested, and the forms the direct copy leaves to moto's own serializer (binary,
+# a binary set, a number held as a number, a value with two members).
+ODD_VALUES: dict[str, Any] = {
+    "pk": {"S": "TENANT#1"},
+    "empty": {"S": ""},
+    "n": {"N": "12.50"},
+    "yes": {"BOOL": True},
+    "no": {"BOOL": False},
+    "none": {"NULL": True},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "m": {"M": {"l": {"L": [{"S": "q"}, {"M": {}}, {"N": "3"}, {"L": []}]}, "e": {"S": ""}}},
+    "bin": {"B": b"\x00raw"},
+    "bs": {"BS": [b"a", b"b"]},
+    "nested_bin": {"M": {"b": {"B": b"x"}}},
+    "number": {"N": 5},
+    "two": {"S": "a", "N": "1"},
+    "lower": {"s": "spelled as the picker's alias"},
+}
+
+
+def _serialized(operation: str, result: dict[str, Any]) -> str:
+    from moto.core.model import OperationModel  # noqa: F401 (moto's models: the serializer wants its shapes)
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("dynamodb")
+    serializer = get_serializer_class("dynamodb", model.protocol)
+    body: str = serializer(
+        operation_model=model.operation_model(operation), value_picker=XFormedAttributePicker()
+    ).serialize(result)["body"]
+    return body
+
+
+def test_item_values_serialise_the_same_with_and_without_the_speedups() -> None:
+    results = {
+        "Query": {"Items": [ODD_VALUES, {"pk": {"S": "x"}}], "Count": 2, "LastEvaluatedKey": {"pk": {"S": "x"}}},
+        "GetItem": {"Item": ODD_VALUES},
+        "UpdateItem": {"Attributes": ODD_VALUES},
+    }
+    plain = {name: _serialized(name, result) for name, result in results.items()}
+    with faster_moto():
+        fast = {name: _serialized(name, result) for name, result in results.items()}
+    assert fast == plain
+    assert '"no": {"BOOL": false}' in plain["GetItem"]  # the generic walk did see the values compared
+
+
+def test_the_direct_copy_takes_only_the_plain_forms() -> None:
+    from devstack.aws.moto_attribute_values import NotPlain, attribute_value_copy
+
+    for name in ("bin", "bs", "nested_bin", "number", "two", "lower"):
+        with pytest.raises(NotPlain):
+            attribute_value_copy(ODD_VALUES[name])
+    nested = ODD_VALUES["m"]
+    copied = attribute_value_copy(nested)
+    assert copied == nested and copied["M"] is not nested["M"]  # a copy, never moto's own objects
+
+
+def test_moto_answers_items_the_same_with_and_without_the_speedups() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _table()
+        item = {k: v for k, v in ODD_VALUES.items() if k not in ("number", "two", "lower")}
+        client.put_item(TableName="t", Item={**item, "sk": {"S": "odd"}})
+        key = {"pk": {"S": "TENANT#1"}, "sk": {"S": "odd"}}
+        plain = client.get_item(TableName="t", Key=key)["Item"]
+        with faster_moto():
+            fast = client.get_item(TableName="t", Key=key)["Item"]
+        assert fast == plain and plain["bin"] == {"B": b"\x00raw"}
+
+
+def test_queue_attributes_answer_the_same_with_and_without_the_speedups() -> None:
+    from moto.sqs.exceptions import InvalidAttributeName
+    from moto.sqs.models import sqs_backends
+
+    asked: list[list[str]] = [
+        ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        ["All"],
+        ["QueueArn", "Policy", "RedrivePolicy"],  # a name whose value is None is left out
+        ["VisibilityTimeout", "All"],
+        [],
+    ]
+    with mock_aws():
+        client = boto3.client("sqs", region_name="us-east-1")
+        url = client.create_queue(QueueName="q")["QueueUrl"]
+        for delay in (0, 0, 0, 60):
+            client.send_message(QueueUrl=url, MessageBody="x", DelaySeconds=delay)
+        client.receive_message(QueueUrl=url, MaxNumberOfMessages=1)  # one in flight
+        backend = sqs_backends["123456789012"]["us-east-1"]
+        plain = [backend.get_queue_attributes("q", names) for names in asked]
+        with faster_moto():
+            fast = [backend.get_queue_attributes("q", names) for names in asked]
+            with pytest.raises(InvalidAttributeName):
+                backend.get_queue_attributes("q", ["ApproximateNumberOfMessages", "Nonsense"])
+        with pytest.raises(InvalidAttributeName):
+            backend.get_queue_attributes("q", ["ApproximateNumberOfMessages", "Nonsense"])
+    for names, before, after in zip(asked, plain, fast, strict=True):
+        assert after == before, names
+        assert list(after) == list(before), names  # in the same order
+    assert plain[0] == {  # the queue's states were all counted
+        "ApproximateNumberOfMessages": 2,
+        "ApproximateNumberOfMessagesNotVisible": 1,
+        "ApproximateNumberOfMessagesDelayed": 1,
+    }
+
+
+def _updates(client: Any, table: str) -> list[Any]:
+    """Updates of every kind (new item, set, remove, add, conditions met and failed, each return value)."""
+    key = {"pk": {"S": "TENANT#1"}, "sk": {"S": "TXN#1"}}
+    answers: list[Any] = []
+    calls: list[dict[str, Any]] = [
+        {"UpdateExpression": "SET #s = :s, n = :n", "ExpressionAttributeNames": {"#s": "state"},
+         "ExpressionAttributeValues": {":s": {"S": "live"}, ":n": {"N": "1"}}, "ReturnValues": "ALL_NEW"},
+        {"UpdateExpression": "ADD n :one SET m = :m", "ExpressionAttributeValues": {":one": {"N": "1"},
+         ":m": {"M": {"a": {"L": [{"S": "x"}]}}}}, "ReturnValues": "UPDATED_OLD"},
+        {"UpdateExpression": "SET lock_owner = :w", "ConditionExpression": "attribute_not_exists(lock_owner)",
+         "ExpressionAttributeValues": {":w": {"S": "worker-1"}}, "ReturnValues": "ALL_OLD"},
+        {"UpdateExpression": "SET lock_owner = :w", "ConditionExpression": "attribute_not_exists(lock_owner)",
+         "ExpressionAttributeValues": {":w": {"S": "worker-2"}}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"},
+        {"UpdateExpression": "REMOVE lock_owner SET m.a[0] = :y", "ExpressionAttributeValues": {":y": {"S": "y"}},
+         "ReturnValues": "UPDATED_NEW"},
+    ]  # fmt: skip
+    for call in calls:
+        try:
+            answer = client.update_item(TableName=table, Key=key, **call)
+            answer.pop("ResponseMetadata")
+            answers.append(answer)
+        except client.exceptions.ConditionalCheckFailedException as refused:
+            answers.append(("refused", refused.response.get("Item")))
+    answers.append(client.get_item(TableName=table, Key=key)["Item"])
+    return answers
+
+
+def test_updates_answer_the_same_and_a_stream_still_gets_its_old_images() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _table()
+        plain = _updates(client, "t")
+        client.delete_item(TableName="t", Key={"pk": {"S": "TENANT#1"}, "sk": {"S": "TXN#1"}})
+        with faster_moto():
+            fast = _updates(client, "t")
+            client.update_table(
+                TableName="t", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+            )
+            key = {"pk": {"S": "TENANT#1"}, "sk": {"S": "TXN#1"}}
+            client.update_item(
+                TableName="t", Key=key, UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": {"N": "9"}}
+            )
+            from moto.dynamodb.models import dynamodb_backends  # moto's streams API lacks DescribeStream
+
+            shard = dynamodb_backends["123456789012"]["us-east-1"].get_table("t").stream_shard
+            records = [r.record for r in shard.items]
+    assert fast == plain
+    assert plain[3][0] == "refused" and plain[-1]["m"] == {"M": {"a": {"L": [{"S": "y"}]}}}  # the calls did their work
+    [modified] = [r["dynamodb"] for r in records if r["eventName"] == "MODIFY"]
+    assert modified["OldImage"]["n"] == {"N": "2"} and modified["NewImage"]["n"] == {"N": "9"}
