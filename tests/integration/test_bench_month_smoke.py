@@ -6,8 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
+
+from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -48,3 +53,20 @@ def test_three_simulated_days_of_five_firms_print_every_figure_with_nothing_dupl
     assert 0 < printed["lost_webhook_max_staleness_minutes"] <= 360
     assert 0 < printed["fixed_aws_usd_per_firm_month"] < 0.40
     assert "Targets (issue 14)" in done.stdout
+
+
+def test_after_a_tick_that_read_the_only_tenant_the_month_still_knows_when_it_is_due(
+    seeded_stack: Callable[..., Any],
+) -> None:
+    from devstack.bench.month.run import next_due
+
+    # Given one tenant, read by the tick (its first read: due at once)
+    stack = seeded_stack(base_scenario())
+    summary = stack.tick_poller()
+    stack.drain()
+    now = stack.clock.now()
+    # Then the tick's own summary, made before the read, names no next read, which would leave the simulated
+    # month an hour without ticks; read from the tenant's record after the tick, the next read is known
+    assert summary["next_due_at"] is None
+    due = next_due(stack)
+    assert due is not None and now < due <= now + timedelta(hours=6)

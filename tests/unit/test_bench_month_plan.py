@@ -53,3 +53,15 @@ def test_a_change_arrives_only_when_clio_shows_the_new_price_and_no_old_one() ->
     del prices[price_of(before[updated["Id"]])]
     arrived = ledger.arrived(prices, NOW + timedelta(seconds=31))
     assert [(f.txn_id, took) for f, took in arrived] == [(updated["Id"], timedelta(seconds=31))]
+
+
+def test_the_processes_get_every_firm_once_and_about_the_same_weight() -> None:
+    from devstack.bench.month.workload import _weight, shard_of
+
+    plans = plan_month(50, 30)
+    shards = [shard_of(plans, n, 10) for n in range(10)]
+    assert sorted(p.index for shard in shards for p in shard) == list(range(50))
+    # The firms whose webhooks are lost (read every 15 minutes after each gap found) never share a process
+    assert all(sum(p.profile == "webhooks lost" for p in shard) <= 1 for shard in shards)
+    loads = [sum(_weight(p) for p in shard) for shard in shards]
+    assert max(loads) < 1.15 * min(loads)

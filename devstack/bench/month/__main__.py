@@ -1,9 +1,11 @@
 """``make bench-month``: both policies' months in processes of their own, side by side (DESIGN.md §6).
 
-Issue 14's policy runs for all the firms, split over ``--shards`` processes run one a core (firms share nothing but
-the app's monthly meter, which a month of 50 firms leaves far from the governor's thresholds; a tick lists every
-tenant, and moto's time for that grows with the tenants a process holds); today's runs for a sample of them
-(every fifth firm: all typical), as its figure is the typical firm's. Tables, then one JSON line.
+Issue 14's policy runs for all the firms, split over ``--shards`` processes run two at a time, one a core (firms
+share nothing but the app's monthly meter, which a month of 50 firms leaves far from the governor's thresholds; a
+tick lists every tenant, and moto's time for that grows with the tenants a process holds), each given firms of
+about the same weight (``workload.shard_of``); today's runs for a sample of them (every fifth firm: all typical),
+as its figure is the typical firm's. Each process prices its own schedule's ticks in its idle window, so the
+fixed cost per firm counts ten schedules where a deployment has one (it errs high). Tables, then one JSON line.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def _shard(policy: str, firms: int, days: int, shard: int, shards: int) -> dict[
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"bench-month: the {policy} policy's shard {shard} failed:\n{done.stderr[-4000:]}")
+    for line in done.stderr.splitlines():  # how long its phases took
+        if line.startswith(f"  {policy} shard {shard}:"):
+            progress(line)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -37,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="a simulated month of firms under today's read policy and the new")
     parser.add_argument("--firms", type=int, default=50)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--shards", type=int, default=5, help="processes the new policy's firms are split over")
+    parser.add_argument("--shards", type=int, default=10, help="processes the new policy's firms are split over")
     args = parser.parse_args(argv)
     if args.firms < 1 or args.days < 1 or args.shards < 1:
         parser.error("--firms, --days and --shards must be at least 1")
