@@ -126,22 +126,12 @@ def faster_moto() -> Iterator[None]:
             return all_items(self)
         conditions = [(name, value.type, value.value) for name, value in wanted[1]]
         partitions = self.items.values()
-        items = (item for p in partitions for item in p.values()) if self.range_key_attr else partitions
-        if len(conditions) == 1:  # an index's hash key: one comparison an item, no generator of them
-            [(name, kind, plain)] = conditions
+        kept: Any = (item for p in partitions for item in p.values()) if self.range_key_attr else partitions
+        for name, kind, plain in conditions:  # one pass a key attribute, one plain comparison an item
             kept = [
                 item
-                for item in items
+                for item in kept
                 if (found := item.attrs.get(name)) is not None and found.value == plain and found.type == kind
-            ]
-        else:
-            kept = [
-                item
-                for item in items
-                if all(
-                    (found := item.attrs.get(name)) is not None and found.type == kind and found.value == plain
-                    for name, kind, plain in conditions
-                )
             ]
         return sorted(kept, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)  # as all_items
 

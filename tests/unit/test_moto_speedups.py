@@ -100,7 +100,6 @@ ODD_VALUES: dict[str, Any] = {
 
 
 def _serialized(operation: str, result: dict[str, Any]) -> str:
-    from moto.core.model import OperationModel  # noqa: F401 (moto's models: the serializer wants its shapes)
     from moto.core.serialize import XFormedAttributePicker, get_serializer_class
     from moto.core.utils import get_service_model
 

@@ -3,9 +3,10 @@
 Issue 14's policy runs for all the firms, split over ``--shards`` processes run two at a time, one a core (firms
 share nothing but the app's monthly meter, which a month of 50 firms leaves far from the governor's thresholds; a
 tick lists every tenant, and moto's time for that grows with the tenants a process holds), each given firms of
-about the same weight (``workload.shard_of``); today's runs for a sample of them (every fifth firm: all typical),
-as its figure is the typical firm's. Each process prices its own schedule's ticks in its idle window, so the
-fixed cost per firm counts ten schedules where a deployment has one (it errs high). Tables, then one JSON line.
+about the same weight (``workload.shard_of``); today's runs for a sample of them (every fifth firm: nine
+typical, one idle), as its figure is the typical firm's. Each process prices its own schedule's ticks in its idle
+window, so the fixed cost per firm counts ten schedules where a deployment has one (it errs high). Tables, then
+one JSON line.
 """
 
 from __future__ import annotations

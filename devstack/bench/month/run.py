@@ -184,7 +184,7 @@ def next_due(stack: LocalStack) -> datetime | None:
 
 def run_shard(policy: str, firms: int, days: int, shard: int, shards: int, seed: int) -> dict[str, Any]:
     month = plan_month(firms, days, seed=seed)
-    # Today's policy runs a sample (every ``shards``-th firm: all typical); issue 14's, every firm over the shards.
+    # Today's policy runs a sample (every ``shards``-th firm); issue 14's, every firm over the shards.
     plans = [p for p in month if p.index % shards == shard] if policy == "baseline" else shard_of(month, shard, shards)
     before = MONTH_START - timedelta(days=1)
     clock = SimClock(before)
