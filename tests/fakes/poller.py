@@ -38,9 +38,11 @@ class FakeCompany:
         self.lists.setdefault(entity, {})[str(raw["Id"])] = (raw, at)
 
     def add(self, txn_id: str, txn_date: str, changed: datetime, kind: str = "Check") -> None:
+        """A purchase created, or changed (QBO gives it a new SyncToken)."""
+        before = self.purchases.get(txn_id)
         self.purchases[txn_id] = {
             "Id": txn_id,
-            "SyncToken": "0",
+            "SyncToken": str(int(before["SyncToken"]) + 1) if before else "0",
             "PaymentType": kind,
             "TxnDate": txn_date,
             "TotalAmt": 40.0,

@@ -10,13 +10,31 @@ import pytest
 from hardcost.codes import FailureCode
 from hardcost.errors import RetryableError
 from hardcost.logic.poll import poll_tenant
-from hardcost.models.records import FailureRecord
+from hardcost.models.records import FailureRecord, HeldRecord
 from hardcost.rules import tenant_status as lifecycle
 from tests.fakes.poller import NOW, PolledFirm
 
 
 def poll(firm: PolledFirm) -> str:
     return poll_tenant(firm.tenant(), firm.context()).outcome
+
+
+def open_failure(firm: PolledFirm, code: FailureCode, *, scope: str) -> None:
+    """A failure of transaction "1", seen now."""
+    found = FailureRecord.of(
+        code, tenant_id="firm-1", txn_id="1", scope=scope, detail=None, txn=None, first_seen=NOW, last_seen=NOW
+    )
+    firm.stores.failures.put(found)
+
+
+def sent_a_minute_ago() -> PolledFirm:
+    """A firm whose purchase "1" (SyncToken 0) changed a minute before a read that sent it (the cursor: now)."""
+    firm = PolledFirm()
+    poll(firm)
+    firm.qbo.add("1", "2026-04-10", NOW + timedelta(minutes=1))
+    firm.clock.advance(minutes=2)
+    poll(firm)
+    return firm
 
 
 def test_a_first_poll_reads_changes_since_the_tenant_exists_then_backfills_everything_in_scope() -> None:
@@ -111,11 +129,7 @@ def test_turning_the_memo_on_or_off_looks_at_every_open_failure_again_at_the_nex
     firm = PolledFirm()
     firm.qbo.add("1", "2026-04-10", NOW - timedelta(days=1))
     poll(firm)
-    billed = FailureRecord.of(
-        FailureCode.ENTRY_BILLED, tenant_id="firm-1", txn_id="1", scope="20", detail=None, txn=None,
-        first_seen=NOW, last_seen=NOW,
-    )  # fmt: skip
-    firm.stores.failures.put(billed)
+    open_failure(firm, FailureCode.ENTRY_BILLED, scope="20")
     firm.clock.advance(minutes=1)
     poll(firm)
     assert firm.queue.last() == []
@@ -130,3 +144,45 @@ def test_turning_the_memo_on_or_off_looks_at_every_open_failure_again_at_the_nex
     firm.clock.advance(minutes=1)
     poll(firm)
     assert firm.queue.last() == []
+
+
+def test_a_version_an_earlier_read_sent_is_not_sent_again_when_the_overlap_reads_it() -> None:
+    # Given a purchase changed a minute ago, sent by a read (its cursor is QBO's clock: now)
+    firm = sent_a_minute_ago()
+    assert firm.queue.last() == [("poll", "snapshot", "1")]
+    # When the next read, a minute later, goes back its five-minute overlap and reads it again, unchanged
+    firm.clock.advance(minutes=1)
+    report = poll_tenant(firm.tenant(), firm.context())
+    assert f"cdc since {(NOW + timedelta(minutes=2) - timedelta(minutes=5)).isoformat()}" in firm.qbo.calls
+    # Then it is not sent again (it is queued already), and the read says so
+    assert firm.queue.last() == [] and report.already_sent == 1
+    # And once it changes, its new version is sent, even inside the same window
+    firm.qbo.add("1", "2026-04-10", NOW + timedelta(minutes=3, seconds=30))
+    firm.clock.advance(minutes=1)
+    poll(firm)
+    assert firm.queue.last() == [("poll", "snapshot", "1")]
+    assert firm.queue.batches[-1][0].purchase["SyncToken"] == "1"  # type: ignore[union-attr]
+
+
+def test_a_version_sent_before_still_goes_to_the_mapper_when_its_failure_asks_for_more() -> None:
+    # Given a purchase sent by a read, whose message then went to the DLQ (a DELIVERY_FAILED failure is open)
+    firm = sent_a_minute_ago()
+    open_failure(firm, FailureCode.DELIVERY_FAILED, scope="*")
+    # When the next read's overlap reads the same version again
+    firm.clock.advance(minutes=1)
+    poll(firm)
+    # Then it is sent: the mapper closes the failure once it has dealt with the transaction
+    [sent] = firm.queue.batches[-1]
+    assert sent.delivery_failed and sent.purchase["SyncToken"] == "0"  # type: ignore[union-attr]
+
+
+def test_a_version_the_mapper_held_is_sent_again_though_the_overlap_reads_it_unchanged() -> None:
+    # Given a purchase sent by a read, which the mapper held (the firm could not import: hard costs off)
+    firm = sent_a_minute_ago()
+    firm.stores.held.put(HeldRecord(tenant_id="firm-1", txn_id="1", reason="hard costs off", held_at=NOW))
+    # When the next read's overlap reads the same version again
+    firm.clock.advance(minutes=1)
+    poll(firm)
+    # Then it is sent (the mapper never applied it), and no longer held
+    assert firm.queue.last() == [("poll", "snapshot", "1")]
+    assert firm.stores.held.list("firm-1") == []

@@ -114,6 +114,8 @@ class CursorRecord(RecordModel):
     # Whether the notes carried QBO's memo under the last poll: a change looks at every open failure again.
     applied_include_memo: bool | None = None
     last_poll_at: datetime | None = None
+    # Versions (id -> SyncToken) this read saw inside the next read's overlap window: sent, not sent again.
+    sent_in_overlap: dict[str, str] = Field(default_factory=dict)
 
 
 EntryState = Literal["creating", "live", "gone"]

@@ -7,8 +7,9 @@ read-budget governor). Per tenant, under a lease so two runs never poll one tena
 preconditions (R1-R3, daily, or at once when asked), read changes since the cursor (CDC when the cursor is
 inside QBO's 30-day window, else the query API plus a reconciliation sweep for deletions), backfill when the
 start date moved earlier (R5), re-send transactions whose failures may have healed and those held while the
-tenant could not import, advance the cursor only once every message is durably enqueued, and note when this
-read started and whether it found changes no webhook announced. One tenant's failure never stops the others.
+tenant could not import, leave out the versions an earlier read sent (``rules.overlap``), advance the cursor only
+once every message is durably enqueued, and note when this read started and whether it found changes no webhook
+announced. One tenant's failure never stops the others.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from hardcost.logic.poll.changes import (
     collect_rechecks,
     keep_lists_current,
     later,
+    leave_out_already_sent,
+    versions_read,
 )
 from hardcost.logic.poll.clio_changes import look_again_for_clio
 from hardcost.logic.poll.context import FanOutReport as FanOutReport
@@ -40,6 +43,7 @@ from hardcost.models.records import CursorRecord, Provider, TenantRecord
 from hardcost.rules import evaluate_preconditions, home_currency_of
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.backstop import next_backstop_at, unannounced_changes, webhook_doubt
+from hardcost.rules.overlap import to_remember
 from hardcost.rules.scope import note_changed, scope_changed
 from hardcost.rules.token_expiry import expiring_soon
 from hardcost.stores.ports import Queue
@@ -230,6 +234,10 @@ def _poll_under_lease(
         report.rechecks = collect_rechecks(tenant, ctx, qbo, messages, everything=rescoped)
     held = ctx.stores.held.list(tenant.tenant_id)
     collect_by_id(qbo, tenant, [h.txn_id for h in held if h.txn_id not in messages], messages, "retry")
+    read = versions_read(messages)
+    if not asked:  # a person's read ("Sync now") reports on everything it found
+        held_ids = {h.txn_id for h in held}
+        report.already_sent = leave_out_already_sent(messages, cursor.sent_in_overlap, keep=held_ids)
 
     # A first import (a new firm, or one that deleted its data and connected again) adopts what Clio holds (§4).
     first = cursor.last_updated_time is None
@@ -252,6 +260,7 @@ def _poll_under_lease(
             applied_source_account_id=tenant.settings.source_account_id,
             applied_include_memo=tenant.settings.include_memo_in_note,
             last_poll_at=now,
+            sent_in_overlap=to_remember(read, newest, ctx.overlap),
         )
     )
     return report

@@ -18,6 +18,7 @@ from hardcost.models.qbo import LISTED_ENTITIES, Purchase, is_deleted_stub, pars
 from hardcost.models.qbo_time import format_qbo_datetime
 from hardcost.models.records import CursorRecord, TenantRecord
 from hardcost.rules import transaction_type
+from hardcost.rules.overlap import ReadVersion, already_sent
 from hardcost.rules.scope import backfill_range, recheck_due
 
 CDC_WINDOW = timedelta(days=29)  # QBO keeps 30 days of CDC; stay a day inside it
@@ -131,6 +132,34 @@ def _add_purchases(
             continue  # R4: credit-card credits and other purchase kinds are not ours, not failures
         messages[txn_id] = PurchaseSnapshot(tenant_id=tenant.tenant_id, source=source, purchase=raw)
     return newest
+
+
+def versions_read(messages: dict[str, Message]) -> list[ReadVersion]:
+    """The purchase versions this read holds (to remember those the next read's overlap may read again)."""
+    return [_version(txn_id, m) for txn_id, m in messages.items() if isinstance(m, PurchaseSnapshot)]
+
+
+def leave_out_already_sent(messages: dict[str, Message], remembered: dict[str, str], *, keep: set[str]) -> int:
+    """Drop the plain reads of versions an earlier read sent (``rules.overlap``). A re-check, a backfill, a retry,
+    a message closing a DLQ failure or one the mapper held (``keep``: it never applied the version it was sent)
+    asks the mapper for more than the version, and is sent."""
+    dropped = [
+        txn_id
+        for txn_id, m in messages.items()
+        if txn_id not in keep
+        and isinstance(m, PurchaseSnapshot)
+        and m.source == "poll"
+        and not m.delivery_failed
+        and already_sent(_version(txn_id, m), remembered)
+    ]
+    for txn_id in dropped:
+        del messages[txn_id]
+    return len(dropped)
+
+
+def _version(txn_id: str, message: PurchaseSnapshot) -> ReadVersion:
+    token = message.purchase.get("SyncToken")
+    return ReadVersion(txn_id, str(token) if token is not None else None, _last_updated(message.purchase))
 
 
 def _is_expense_or_check(raw: dict[str, Any]) -> bool | None:

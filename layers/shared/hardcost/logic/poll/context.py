@@ -68,6 +68,7 @@ class TenantPollReport:
     rechecks: int = 0
     detail: str = ""
     unannounced: int = 0
+    already_sent: int = 0  # versions an earlier read sent, read again in the overlap window: not sent again
     # What CDC said changed in the firm's customers and accounts; None: unknown (list them again).
     list_changes: dict[str, list[dict[str, Any]]] | None = None
 
