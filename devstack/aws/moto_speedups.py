@@ -10,9 +10,11 @@ moto 5.2's in-memory emulators are quadratic where AWS is not:
   ``begins_with`` on the sort key keeps a few of its items; a ``Query`` on an index compares every item of the
   table with the asked key through moto's slow typed equality.
 - DynamoDB: every ``UpdateItem`` deep-copies the item for a stream the table does not have
-  (``moto_update_item``).
+  (``moto_update_item``), and its validators rebuild a dict at every node of the expression they walk
+  (``moto_expressions``).
 - Every response goes through a generic, shape-driven serializer, slowest on DynamoDB's item values
-  (``moto_attribute_values``); each request looks up its handler's methods and its action's name afresh.
+  (``moto_attribute_values``); each request looks up its handler's methods and its action's name afresh, and
+  draws its request id one character at a time.
 With the 10,000 messages of ``make bench`` or the 1,000 tenants of ``make bench-tenants`` that is hours of
 emulator time AWS does not spend (and a third of ``make bench-month``'s). ``faster_moto()`` replaces those
 spots with equivalents of the same meaning (same results, same errors) while the context is open. Nothing of
@@ -24,12 +26,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import string
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from devstack.aws.moto_attribute_values import direct_attribute_values
+from devstack.aws.moto_expressions import traverse_once
 from devstack.aws.moto_update_item import CopyUnlessUnstreamed, skip_unread_copy
 from devstack.aws.sqs_clock import message_retained, now_millis
 
@@ -60,6 +64,14 @@ def _attributes_computed_once(self: Any, queue_name: str, attribute_names: list[
     return {name: computed[name] for name in attribute_names if computed.get(name) is not None}
 
 
+def _random_string(self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
+    """``MotoRandom.get_random_string`` (every response's 52-character request id) drawing its characters in one
+    ``choices`` call instead of a ``choice`` call each: the same alphabet, each character uniform and independent."""
+    pool = string.ascii_letters + (string.digits if include_digits else "")
+    drawn = "".join(self.choices(pool, k=length))
+    return drawn.lower() if lower_case else drawn
+
+
 def _by_class(names_of: Any) -> Any:
     """``method_names_from_class`` remembered per class (a handler class's methods do not change while it runs)."""
     known: dict[type, list[str]] = {}
@@ -79,6 +91,8 @@ def faster_moto() -> Iterator[None]:
     from moto.core.serialize import JSONSerializer
     from moto.dynamodb import models as dynamodb_models
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]  # untyped module
+    from moto.moto_api._internal.moto_random import MotoRandom
     from moto.sqs import models
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
@@ -157,12 +171,14 @@ def faster_moto() -> Iterator[None]:
         (Table, "query", partition_query),
         (Table, "all_items", partition_items),
         (dynamodb_models, "copy", CopyUnlessUnstreamed()),
+        (DepthFirstTraverser, "traverse", traverse_once),
         (dynamodb_models.DynamoDBBackend, "update_item", skip_unread_copy(dynamodb_models.DynamoDBBackend.update_item)),
         (
             JSONSerializer,
             "_serialize_type_structure",
             direct_attribute_values(JSONSerializer._serialize_type_structure),
         ),
+        (MotoRandom, "get_random_string", _random_string),
         # pure functions of their argument, asked again for every request (a class's methods; an action's name)
         (core_responses, "method_names_from_class", _by_class(core_utils.method_names_from_class)),
         (core_responses, "camelcase_to_underscores", underscored),

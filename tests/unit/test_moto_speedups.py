@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pytest
 from moto import mock_aws
 
@@ -198,6 +199,21 @@ def _updates(client: Any, table: str) -> list[Any]:
          "ExpressionAttributeValues": {":w": {"S": "worker-2"}}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"},
         {"UpdateExpression": "REMOVE lock_owner SET m.a[0] = :y", "ExpressionAttributeValues": {":y": {"S": "y"}},
          "ReturnValues": "UPDATED_NEW"},
+        # functions, nested paths and names, then what moto's validators refuse
+        {"UpdateExpression": "SET l = list_append(if_not_exists(l, :e), :l), #m.#b = if_not_exists(#m.#b, :n) "
+         "ADD s :s", "ExpressionAttributeNames": {"#m": "m", "#b": "b"}, "ReturnValues": "ALL_NEW",
+         "ExpressionAttributeValues": {":e": {"L": []}, ":l": {"L": [{"N": "1"}]}, ":n": {"N": "5"},
+                                       ":s": {"SS": ["a", "b"]}}},
+        {"UpdateExpression": "SET n = n + :one, m.a = m.a", "ExpressionAttributeValues": {":one": {"N": "2"}},
+         "ReturnValues": "UPDATED_NEW"},
+        {"UpdateExpression": "SET m = :m, m.a = :m", "ExpressionAttributeValues": {":m": {"S": "x"}}},
+        {"UpdateExpression": "SET sk = :k", "ExpressionAttributeValues": {":k": {"S": "other"}}},
+        {"UpdateExpression": "ADD #s :one", "ExpressionAttributeNames": {"#s": "state"},
+         "ExpressionAttributeValues": {":one": {"N": "1"}}},
+        {"UpdateExpression": "SET n = nothere + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}},
+        {"UpdateExpression": "SET n = :unknown, o = :one", "ExpressionAttributeValues": {":one": {"N": "1"}}},
+        {"UpdateExpression": "SET n = :one ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}},
+        {"UpdateExpression": "SET e = :e", "ExpressionAttributeValues": {":e": {"S": ""}}, "ReturnValues": "ALL_NEW"},
     ]  # fmt: skip
     for call in calls:
         try:
@@ -206,6 +222,8 @@ def _updates(client: Any, table: str) -> list[Any]:
             answers.append(answer)
         except client.exceptions.ConditionalCheckFailedException as refused:
             answers.append(("refused", refused.response.get("Item")))
+        except botocore.exceptions.ClientError as refused:  # the validators' refusals, word for word
+            answers.append(("invalid", refused.response["Error"]))
     answers.append(client.get_item(TableName=table, Key=key)["Item"])
     return answers
 
@@ -230,6 +248,27 @@ def test_updates_answer_the_same_and_a_stream_still_gets_its_old_images() -> Non
             shard = dynamodb_backends["123456789012"]["us-east-1"].get_table("t").stream_shard
             records = [r.record for r in shard.items]
     assert fast == plain
-    assert plain[3][0] == "refused" and plain[-1]["m"] == {"M": {"a": {"L": [{"S": "y"}]}}}  # the calls did their work
+    assert plain[3][0] == "refused" and plain[-1]["m"] == {"M": {"a": {"L": [{"S": "y"}]}, "b": {"N": "5"}}}
+    assert plain[-1]["n"] == {"N": "4"} and plain[-1]["l"] == {"L": [{"N": "1"}]}  # the calls did their work
+    refusals = [answer[1]["Message"] for answer in plain if isinstance(answer, tuple) and answer[0] == "invalid"]
+    assert len(refusals) == 6, refusals  # the validators refused these, in their own words
     [modified] = [r["dynamodb"] for r in records if r["eventName"] == "MODIFY"]
-    assert modified["OldImage"]["n"] == {"N": "2"} and modified["NewImage"]["n"] == {"N": "9"}
+    assert modified["OldImage"]["n"] == {"N": "4"} and modified["NewImage"]["n"] == {"N": "9"}
+
+
+@pytest.mark.parametrize(
+    ("length", "digits", "lower"), [(52, True, False), (20, False, False), (8, True, True), (0, True, False)]
+)
+def test_random_strings_keep_their_length_and_alphabet(length: int, digits: bool, lower: bool) -> None:
+    from moto.moto_api._internal import mock_random
+
+    def drawn() -> list[str]:
+        return [mock_random.get_random_string(length, digits, lower) for _ in range(400)]
+
+    plain = drawn()
+    with faster_moto():
+        fast = drawn()
+    assert {len(s) for s in fast} == {len(s) for s in plain} == {length}
+    # every character the pool offers turns up, and nothing else (400 strings: missing one is vanishingly rare)
+    assert set("".join(fast)) == set("".join(plain))
+    assert len(set(fast)) == len(set(plain))  # no repeats (but the empty string's one)
