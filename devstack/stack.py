@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from devstack.aws import sqs_peek
 from devstack.aws.resources import LocalResources, create_resources
 from devstack.aws.sqs_clock import sqs_on_clock
 from devstack.clock import SimClock
@@ -239,9 +240,14 @@ class LocalStack:
         return self._handlers[name]
 
     def tick_poller(self) -> dict[str, Any]:
+        result = self.fan_out()
+        self.deliver_poll_requests()
+        return result
+
+    def fan_out(self) -> dict[str, Any]:
+        """The schedule's tick alone (the poller's summary); its poll requests are left on PollQueue."""
         event = scheduled_event(self.clock.now())
         result: dict[str, Any] = self._handler("poller").lambda_handler(event, LambdaContext("PollerFunction"))
-        self.deliver_poll_requests()
         return result
 
     def send_digests(self) -> dict[str, Any]:
@@ -260,9 +266,7 @@ class LocalStack:
         worker = self._handler("poll_worker")
         delivered = 0
         while True:
-            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
-                "Messages", []
-            )
+            received = _receive(sqs, url, AttributeNames=["All"])
             if not received:
                 return delivered
             response = worker.lambda_handler(sqs_event(received, url), LambdaContext("PollWorkerFunction"))
@@ -328,13 +332,8 @@ class LocalStack:
         report = DrainReport()
         mapper = self._handler("mapper")
         while report.invocations < max_invocations:
-            received = sqs.receive_message(
-                QueueUrl=self.resources.queue_url,
-                MaxNumberOfMessages=10,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-                VisibilityTimeout=30,
-            ).get("Messages", [])
+            url = self.resources.queue_url
+            received = _receive(sqs, url, AttributeNames=["All"], MessageAttributeNames=["All"], VisibilityTimeout=30)
             if not received:
                 break
             event = sqs_event(received, self.resources.queue_url)
@@ -352,10 +351,7 @@ class LocalStack:
             report.failed_attempts += len(received) - len(done)
             report.processed += len(done)
             _delete_batch(sqs, self.resources.queue_url, done)
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=self.resources.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
-        )
-        report.dead_lettered = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        report.dead_lettered = approximate_messages(sqs, self.resources.dlq_url)
         return report
 
     def sync(
@@ -466,6 +462,25 @@ def add_reports(total: DrainReport, report: DrainReport) -> None:
 def local_stack(now: datetime, **kwargs: Any) -> Iterator[LocalStack]:
     with LocalStack(SimClock(now), **kwargs) as stack:
         yield stack
+
+
+def _receive(sqs: Any, queue_url: str, **asked: Any) -> list[dict[str, Any]]:
+    """A trigger's receive of up to ten messages; a queue moto shows empty here is not asked (``sqs_peek``)."""
+    if sqs_peek.visible(queue_url) == 0:
+        return []
+    found: list[dict[str, Any]] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, **asked).get(
+        "Messages", []
+    )
+    return found
+
+
+def approximate_messages(sqs: Any, queue_url: str) -> int:
+    """``ApproximateNumberOfMessages`` of a queue, from moto's memory when it is in this process (``sqs_peek``)."""
+    known = sqs_peek.visible(queue_url)
+    if known is not None:
+        return known
+    found = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(found["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def _delete_batch(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:

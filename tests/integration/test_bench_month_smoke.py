@@ -70,3 +70,23 @@ def test_after_a_tick_that_read_the_only_tenant_the_month_still_knows_when_it_is
     assert summary["next_due_at"] is None
     due = next_due(stack)
     assert due is not None and now < due <= now + timedelta(hours=6)
+
+
+def test_after_a_tick_that_read_no_tenant_its_own_summary_says_when_the_next_is_due(
+    seeded_stack: Callable[..., Any],
+) -> None:
+    from datetime import datetime
+
+    from devstack.bench.month.run import next_due
+
+    # Given one tenant, read by a first tick
+    stack = seeded_stack(base_scenario())
+    stack.tick_poller()
+    stack.drain()
+    # When the next tick finds it not due, and reads nobody
+    stack.clock.advance(timedelta(minutes=5))
+    summary = stack.fan_out()
+    assert summary["requested"] == 0 and stack.deliver_poll_requests() == 0
+    # Then its summary names the moment the records, read again, name (the month skips that second look)
+    assert summary["next_due_at"] is not None
+    assert datetime.fromisoformat(summary["next_due_at"]) == next_due(stack)

@@ -137,9 +137,13 @@ class MonthSim:
     def tick(self) -> None:
         self.last_tick = self.stack.clock.now()
         with self.containers.serving("poller"):
-            self.stack.tick_poller()
+            summary = self.stack.fan_out()
+            read = self.stack.deliver_poll_requests()
         self._drain("schedule")
-        self.next_due = next_due(self.stack)
+        # A tick that read no tenant moved none: its own summary says when the next is due (or later: a doubt
+        # that ran out while the mapper drained makes one tick more, which reads nothing and looks again).
+        at = summary.get("next_due_at")
+        self.next_due = next_due(self.stack) if read else datetime.fromisoformat(at) if at else None
 
     def _drain(self, cause: str) -> None:
         if queue_depth(self.stack):  # none queued, in flight or delayed: the mapper would receive nothing
