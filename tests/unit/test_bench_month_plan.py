@@ -56,12 +56,30 @@ def test_a_change_arrives_only_when_clio_shows_the_new_price_and_no_old_one() ->
 
 
 def test_the_processes_get_every_firm_once_and_about_the_same_weight() -> None:
-    from devstack.bench.month.workload import _weight, shard_of
+    from devstack.bench.month.workload import shard_of, weight
 
     plans = plan_month(50, 30)
     shards = [shard_of(plans, n, 10) for n in range(10)]
     assert sorted(p.index for shard in shards for p in shard) == list(range(50))
     # The firms whose webhooks are lost (read every 15 minutes after each gap found) never share a process
     assert all(sum(p.profile == "webhooks lost" for p in shard) <= 1 for shard in shards)
-    loads = [sum(_weight(p) for p in shard) for shard in shards]
+    loads = [sum(weight(p) for p in shard) for shard in shards]
     assert max(loads) < 1.15 * min(loads)
+
+
+def test_the_heaviest_processes_start_first_and_todays_sample_is_every_fifth_firm() -> None:
+    from devstack.bench.month.__main__ import _jobs
+    from devstack.bench.month.workload import deal, weight
+
+    jobs = _jobs(50, 30, 10)
+    new = [shard for policy, shard, _ in jobs if policy == "new"]
+    assert sorted(new) == list(range(10))
+    loads = [sum(weight(p) for p in shard) for shard in deal(plan_month(50, 30), 10)]
+    assert [loads[s] for s in new] == sorted(loads, reverse=True)
+    # Today's policy comes last, in two parts that together are every fifth firm, each firm once
+    baseline = [(shard, modulo) for policy, shard, modulo in jobs if policy == "baseline"]
+    assert [policy for policy, _, _ in jobs[-2:]] == ["baseline", "baseline"]
+    sampled = sorted(i for i in range(50) for shard, modulo in baseline if i % modulo == shard)
+    assert sampled == list(range(0, 50, 5))
+    # A smoke run's few firms leave out a part with no firm in it
+    assert [job for job in _jobs(5, 3, 1) if job[0] == "baseline"] == [("baseline", 0, 10)]

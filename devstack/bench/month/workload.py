@@ -115,25 +115,48 @@ def _bursts(rng: random.Random, profile: Profile, days: int) -> tuple[Burst, ...
     return tuple(sorted(bursts, key=lambda b: b.start))
 
 
-# What a firm costs the harness, in changes' worth of its time (a change ~55 ms, a backstop read ~77 ms): every firm
-# is read ~180 times a month whatever it does; a lost webhook's gap, once the backstop finds it, puts the firm in
-# doubt for a day, read every 15 minutes.
-FIRM_WEIGHT = 250
-LOST_BURST_WEIGHT = 130
+# What a firm costs the harness, in changes' worth of its time, fitted to the ten processes' times of a run at
+# 10 shards (a change ~15 ms, a firm ~14 s, a lost webhook's burst ~1.5 s): every firm is read ~180 times a month
+# whatever it does, with its tokens refreshed and its ticks; a lost webhook's gap, once the backstop finds it,
+# puts the firm in doubt for a day, read every 15 minutes.
+FIRM_WEIGHT = 930
+LOST_BURST_WEIGHT = 95
+
+
+def deal(plans: list[FirmPlan], shards: int) -> list[list[FirmPlan]]:
+    """The firms each of ``shards`` processes runs: heaviest first, each to the lightest process so far, so that the
+    processes take about as long (by index, the webhooks-lost firms 1 and 11 would share one: the run's tail)."""
+    loads = [0] * shards
+    dealt: list[list[FirmPlan]] = [[] for _ in range(shards)]
+    for plan in sorted(plans, key=lambda p: (-weight(p), p.index)):
+        lightest = min(range(shards), key=lambda n: (loads[n], n))
+        loads[lightest] += weight(plan)
+        dealt[lightest].append(plan)
+    while _even_out(dealt):  # a firm each way between the heaviest and the lightest, while that narrows them
+        pass
+    return [sorted(mine, key=lambda p: p.index) for mine in dealt]
+
+
+def _even_out(dealt: list[list[FirmPlan]]) -> bool:
+    loads = [sum(weight(p) for p in mine) for mine in dealt]
+    heavy = max(range(len(dealt)), key=lambda n: (loads[n], -n))
+    light = min(range(len(dealt)), key=lambda n: (loads[n], n))
+    gap = loads[heavy] - loads[light]
+    swaps = [(abs(gap - 2 * (weight(a) - weight(b))), a, b) for a in dealt[heavy] for b in dealt[light]]
+    best = min(swaps, key=lambda s: (s[0], s[1].index, s[2].index), default=None)
+    if best is None or best[0] >= gap:
+        return False
+    _, a, b = best
+    dealt[heavy].remove(a)
+    dealt[light].remove(b)
+    dealt[heavy].append(b)
+    dealt[light].append(a)
+    return True
 
 
 def shard_of(plans: list[FirmPlan], shard: int, shards: int) -> list[FirmPlan]:
-    """The firms one of ``shards`` processes runs: heaviest first, each to the lightest process so far, so that the
-    processes take about as long (by index, the webhooks-lost firms 1 and 11 would share one: the run's tail)."""
-    loads = [0] * shards
-    mine = []
-    for plan in sorted(plans, key=lambda p: (-_weight(p), p.index)):
-        lightest = min(range(shards), key=lambda n: (loads[n], n))
-        loads[lightest] += _weight(plan)
-        if lightest == shard:
-            mine.append(plan)
-    return sorted(mine, key=lambda p: p.index)
+    return deal(plans, shards)[shard]
 
 
-def _weight(plan: FirmPlan) -> int:
+def weight(plan: FirmPlan) -> int:
     return FIRM_WEIGHT + plan.changes + LOST_BURST_WEIGHT * sum(1 for b in plan.bursts if b.webhook == "lost")
