@@ -157,5 +157,5 @@ bench-webhook: venv ## webhook acknowledgement time (1,000 signed requests) and 
 bench-tenants: venv ## scheduler ticks with 1,000 small tenants: fan-out vs loop, per-tenant independence
 	@$(PY) -m devstack.bench.tenants
 
-bench-month: venv ## a simulated month of 50 firms: QBO's metered reads, today's policy beside issue 14's (~10.5 min)
+bench-month: venv ## a simulated month of 50 firms: QBO's metered reads, today's policy beside issue 14's (~9 min)
 	@$(PY) -m devstack.bench.month
