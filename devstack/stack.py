@@ -11,9 +11,7 @@ import contextlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -21,11 +19,11 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from devstack.aws import sqs_peek
 from devstack.aws.resources import LocalResources, create_resources
 from devstack.aws.sqs_clock import sqs_on_clock
 from devstack.clock import SimClock
-from devstack.events.shapes import ACCOUNT_ID, REGION, http_api_event, http_api_request, scheduled_event, sqs_event
+from devstack.events.shapes import REGION, http_api_event, http_api_request, scheduled_event
+from devstack.queue_triggers import DrainReport, LambdaContext, QueueTriggers, add_reports
 from devstack.sims.clio import ClioSimulator, ClioWebhookAnswer, ClioWebhookDelivery
 from devstack.sims.qbo import QboSimulator, WebhookDelivery
 
@@ -40,31 +38,6 @@ QBO_CLIENT = ("local-qbo-client", "local-qbo-secret")
 CLIO_CLIENT = ("local-clio-client", "local-clio-secret")
 
 
-class LambdaContext:
-    """What Lambda hands a handler (the attributes Powertools reads)."""
-
-    def __init__(self, function_name: str) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 256
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}"
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
-@dataclass
-class DrainReport:
-    invocations: int = 0
-    processed: int = 0
-    failed_attempts: int = 0
-    dead_lettered: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-
 def _fake_aws_environment() -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -77,7 +50,7 @@ def _fake_aws_environment() -> None:
         os.environ[name] = value
 
 
-class LocalStack:
+class LocalStack(QueueTriggers):
     """Start with ``with LocalStack(clock) as stack:``; everything stops on exit, nothing is left running."""
 
     def __init__(
@@ -256,34 +229,6 @@ class LocalStack:
         result: dict[str, Any] = self._handler("digest").lambda_handler(event, LambdaContext("DigestFunction"))
         return result
 
-    def deliver_poll_requests(self) -> int:
-        """PollQueue's trigger: deliver the poll requests visible now (the tick's, and the reads webhooks asked for
-        once their debounce has passed on the simulated clock) to the poll worker."""
-        url = self.environment.get("POLL_QUEUE_URL")
-        if not url or self.session is None:
-            return 0
-        sqs = self.sqs_client()
-        worker = self._handler("poll_worker")
-        delivered = 0
-        while True:
-            received = _receive(sqs, url, AttributeNames=["All"])
-            if not received:
-                return delivered
-            response = worker.lambda_handler(sqs_event(received, url), LambdaContext("PollWorkerFunction"))
-            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-            done = [message for message in received if message["MessageId"] not in failed]
-            _delete_batch(sqs, url, done)
-            for message in done:
-                self._note_scheduled_read(message["Body"])
-            delivered += len(received) - len(failed)
-            if failed:
-                return delivered  # left for the queue's own retry; the next tick asks again anyway
-
-    def _note_scheduled_read(self, body: str) -> None:
-        request = json.loads(body)
-        if request.get("reason", "schedule") == "schedule":
-            self.scheduled_reads.append(str(request.get("tenant_id")))
-
     def call_admin(
         self,
         method: str,
@@ -324,35 +269,6 @@ class LocalStack:
         event = http_api_event(delivery.body, dict(delivery.headers), self.clock.now())
         result: dict[str, Any] = self._handler("webhook").lambda_handler(event, LambdaContext("WebhookFunction"))
         return result
-
-    def drain(self, *, max_invocations: int = 10_000) -> DrainReport:
-        """Deliver the queue to the mapper until it is empty, as Lambda's SQS poller would."""
-        assert self.resources is not None and self.session is not None
-        sqs = self.sqs_client()
-        report = DrainReport()
-        mapper = self._handler("mapper")
-        while report.invocations < max_invocations:
-            url = self.resources.queue_url
-            received = _receive(sqs, url, AttributeNames=["All"], MessageAttributeNames=["All"], VisibilityTimeout=30)
-            if not received:
-                break
-            event = sqs_event(received, self.resources.queue_url)
-            report.invocations += 1
-            try:
-                response = mapper.lambda_handler(event, LambdaContext("MapperFunction"))
-                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-            except Exception:  # noqa: BLE001 - a crashed invocation returns its whole batch, as in Lambda
-                failed = {m["MessageId"] for m in received}
-            if failed:
-                # A failed record comes back after the queue's visibility timeout: let that (simulated) time pass,
-                # and SQS, which keeps the same clock (devstack.aws.sqs_clock), shows it again.
-                self.clock.advance(timedelta(seconds=self.visibility_timeout))
-            done = [message for message in received if message["MessageId"] not in failed]
-            report.failed_attempts += len(received) - len(done)
-            report.processed += len(done)
-            _delete_batch(sqs, self.resources.queue_url, done)
-        report.dead_lettered = approximate_messages(sqs, self.resources.dlq_url)
-        return report
 
     def sync(
         self, *, tick: Callable[[], Any] | None = None, drain: Callable[[], DrainReport] | None = None
@@ -449,45 +365,7 @@ class LocalStack:
 MAX_SYNC_TICKS = 50  # a sync reads every tenant once; each tick reads at least one or the sync ends
 
 
-def add_reports(total: DrainReport, report: DrainReport) -> None:
-    total.invocations += report.invocations
-    total.processed += report.processed
-    total.failed_attempts += report.failed_attempts
-    total.dead_lettered = report.dead_lettered
-    for outcome, count in report.outcomes.items():
-        total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
-
-
 @contextlib.contextmanager
 def local_stack(now: datetime, **kwargs: Any) -> Iterator[LocalStack]:
     with LocalStack(SimClock(now), **kwargs) as stack:
         yield stack
-
-
-def _receive(sqs: Any, queue_url: str, **asked: Any) -> list[dict[str, Any]]:
-    """A trigger's receive of up to ten messages; a queue moto shows empty here is not asked (``sqs_peek``)."""
-    if sqs_peek.visible(queue_url) == 0:
-        return []
-    found: list[dict[str, Any]] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, **asked).get(
-        "Messages", []
-    )
-    return found
-
-
-def approximate_messages(sqs: Any, queue_url: str) -> int:
-    """``ApproximateNumberOfMessages`` of a queue, from moto's memory when it is in this process (``sqs_peek``)."""
-    known = sqs_peek.visible(queue_url)
-    if known is not None:
-        return known
-    found = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
-    return int(found["Attributes"]["ApproximateNumberOfMessages"])
-
-
-def _delete_batch(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
-    """The messages a handler processed, deleted in one call, as Lambda's SQS trigger does."""
-    if not messages:
-        return
-    entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
-    refused = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
-    if refused:
-        raise RuntimeError(f"SQS refused to delete processed messages: {refused}")

@@ -22,7 +22,8 @@ from typing import Any
 
 from devstack.bench.firm import Change, make_firm, plan_changes
 from devstack.clock import SimClock
-from devstack.stack import DrainReport, LocalStack
+from devstack.queue_triggers import DrainReport
+from devstack.stack import LocalStack
 
 PURCHASES = 520
 CHANGES = 150

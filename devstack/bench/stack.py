@@ -20,7 +20,8 @@ from devstack.aws import sqs_peek
 from devstack.bench.firm import Firm
 from devstack.bench.http_meter import HttpMeter, HttpTotals
 from devstack.bench.meter import AwsMeter, AwsTotals, HandlerTimer, load_handler
-from devstack.stack import DrainReport, LocalStack, add_reports
+from devstack.queue_triggers import DrainReport, add_reports
+from devstack.stack import LocalStack
 
 FUNCTIONS = ("poller", "mapper", "webhook")
 DELAYED_MESSAGE_STEP = timedelta(seconds=5)  # how far simulated time moves while only delayed messages are left

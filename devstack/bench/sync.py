@@ -35,8 +35,9 @@ from devstack.bench.output import HANDLER_OUTPUT, emit, handler_output, progress
 from devstack.bench.results import CLIO_PEAK_PER_MINUTE, build_result
 from devstack.bench.stack import Containers, Phase, Recorder, seed_firm, time_handlers
 from devstack.clock import SimClock
+from devstack.queue_triggers import DrainReport
 from devstack.sims.http.limits import WINDOW_SECONDS
-from devstack.stack import DrainReport, LocalStack
+from devstack.stack import LocalStack
 
 SCHEDULE = timedelta(minutes=5)  # template.yaml PollEveryMinutes default
 # --- phases -------------------------------------------------------------------------------------

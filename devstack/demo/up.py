@@ -159,7 +159,7 @@ def _adapter(site_lock: threading.Lock, stack: LocalStack) -> type[BaseHTTPReque
 
 
 def _context() -> Any:
-    from devstack.stack import LambdaContext
+    from devstack.queue_triggers import LambdaContext
 
     return LambdaContext("AdminFunction")
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from devstack.stack import LambdaContext, http_api_request
+from devstack.queue_triggers import LambdaContext
+from devstack.stack import http_api_request
 from tests.integration.test_admin_api import VALID_BODIES, concrete, protected_operations, two_firms
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from devstack.events.shapes import http_api_request
-from devstack.stack import CLIO_WEBHOOK_URL, LambdaContext
+from devstack.queue_triggers import LambdaContext
+from devstack.stack import CLIO_WEBHOOK_URL
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from devstack.events.builders import EVENTS_DIR, TENANT, build_events, render
-from devstack.stack import LambdaContext
+from devstack.queue_triggers import LambdaContext
 from tests.conftest import base_scenario
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.clock import SimClock
+from devstack.queue_triggers import LambdaContext
 from devstack.scenario.runner import parse_scenario, seed
-from devstack.stack import LambdaContext, LocalStack
+from devstack.stack import LocalStack
 from hardcost.logic.webhook_parsing import parse_changes
 from hardcost.models.qbo import Purchase
 from tests.conftest import base_scenario

@@ -21,7 +21,8 @@ from moto import mock_aws
 from devstack.aws.resources import LocalResources, create_resources
 from devstack.aws.sqs_clock import sqs_on_clock
 from devstack.clock import SimClock
-from devstack.stack import LambdaContext, http_api_event
+from devstack.queue_triggers import LambdaContext
+from devstack.stack import http_api_event
 from functions.webhook import app
 from hardcost.deps import seam
 from hardcost.deps.webhook import (

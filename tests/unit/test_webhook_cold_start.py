@@ -40,6 +40,7 @@ NOT_ON_THE_WEBHOOK_PATH = (
     "hardcost.models.messages",
     "hardcost.models.records",
     "hardcost.models.admin",
+    "hardcost.models.admin_reports",
     "hardcost.clients",
     "hardcost.logic.poll",
     "hardcost.logic.sync",

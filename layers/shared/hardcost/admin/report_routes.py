@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from hardcost.admin.routing import Month, RouteContext
 from hardcost.errors import InvalidSettingsError
 from hardcost.logic import exports, reports
-from hardcost.models.admin import Reconciliation, SettingsPreview, SettingsPreviewRequest
+from hardcost.models.admin_reports import Reconciliation, SettingsPreview, SettingsPreviewRequest
 
 CSV_ANSWER: dict[int, Any] = {
     200: {"description": "the CSV file (UTF-8, a header row)", "content": {"text/csv": {"schema": {"type": "string"}}}}

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from hardcost.clients.ports import QboApi
 from hardcost.logic.admin_context import AdminContext, tenant_of
-from hardcost.models.admin import (
-    Client,
+from hardcost.models.admin import Client
+from hardcost.models.admin_reports import (
     ClientReconciliation,
     DifferenceRow,
     PreviewClient,

@@ -18,9 +18,8 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from hardcost.clients.ports import QboApi
 from hardcost.codes import ProblemCode
-from hardcost.errors import AuthError, SyncError, TenantGoneError
+from hardcost.errors import AuthError, SyncError
 from hardcost.logic.poll.changes import (
     collect_backfill,
     collect_by_id,
@@ -37,10 +36,10 @@ from hardcost.logic.poll.context import FanOutReport as FanOutReport
 from hardcost.logic.poll.context import Message
 from hardcost.logic.poll.context import PollerContext as PollerContext
 from hardcost.logic.poll.context import TenantPollReport as TenantPollReport
+from hardcost.logic.poll.preconditions import check_preconditions, probe_hard_costs
 from hardcost.models.messages import PollRequest, PurchaseEvent, PurchaseSnapshot
-from hardcost.models.qbo import CompanyInfo, Preferences, parse_qbo_time
+from hardcost.models.qbo import parse_qbo_time
 from hardcost.models.records import CursorRecord, Provider, TenantRecord
-from hardcost.rules import evaluate_preconditions, home_currency_of
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.backstop import next_backstop_at, unannounced_changes, webhook_doubt
 from hardcost.rules.overlap import to_remember
@@ -49,12 +48,6 @@ from hardcost.rules.token_expiry import expiring_soon
 from hardcost.stores.ports import Queue
 
 logger = Logger(child=True)
-
-TENANT_PROBLEMS_FROM_QBO = {
-    ProblemCode.PLAN_NOT_SUPPORTED,
-    ProblemCode.TRACKING_BY_CUSTOMER_OFF,
-    ProblemCode.SOURCE_ACCOUNT_NOT_SET,
-}
 
 
 def fan_out(ctx: PollerContext, poll_queue: Queue) -> FanOutReport:
@@ -197,10 +190,10 @@ def _poll_under_lease(
     tenant: TenantRecord, ctx: PollerContext, now: datetime, request: PollRequest | None
 ) -> TenantPollReport:
     qbo = ctx.qbo_for(tenant)
-    tenant = _check_preconditions(tenant, ctx, qbo, now, request)
+    tenant = check_preconditions(tenant, ctx, qbo, now, request)
     if tenant.status == "blocked":
         if set(tenant.problems) == {ProblemCode.HARD_SOFT_COSTS_OFF}:
-            return _probe_hard_costs(tenant, ctx, qbo, request.run_id if request else None)
+            return probe_hard_costs(tenant, ctx, qbo, request.run_id if request else None)
         return TenantPollReport(tenant.tenant_id, "blocked", detail=",".join(tenant.problems))
 
     cursor = ctx.stores.cursors.get(tenant.tenant_id)
@@ -287,45 +280,3 @@ def _changed_at(message: PurchaseSnapshot) -> datetime | None:
     meta = message.purchase.get("MetaData")
     at = parse_qbo_time(meta.get("LastUpdatedTime")) if isinstance(meta, dict) else None
     return at if at is not None and at.tzinfo is not None else None
-
-
-# --- R1-R3 ------------------------------------------------------------------------------------
-
-
-def _check_preconditions(
-    tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, now: datetime, request: PollRequest | None
-) -> TenantRecord:
-    """R1-R3 are read daily while the tenant imports (two metered reads), on every read while it is blocked (its
-    fix says "imports start on the next sync"; the backstop spaces those reads), and at once when a person asks
-    (Sync now, saved settings) or QBO announced a change of the company's preferences. The governor defers
-    what nobody asked for."""
-    checked = tenant.preconditions_checked_at
-    asked = request is not None and (request.reason == "operator" or request.preferences_changed)
-    due = checked is None or tenant.status == "blocked" or now - checked >= ctx.precondition_ttl
-    if not asked and (not due or (checked is not None and ctx.read_pressure().defer_optional)):
-        return tenant
-    company = CompanyInfo.model_validate(qbo.company_info())
-    preferences = Preferences.model_validate(qbo.preferences())
-    found = {p.code: p.detail for p in evaluate_preconditions(company, preferences, tenant.settings)}
-    currency = home_currency_of(preferences)
-
-    def checked_now(current: TenantRecord) -> lifecycle.TenantChange:
-        return lifecycle.preconditions_checked(
-            current, found, owned=TENANT_PROBLEMS_FROM_QBO, now=now, home_currency=currency
-        )
-
-    updated = ctx.stores.tenants.transition(tenant.tenant_id, checked_now, known=tenant)
-    if updated is None:
-        raise TenantGoneError(f"tenant {tenant.tenant_id} was purged while polling")
-    return updated
-
-
-def _probe_hard_costs(tenant: TenantRecord, ctx: PollerContext, qbo: QboApi, run_id: str | None) -> TenantPollReport:
-    """Clio has no API for its hard-cost setting: re-try one held transaction; success unblocks the tenant."""
-    held = ctx.stores.held.list(tenant.tenant_id)
-    if not held:
-        return TenantPollReport(tenant.tenant_id, "blocked", detail=ProblemCode.HARD_SOFT_COSTS_OFF)
-    messages: dict[str, Message] = {}
-    collect_by_id(qbo, tenant, [held[0].txn_id], messages, "probe")
-    sent = ctx.queue.send([m.model_copy(update={"run_id": run_id}) for m in messages.values()])
-    return TenantPollReport(tenant.tenant_id, "probing", enqueued=sent, detail=ProblemCode.HARD_SOFT_COSTS_OFF)
