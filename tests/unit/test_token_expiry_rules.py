@@ -37,6 +37,17 @@ def test_a_warning_in_words_30_days_before() -> None:
     assert "Reconnect QuickBooks Online" in warnings[0].message
 
 
+def test_the_days_left_count_the_calendar_days_to_the_date_shown() -> None:
+    # Given a grant that dies on 30 September, a few seconds short of 20 days from now (noon, 10 September)
+    almost = tenant(timedelta(days=20, seconds=-5))
+    # Then the warning counts the days to the date it names, as a person does: 20, not 19
+    [warning] = expiry_warnings(almost, NOW)
+    assert "in 20 days (30 September 2028)" in warning.message
+    # And a grant dying tonight dies today, one dying after midnight tomorrow
+    assert "today" in expiry_warnings(tenant(timedelta(hours=11)), NOW)[0].message
+    assert "in 1 day (11 September 2028)" in expiry_warnings(tenant(timedelta(hours=13)), NOW)[0].message
+
+
 def test_an_expired_grant_is_said_plainly_and_one_already_waiting_for_reconnect_is_not_warned_twice() -> None:
     assert "reached its 5-year limit" in expiry_warnings(tenant(timedelta(days=-1)), NOW)[0].message
     waiting = tenant(timedelta(days=2), status="needs_reconnect", reconnect=("qbo",))

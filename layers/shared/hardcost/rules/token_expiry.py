@@ -45,7 +45,7 @@ def expiry_warnings(tenant: TenantRecord, now: datetime) -> list[ExpiryWarning]:
     if expires_at <= now:
         message = f"The {name} connection reached its 5-year limit on {expires_at:%d %B %Y}: reconnect {name}."
     else:
-        days = (expires_at - now).days
+        days = (expires_at.date() - now.astimezone(expires_at.tzinfo).date()).days  # to the date the message names
         left = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
         message = (
             f"The {name} connection reaches its 5-year limit {left} ({expires_at:%d %B %Y}); after that nothing "
