@@ -103,12 +103,12 @@ class QueueTriggers:
         sqs = self.sqs_client()
         report = DrainReport()
         mapper = self._handler("mapper")
+        url = self.resources.queue_url
         while report.invocations < max_invocations:
-            url = self.resources.queue_url
             received = _receive(sqs, url, AttributeNames=["All"], MessageAttributeNames=["All"], VisibilityTimeout=30)
             if not received:
                 break
-            event = sqs_event(received, self.resources.queue_url)
+            event = sqs_event(received, url)
             report.invocations += 1
             try:
                 response = mapper.lambda_handler(event, LambdaContext("MapperFunction"))
@@ -122,7 +122,7 @@ class QueueTriggers:
             done = [message for message in received if message["MessageId"] not in failed]
             report.failed_attempts += len(received) - len(done)
             report.processed += len(done)
-            _delete_batch(sqs, self.resources.queue_url, done)
+            _delete_batch(sqs, url, done)
         report.dead_lettered = approximate_messages(sqs, self.resources.dlq_url)
         return report
 

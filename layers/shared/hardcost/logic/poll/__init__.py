@@ -27,6 +27,7 @@ from hardcost.logic.poll.changes import (
     collect_query,
     collect_rechecks,
     keep_lists_current,
+    last_updated,
     later,
     leave_out_already_sent,
     versions_read,
@@ -38,7 +39,6 @@ from hardcost.logic.poll.context import PollerContext as PollerContext
 from hardcost.logic.poll.context import TenantPollReport as TenantPollReport
 from hardcost.logic.poll.preconditions import check_preconditions, probe_hard_costs
 from hardcost.models.messages import PollRequest, PurchaseEvent, PurchaseSnapshot
-from hardcost.models.qbo import parse_qbo_time
 from hardcost.models.records import CursorRecord, Provider, TenantRecord
 from hardcost.rules import tenant_status as lifecycle
 from hardcost.rules.backstop import next_backstop_at, unannounced_changes, webhook_doubt
@@ -230,7 +230,7 @@ def _poll_under_lease(
     read = versions_read(messages)
     if not asked:  # a person's read ("Sync now") reports on everything it found
         held_ids = {h.txn_id for h in held}
-        report.already_sent = leave_out_already_sent(messages, cursor.sent_in_overlap, keep=held_ids)
+        report.already_sent = leave_out_already_sent(messages, read, cursor.sent_in_overlap, keep=held_ids)
 
     # A first import (a new firm, or one that deleted its data and connected again) adopts what Clio holds (§4).
     first = cursor.last_updated_time is None
@@ -266,7 +266,9 @@ def _unannounced(
     removal webhook tombstoned (a void stays in QBO, and comes back changed) was announced: not counted."""
     changed: dict[str, datetime] = {}
     for txn_id, message in messages.items():
-        at = _changed_at(message) if isinstance(message, PurchaseSnapshot) and message.source == "poll" else None
+        if not isinstance(message, PurchaseSnapshot) or message.source != "poll":
+            continue
+        at = last_updated(message.purchase)
         if at is not None and read_until < at <= now - ctx.webhook_grace:
             changed[txn_id] = at
     for txn_id in list(changed):
@@ -274,9 +276,3 @@ def _unannounced(
         if mapping is not None and mapping.removed:
             del changed[txn_id]
     return unannounced_changes(changed.values(), read_until, now, grace=ctx.webhook_grace)
-
-
-def _changed_at(message: PurchaseSnapshot) -> datetime | None:
-    meta = message.purchase.get("MetaData")
-    at = parse_qbo_time(meta.get("LastUpdatedTime")) if isinstance(meta, dict) else None
-    return at if at is not None and at.tzinfo is not None else None

@@ -103,7 +103,7 @@ def _collect_cdc(
                 tenant_id=tenant.tenant_id, source="cdc", txn_id=txn_id, operation="Delete"
             )
             report.deletions += 1
-            newest = later(newest, _last_updated(stub))
+            newest = later(newest, last_updated(stub))
     if sum(len(objects) for objects in changed.values()) >= MAX_PAGE:
         # CDC caps a response at 1,000 objects: read the changes through the paged query instead, and list
         # the customers and accounts again (which of them were cut off is unknown).
@@ -125,7 +125,7 @@ def _add_purchases(
 ) -> datetime | None:
     for raw in raws:
         txn_id = str(raw.get("Id") or "")
-        newest = later(newest, _last_updated(raw))
+        newest = later(newest, last_updated(raw))
         if not txn_id or txn_id in messages and isinstance(messages[txn_id], PurchaseEvent):
             continue
         if _is_expense_or_check(raw) is False:
@@ -139,18 +139,20 @@ def versions_read(messages: dict[str, Message]) -> list[ReadVersion]:
     return [_version(txn_id, m) for txn_id, m in messages.items() if isinstance(m, PurchaseSnapshot)]
 
 
-def leave_out_already_sent(messages: dict[str, Message], remembered: dict[str, str], *, keep: set[str]) -> int:
-    """Drop the plain reads of versions an earlier read sent (``rules.overlap``). A re-check, a backfill, a retry,
-    a message closing a DLQ failure or one the mapper held (``keep``: it never applied the version it was sent)
-    asks the mapper for more than the version, and is sent."""
+def leave_out_already_sent(
+    messages: dict[str, Message], read: list[ReadVersion], remembered: dict[str, str], *, keep: set[str]
+) -> int:
+    """Drop the plain reads (``read``: ``versions_read(messages)``) of versions an earlier read sent
+    (``rules.overlap``). A re-check, a backfill, a retry, a message closing a DLQ failure or one the mapper held
+    (``keep``: it never applied the version it was sent) asks the mapper for more than the version, and is sent."""
     dropped = [
-        txn_id
-        for txn_id, m in messages.items()
-        if txn_id not in keep
-        and isinstance(m, PurchaseSnapshot)
+        version.txn_id
+        for version in read
+        if version.txn_id not in keep
+        and isinstance(m := messages[version.txn_id], PurchaseSnapshot)
         and m.source == "poll"
         and not m.delivery_failed
-        and already_sent(_version(txn_id, m), remembered)
+        and already_sent(version, remembered)
     ]
     for txn_id in dropped:
         del messages[txn_id]
@@ -159,7 +161,7 @@ def leave_out_already_sent(messages: dict[str, Message], remembered: dict[str, s
 
 def _version(txn_id: str, message: PurchaseSnapshot) -> ReadVersion:
     token = message.purchase.get("SyncToken")
-    return ReadVersion(txn_id, str(token) if token is not None else None, _last_updated(message.purchase))
+    return ReadVersion(txn_id, str(token) if token is not None else None, last_updated(message.purchase))
 
 
 def _is_expense_or_check(raw: dict[str, Any]) -> bool | None:
@@ -241,7 +243,8 @@ def _clio_directory_changed(tenant: TenantRecord, ctx: PollerContext, since: dat
     return bool(clio.all_contacts(updated_since=since) or clio.matters_updated_since(since))
 
 
-def _last_updated(raw: dict[str, Any]) -> datetime | None:
+def last_updated(raw: dict[str, Any]) -> datetime | None:
+    """A purchase's (or a deletion stub's) MetaData.LastUpdatedTime, as an instant (None: absent or naive)."""
     meta = raw.get("MetaData") or {}
     return _parse_time(meta.get("LastUpdatedTime") if isinstance(meta, dict) else None)
 
